@@ -1,0 +1,14 @@
+package dev.virtiofsd.api.transport;
+
+/**
+ * The FUSE protocol engine, as a service transports consume. A transport opens one session per
+ * connected client (a vhost-user front end, a /dev/fuse mount) and one worker per thread that
+ * serves requests.
+ */
+public interface FuseServer {
+    /**
+     * @param maxWrite largest WRITE payload the transport can carry in one request; also bounds
+     *                 READ replies and the max_write sent at INIT
+     */
+    FuseSession openSession(int maxWrite);
+}
