@@ -1,0 +1,197 @@
+package dev.virtiofsd.fuse.internal;
+
+/** Numbers and sizes from Linux {@code include/uapi/linux/fuse.h} (protocol 7.38). */
+final class FuseProtocol {
+    static final int KERNEL_VERSION = 7;
+    /** Highest minor we speak; replies carry min(kernel's, this). */
+    static final int MAX_MINOR = 38;
+    /** Lowest minor we accept (the first with FUSE_WRITE_KILL_PRIV and map_alignment). */
+    static final int MIN_MINOR = 31;
+    /** Minor from which bytes 36..37 of fuse_in_header are total_extlen. */
+    static final int EXTLEN_MINOR = 38;
+
+    // opcodes
+    static final int LOOKUP = 1;
+    static final int FORGET = 2;
+    static final int GETATTR = 3;
+    static final int SETATTR = 4;
+    static final int READLINK = 5;
+    static final int SYMLINK = 6;
+    static final int MKNOD = 8;
+    static final int MKDIR = 9;
+    static final int UNLINK = 10;
+    static final int RMDIR = 11;
+    static final int RENAME = 12;
+    static final int LINK = 13;
+    static final int OPEN = 14;
+    static final int READ = 15;
+    static final int WRITE = 16;
+    static final int STATFS = 17;
+    static final int RELEASE = 18;
+    static final int FSYNC = 20;
+    static final int SETXATTR = 21;
+    static final int GETXATTR = 22;
+    static final int LISTXATTR = 23;
+    static final int REMOVEXATTR = 24;
+    static final int FLUSH = 25;
+    static final int INIT = 26;
+    static final int OPENDIR = 27;
+    static final int READDIR = 28;
+    static final int RELEASEDIR = 29;
+    static final int FSYNCDIR = 30;
+    static final int GETLK = 31;
+    static final int SETLK = 32;
+    static final int SETLKW = 33;
+    static final int ACCESS = 34;
+    static final int CREATE = 35;
+    static final int INTERRUPT = 36;
+    static final int BMAP = 37;
+    static final int DESTROY = 38;
+    static final int IOCTL = 39;
+    static final int POLL = 40;
+    static final int NOTIFY_REPLY = 41;
+    static final int BATCH_FORGET = 42;
+    static final int FALLOCATE = 43;
+    static final int READDIRPLUS = 44;
+    static final int RENAME2 = 45;
+    static final int LSEEK = 46;
+    static final int COPY_FILE_RANGE = 47;
+    static final int SETUPMAPPING = 48;
+    static final int REMOVEMAPPING = 49;
+    static final int SYNCFS = 50;
+    static final int TMPFILE = 51;
+
+    /** Opcodes are counted in an array of this size; larger (unknown) ones land in slot 0. */
+    static final int OPCODE_SLOTS = 64;
+
+    // INIT flags (low word, then flags2 << 32)
+    static final long ASYNC_READ = 1L << 0;
+    static final long POSIX_LOCKS = 1L << 1;
+    static final long FILE_OPS = 1L << 2;
+    static final long ATOMIC_O_TRUNC = 1L << 3;
+    static final long EXPORT_SUPPORT = 1L << 4;
+    static final long BIG_WRITES = 1L << 5;
+    static final long DONT_MASK = 1L << 6;
+    static final long SPLICE_WRITE = 1L << 7;
+    static final long SPLICE_MOVE = 1L << 8;
+    static final long SPLICE_READ = 1L << 9;
+    static final long FLOCK_LOCKS = 1L << 10;
+    static final long HAS_IOCTL_DIR = 1L << 11;
+    static final long AUTO_INVAL_DATA = 1L << 12;
+    static final long DO_READDIRPLUS = 1L << 13;
+    static final long READDIRPLUS_AUTO = 1L << 14;
+    static final long ASYNC_DIO = 1L << 15;
+    static final long WRITEBACK_CACHE = 1L << 16;
+    static final long NO_OPEN_SUPPORT = 1L << 17;
+    static final long PARALLEL_DIROPS = 1L << 18;
+    static final long HANDLE_KILLPRIV = 1L << 19;
+    static final long POSIX_ACL = 1L << 20;
+    static final long ABORT_ERROR = 1L << 21;
+    static final long MAX_PAGES = 1L << 22;
+    static final long CACHE_SYMLINKS = 1L << 23;
+    static final long NO_OPENDIR_SUPPORT = 1L << 24;
+    static final long EXPLICIT_INVAL_DATA = 1L << 25;
+    static final long MAP_ALIGNMENT = 1L << 26;
+    static final long SUBMOUNTS = 1L << 27;
+    static final long HANDLE_KILLPRIV_V2 = 1L << 28;
+    static final long SETXATTR_EXT = 1L << 29;
+    static final long INIT_EXT = 1L << 30;
+    static final long SECURITY_CTX = 1L << 32;
+    static final long HAS_INODE_DAX = 1L << 33;
+
+    /**
+     * Flags this dispatcher can honour; the filesystem narrows them further. Left out on purpose:
+     * FILE_OPS/SPLICE_* (not used by the kernel client), MAP_ALIGNMENT/HAS_INODE_DAX (no DAX window),
+     * SECURITY_CTX (would append security contexts the SPI cannot carry), SETXATTR_EXT (the SPI has
+     * no place for setxattr_flags, so the kernel keeps the 8-byte fuse_setxattr_in), INIT_EXT (we
+     * send flags2 = 0).
+     */
+    static final long SUPPORTED = ASYNC_READ | POSIX_LOCKS | ATOMIC_O_TRUNC | EXPORT_SUPPORT | BIG_WRITES
+            | DONT_MASK | FLOCK_LOCKS | AUTO_INVAL_DATA | DO_READDIRPLUS | READDIRPLUS_AUTO | ASYNC_DIO
+            | WRITEBACK_CACHE | PARALLEL_DIROPS | HANDLE_KILLPRIV | POSIX_ACL | ABORT_ERROR | MAX_PAGES
+            | CACHE_SYMLINKS | EXPLICIT_INVAL_DATA | SUBMOUNTS | HANDLE_KILLPRIV_V2;
+
+    /** Flags about the transport and this engine, not the filesystem: sent whenever the kernel offers them. */
+    static final long DISPATCHER_OWNED = MAX_PAGES | BIG_WRITES;
+
+    static final int GETATTR_FH = 1;
+    static final int RELEASE_FLOCK_UNLOCK = 1 << 1;
+    static final int LK_FLOCK = 1;
+    static final int WRITE_KILL_SUIDGID = 1 << 2;
+    static final int FSYNC_FDATASYNC = 1;
+
+    // struct sizes
+    static final int IN_HEADER = 40;
+    static final int OUT_HEADER = 16;
+    static final int ATTR = 88;
+    static final int ENTRY_OUT = 40 + ATTR;
+    static final int ATTR_OUT = 16 + ATTR;
+    static final int OPEN_OUT = 16;
+    static final int INIT_IN_MIN = 16;
+    static final int INIT_OUT = 64;
+    static final int GETATTR_IN = 16;
+    static final int SETATTR_IN = 88;
+    static final int MKNOD_IN = 16;
+    static final int MKDIR_IN = 8;
+    static final int RENAME_IN = 8;
+    static final int RENAME2_IN = 16;
+    static final int LINK_IN = 8;
+    static final int OPEN_IN = 8;
+    static final int CREATE_IN = 16;
+    static final int READ_IN = 40;
+    static final int WRITE_IN = 40;
+    static final int WRITE_OUT = 8;
+    static final int RELEASE_IN = 24;
+    static final int FLUSH_IN = 24;
+    static final int FSYNC_IN = 16;
+    static final int FORGET_IN = 8;
+    static final int FORGET_ONE = 16;
+    static final int BATCH_FORGET_IN = 8;
+    static final int STATFS_OUT = 80;
+    static final int SETXATTR_IN = 8;
+    static final int GETXATTR_IN = 8;
+    static final int GETXATTR_OUT = 8;
+    static final int LK_IN = 48;
+    static final int LK_OUT = 24;
+    static final int ACCESS_IN = 8;
+    static final int INTERRUPT_IN = 8;
+    static final int FALLOCATE_IN = 32;
+    static final int LSEEK_IN = 24;
+    static final int LSEEK_OUT = 8;
+    static final int COPY_FILE_RANGE_IN = 56;
+    static final int SYNCFS_IN = 8;
+    static final int DIRENT = 24;
+
+    /** NAME_MAX and XATTR_NAME_MAX. */
+    static final int NAME_MAX = 255;
+    /** PATH_MAX including the NUL. */
+    static final int PATH_MAX = 4096;
+
+    private static final String[] NAMES = new String[OPCODE_SLOTS];
+
+    static {
+        String[] n = {"", "LOOKUP", "FORGET", "GETATTR", "SETATTR", "READLINK", "SYMLINK", "7", "MKNOD", "MKDIR",
+            "UNLINK", "RMDIR", "RENAME", "LINK", "OPEN", "READ", "WRITE", "STATFS", "RELEASE", "19", "FSYNC",
+            "SETXATTR", "GETXATTR", "LISTXATTR", "REMOVEXATTR", "FLUSH", "INIT", "OPENDIR", "READDIR",
+            "RELEASEDIR", "FSYNCDIR", "GETLK", "SETLK", "SETLKW", "ACCESS", "CREATE", "INTERRUPT", "BMAP",
+            "DESTROY", "IOCTL", "POLL", "NOTIFY_REPLY", "BATCH_FORGET", "FALLOCATE", "READDIRPLUS", "RENAME2",
+            "LSEEK", "COPY_FILE_RANGE", "SETUPMAPPING", "REMOVEMAPPING", "SYNCFS", "TMPFILE"};
+        for (int i = 0; i < NAMES.length; i++) {
+            NAMES[i] = i < n.length ? n[i] : Integer.toString(i);
+        }
+        NAMES[0] = "UNKNOWN";
+    }
+
+    private FuseProtocol() {
+    }
+
+    /** "LOOKUP" for 1; the number for opcodes without a name. */
+    static String name(int opcode) {
+        return opcode > 0 && opcode < OPCODE_SLOTS ? NAMES[opcode] : Integer.toString(opcode);
+    }
+
+    /** Requests the kernel expects no reply to. */
+    static boolean noReply(int opcode) {
+        return opcode == FORGET || opcode == BATCH_FORGET || opcode == INTERRUPT;
+    }
+}

@@ -1,0 +1,94 @@
+package dev.virtiofsd.fuse.internal;
+
+import dev.virtiofsd.api.fs.FileSystem;
+import dev.virtiofsd.api.transport.FuseSession;
+import dev.virtiofsd.api.transport.FuseWorker;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLongArray;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** One FUSE connection: what INIT negotiated, shared by the workers of that connection. */
+final class FuseSessionImpl implements FuseSession {
+    private static final Logger LOG = LoggerFactory.getLogger(FuseSessionImpl.class);
+
+    private final FuseServerImpl server;
+    private final FileSystem fs;
+    final int maxWrite;
+    private final List<AtomicLongArray> workerCounts = new CopyOnWriteArrayList<>();
+    private final AtomicBoolean destroyed = new AtomicBoolean();
+    private volatile boolean closed;
+
+    /** Negotiated minor; 0 until INIT. Written before {@link #initialized} (volatile publication). */
+    private volatile int minor;
+    private volatile long flags;
+    private volatile boolean initialized;
+
+    FuseSessionImpl(FuseServerImpl server, FileSystem fs, int maxWrite) {
+        this.server = server;
+        this.fs = fs;
+        this.maxWrite = maxWrite;
+    }
+
+    @Override
+    public FuseWorker newWorker() {
+        if (closed) {
+            throw new IllegalStateException("session closed");
+        }
+        AtomicLongArray counts = new AtomicLongArray(FuseProtocol.OPCODE_SLOTS);
+        workerCounts.add(counts);
+        return new FuseWorkerImpl(this, fs, counts);
+    }
+
+    @Override
+    public boolean initialized() {
+        return initialized;
+    }
+
+    /** The negotiated minor version, 0 before INIT. */
+    int minor() {
+        return minor;
+    }
+
+    /** The INIT flags sent to the kernel (low word only: we never set INIT_EXT). */
+    long flags() {
+        return flags;
+    }
+
+    void initDone(int minor, long flags) {
+        // a virtio-fs guest may unmount (DESTROY) and mount again (INIT) on the same connection
+        destroyed.set(false);
+        this.minor = minor;
+        this.flags = flags;
+        this.initialized = true;
+    }
+
+    /** DESTROY, or the connection went away: tell the filesystem once. */
+    void destroy() {
+        initialized = false;
+        if (destroyed.compareAndSet(false, true)) {
+            fs.destroy();
+        }
+    }
+
+    List<AtomicLongArray> workerCounts() {
+        return workerCounts;
+    }
+
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        try {
+            destroy();
+        } catch (RuntimeException e) {
+            LOG.warn("FileSystem.destroy failed on session close: {}", e.toString(), e);
+        } finally {
+            server.sessionClosed(this);
+        }
+    }
+}
