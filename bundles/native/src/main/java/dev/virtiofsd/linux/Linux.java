@@ -114,6 +114,7 @@ public final class Linux {
     private static final long SYS_SETRESUID = AARCH64 ? 147 : 117;
     private static final long SYS_SETRESGID = AARCH64 ? 149 : 119;
     private static final long SYS_GETTID = AARCH64 ? 178 : 186;
+    private static final long SYS_COPY_FILE_RANGE = AARCH64 ? 285 : 326;
     /** A NUL byte: the "" path of AT_EMPTY_PATH calls. */
     public static final long EMPTY_PATH;
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
@@ -359,7 +360,8 @@ public final class Linux {
         long s = SCRATCH.get().base + Scratch.FLOCK;
         NativeMemory.putLong(s, offIn);
         NativeMemory.putLong(s + 8, offOut);
-        return check(C.copy_file_range(fdIn, s, fdOut, s + 8, len, flags));
+        // The raw syscall: glibc's wrapper answered EINVAL here where the kernel call succeeds.
+        return check(C.syscall(SYS_COPY_FILE_RANGE, fdIn, s, fdOut, s + 8, len, flags & 0xffffffffL));
     }
 
     public static int pread(int fd, long buf, int count, long offset) throws ErrnoException {
@@ -475,7 +477,8 @@ public final class Linux {
     }
 
     public static long mmap(long addr, long length, int prot, int flags, int fd, long offset) throws ErrnoException {
-        long r = C.mmap(addr, length, prot, flags, fd, offset);
+        jnr.ffi.Pointer hint = addr == 0 ? null : jnr.ffi.Pointer.wrap(RUNTIME, addr);
+        long r = C.mmap(hint, length, prot, flags, fd, offset);
         if (r == MAP_FAILED) {
             throw ErrnoException.of(errno(), "mmap");
         }

@@ -26,10 +26,13 @@ public final class FileHandle {
      * {@code hash += hash * 33 + c} slip is exactly what this must not do.)
      */
     static int spread(long mountId, int type, byte[] bytes) {
-        long h = 0x9E3779B97F4A7C15L ^ mountId;
-        h = h * 31 + type;
+        // FNV-1a (64 bit) per byte: every step is a bijection of the running state, so handles that
+        // differ in one word cannot collide before the mixer. (A "h * 31 + byte" step loses bits:
+        // bytes reach 255 > 31, and handles differing only in their generation then collided.)
+        long h = 0xcbf29ce484222325L ^ (mountId * 0x9E3779B97F4A7C15L);
+        h = (h ^ type) * 0x100000001b3L;
         for (byte b : bytes) {
-            h = h * 31 + (b & 0xff);
+            h = (h ^ (b & 0xff)) * 0x100000001b3L;
         }
         h ^= h >>> 33;
         h *= 0xff51afd7ed558ccdL;

@@ -102,6 +102,12 @@ public interface LibC {
 
     long mmap(long addr, long length, int prot, int flags, int fd, long offset);
 
+    /**
+     * The variant {@code Linux.mmap} uses: with a {@code long} first argument jnr-ffi's fast
+     * invoker passes the six arguments wrongly (mmap fails with EINVAL); a Pointer avoids it.
+     */
+    long mmap(jnr.ffi.Pointer addr, long length, int prot, int flags, int fd, long offset);
+
     int munmap(long addr, long length);
 
     int mount(String source, String target, String fstype, long flags, String data);
@@ -139,6 +145,9 @@ public interface LibC {
     int fchown(int fd, int uid, int gid);
 
     long syscall(long number, long a1, long a2, long a3);
+
+    /** The six-argument form of the variadic syscall(2). */
+    long syscall(long number, long a1, long a2, long a3, long a4, long a5, long a6);
 
     int umask(int mask);
 

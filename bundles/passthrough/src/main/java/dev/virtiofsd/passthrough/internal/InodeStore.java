@@ -1,0 +1,221 @@
+package dev.virtiofsd.passthrough.internal;
+
+import dev.virtiofsd.api.identity.FileHandle;
+import dev.virtiofsd.api.identity.InodeIdentity;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The inodes the client holds lookups on. Node id -> inode is a lock-free map for the request path;
+ * the two identity maps, by ids {@code (ino, dev, mnt_id)} and by file handle, plus lookup counts
+ * are guarded by one short lock that is never held across a system call (identities are closed after
+ * it is released).
+ *
+ * <p>Find rule (the corrected one from the seed discussion): try the handle map first; an ids hit is
+ * accepted only when that entry has <em>no</em> handle, because an inode known only by handle does
+ * not pin its inode number, which the host may already have given to a new file.
+ */
+final class InodeStore {
+    private static final Logger LOG = LoggerFactory.getLogger(InodeStore.class);
+
+    private final Object lock = new Object();
+    private final ConcurrentHashMap<Long, Inode> byNode = new ConcurrentHashMap<>(1024);
+    private final HashMap<IdsKey, Inode> byIds = new HashMap<>(1024);
+    private final HashMap<FileHandle, Inode> byHandle = new HashMap<>(1024);
+    private final HashMap<String, long[]> byKind = new HashMap<>();
+    private final AtomicLong nextNodeId = new AtomicLong(2);
+    private volatile long inodeCount;
+    private volatile long fdCount;
+    private volatile Inode root;
+
+    /** Installs the root inode (node id 1); it never leaves the store until {@link #closeAll()}. */
+    Inode setRoot(IdsKey ids, InodeIdentity identity, int mode) {
+        Inode r = new Inode(dev.virtiofsd.api.fs.FileSystem.ROOT_ID, identity, ids, mode, true);
+        synchronized (lock) {
+            r.lookups = 2;
+            insertLocked(r);
+            root = r;
+        }
+        return r;
+    }
+
+    Inode root() {
+        return root;
+    }
+
+    /** The live inode with this node id, or null. */
+    Inode get(long nodeId) {
+        return byNode.get(nodeId);
+    }
+
+    /**
+     * Finds the inode {@code identity} names, or inserts a new one; either way counts one lookup. When
+     * an existing inode matches, the store closes {@code identity} (the caller must not use it).
+     */
+    Inode findOrInsert(IdsKey ids, InodeIdentity identity, int mode) {
+        FileHandle handle = identity.handle();
+        Inode found;
+        Inode displaced = null;
+        synchronized (lock) {
+            found = handle != null ? byHandle.get(handle) : null;
+            if (found == null) {
+                Inode byId = byIds.get(ids);
+                if (byId != null && byId.identity.handle() == null) {
+                    found = byId;
+                } else {
+                    displaced = byId;
+                }
+            }
+            if (found != null) {
+                found.lookups++;
+            } else {
+                found = new Inode(nextNodeId.getAndIncrement(), identity, ids, mode, false);
+                found.lookups = 1;
+                insertLocked(found);
+            }
+        }
+        if (found.identity != identity) {
+            identity.close();
+        } else if (displaced != null && LOG.isDebugEnabled()) {
+            // Same ids, different (or no) handle: the host reused the inode number, or the old entry's
+            // handle names another generation. The old inode stays reachable by node id and handle.
+            LOG.debug("inode {} takes the ids of {}", found, displaced);
+        }
+        return found;
+    }
+
+    /** Counts one more lookup on a live inode ("." and ".." replies); false if it is gone. */
+    boolean ref(Inode inode) {
+        synchronized (lock) {
+            if (inode.removed) {
+                return false;
+            }
+            inode.lookups++;
+            return true;
+        }
+    }
+
+    /** FORGET: drops {@code n} lookups; at zero the inode leaves every map and is released. */
+    void forget(long nodeId, long n) {
+        Inode inode = byNode.get(nodeId);
+        if (inode == null || inode.root) {
+            return;
+        }
+        synchronized (lock) {
+            if (inode.removed) {
+                return;
+            }
+            inode.lookups = n >= inode.lookups || n < 0 ? 0 : inode.lookups - n;
+            if (inode.lookups > 0) {
+                return;
+            }
+            removeLocked(inode);
+        }
+        inode.release();
+    }
+
+    /** DESTROY: every inode but the root leaves the store. */
+    void clearAllButRoot() {
+        List<Inode> gone = new ArrayList<>();
+        synchronized (lock) {
+            for (Inode i : byNode.values()) {
+                if (!i.root) {
+                    removeLocked(i);
+                    gone.add(i);
+                }
+            }
+        }
+        for (Inode i : gone) {
+            i.release();
+        }
+    }
+
+    /** Releases every inode, the root too. */
+    void closeAll() {
+        clearAllButRoot();
+        Inode r;
+        synchronized (lock) {
+            r = root;
+            if (r == null || r.removed) {
+                return;
+            }
+            removeLocked(r);
+        }
+        r.release();
+    }
+
+    private void insertLocked(Inode inode) {
+        byNode.put(inode.nodeId, inode);
+        // A newer inode takes over the ids slot: the old entry had a handle (so its inode number may
+        // have been reused) and stays reachable through its handle and node id.
+        byIds.put(inode.ids, inode);
+        FileHandle h = inode.identity.handle();
+        if (h != null) {
+            Inode prev = byHandle.putIfAbsent(h, inode);
+            if (prev != null && prev != inode) {
+                LOG.debug("handle {} already belongs to {}; {} is reachable by node id only", h, prev, inode);
+            }
+        }
+        inodeCount = inodeCount + 1;
+        fdCount = fdCount + inode.identity.heldFds();
+        byKind.computeIfAbsent(inode.identity.kind(), k -> new long[1])[0]++;
+    }
+
+    private void removeLocked(Inode inode) {
+        inode.removed = true;
+        inode.lookups = 0;
+        byNode.remove(inode.nodeId, inode);
+        byIds.remove(inode.ids, inode);
+        FileHandle h = inode.identity.handle();
+        if (h != null) {
+            byHandle.remove(h, inode);
+        }
+        inodeCount = inodeCount - 1;
+        fdCount = fdCount - inode.identity.heldFds();
+        long[] k = byKind.get(inode.identity.kind());
+        if (k != null) {
+            k[0]--;
+        }
+    }
+
+    long inodes() {
+        return inodeCount;
+    }
+
+    long fds() {
+        return fdCount;
+    }
+
+    Map<String, Long> byKind() {
+        Map<String, Long> m = new TreeMap<>();
+        synchronized (lock) {
+            for (Map.Entry<String, long[]> e : byKind.entrySet()) {
+                if (e.getValue()[0] != 0) {
+                    m.put(e.getKey(), e.getValue()[0]);
+                }
+            }
+        }
+        return m;
+    }
+
+    /** Sizes of the two identity maps, for tests: {ids, handle}. */
+    int[] mapSizes() {
+        synchronized (lock) {
+            return new int[] {byIds.size(), byHandle.size()};
+        }
+    }
+
+    /** Lookup count of an inode, for tests. */
+    long lookups(Inode inode) {
+        synchronized (lock) {
+            return inode.lookups;
+        }
+    }
+}

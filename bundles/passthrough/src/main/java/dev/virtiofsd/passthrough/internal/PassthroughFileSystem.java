@@ -1,0 +1,1190 @@
+package dev.virtiofsd.passthrough.internal;
+
+import static dev.virtiofsd.api.Errno.EACCES;
+import static dev.virtiofsd.api.Errno.EAGAIN;
+import static dev.virtiofsd.api.Errno.EBADF;
+import static dev.virtiofsd.api.Errno.EINVAL;
+import static dev.virtiofsd.api.Errno.ENOENT;
+import static dev.virtiofsd.api.Errno.ENOSYS;
+import static dev.virtiofsd.api.Errno.EROFS;
+import static dev.virtiofsd.api.Errno.ESTALE;
+
+import dev.virtiofsd.api.ErrnoException;
+import dev.virtiofsd.api.fs.Attr;
+import dev.virtiofsd.api.fs.AttrOut;
+import dev.virtiofsd.api.fs.DirSink;
+import dev.virtiofsd.api.fs.EntryOut;
+import dev.virtiofsd.api.fs.FileLock;
+import dev.virtiofsd.api.fs.FileSystem;
+import dev.virtiofsd.api.fs.OpenOut;
+import dev.virtiofsd.api.fs.RequestContext;
+import dev.virtiofsd.api.fs.SegmentList;
+import dev.virtiofsd.api.fs.SetattrIn;
+import dev.virtiofsd.api.fs.StatfsOut;
+import dev.virtiofsd.api.identity.IdentityProvider;
+import dev.virtiofsd.api.identity.InodeIdentity;
+import dev.virtiofsd.api.identity.InodeIdentityStrategy;
+import dev.virtiofsd.api.introspect.InodeStats;
+import dev.virtiofsd.linux.Accounts;
+import dev.virtiofsd.linux.Linux;
+import dev.virtiofsd.linux.NativeMemory;
+import dev.virtiofsd.linux.Statx;
+import java.nio.file.Paths;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.LockSupport;
+import org.osgi.service.component.annotations.Activate;
+import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.ConfigurationPolicy;
+import org.osgi.service.component.annotations.Deactivate;
+import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.metatype.annotations.Designate;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Passes FUSE operations through to a host directory, like virtiofsd's passthrough filesystem.
+ * Every operation is an {@code *at} call relative to an inode's O_PATH fd (or a /proc/self/fd path
+ * where O_PATH fds cannot be used); the daemon never follows a symlink and never leaves the shared
+ * directory. Inodes hold the identity their strategy gave them (see {@link InodeStore}).
+ */
+@Component(configurationPid = PassthroughFileSystem.PID, configurationPolicy = ConfigurationPolicy.REQUIRE,
+        service = {FileSystem.class, InodeStats.class})
+@Designate(ocd = PassthroughConfig.class)
+public final class PassthroughFileSystem implements FileSystem, InodeStats, AutoCloseable {
+    public static final String PID = "dev.virtiofsd.passthrough";
+    private static final Logger LOG = LoggerFactory.getLogger(PassthroughFileSystem.class);
+
+    // FUSE_INIT flags (include/uapi/linux/fuse.h)
+    static final long FUSE_ASYNC_READ = 1L << 0;
+    static final long FUSE_POSIX_LOCKS = 1L << 1;
+    static final long FUSE_ATOMIC_O_TRUNC = 1L << 3;
+    static final long FUSE_EXPORT_SUPPORT = 1L << 4;
+    static final long FUSE_BIG_WRITES = 1L << 5;
+    static final long FUSE_FLOCK_LOCKS = 1L << 10;
+    static final long FUSE_DO_READDIRPLUS = 1L << 13;
+    static final long FUSE_READDIRPLUS_AUTO = 1L << 14;
+    static final long FUSE_PARALLEL_DIROPS = 1L << 18;
+    static final long FUSE_MAX_PAGES = 1L << 22;
+    static final long FUSE_CACHE_SYMLINKS = 1L << 23;
+    static final long FUSE_SUBMOUNTS = 1L << 27;
+
+    static final long UTIME_NOW = (1L << 30) - 1;
+    static final long UTIME_OMIT = (1L << 30) - 2;
+    private static final int R_OK = 4;
+    private static final int W_OK = 2;
+    private static final int X_OK = 1;
+
+    /** Names as native NUL-terminated strings, shared read-only by every thread. */
+    private static final long DOT = NativeMemory.allocate(8);
+    private static final long DOTDOT = DOT + 2;
+
+    static {
+        NativeMemory.putByte(DOT, (byte) '.');
+        NativeMemory.putByte(DOT + 1, (byte) 0);
+        NativeMemory.putByte(DOTDOT, (byte) '.');
+        NativeMemory.putByte(DOTDOT + 1, (byte) '.');
+        NativeMemory.putByte(DOTDOT + 2, (byte) 0);
+    }
+
+    private final PassthroughOptions options;
+    private final InodeIdentityStrategy strategy;
+    private final IdentityProvider provider;
+    private final int rootFd;
+    private final InodeStore store = new InodeStore();
+    private final ConcurrentHashMap<Long, OpenFile> files = new ConcurrentHashMap<>(256);
+    private final AtomicLong nextFh = new AtomicLong(1);
+    private final boolean switchCreds;
+    private final long timeout;
+    private volatile boolean closed;
+
+    /** Per-thread native scratch: a statx buffer and room for timespecs / struct statvfs. */
+    private static final class Scratch {
+        final Statx statx = new Statx();
+        final long mem = NativeMemory.allocate(256);
+    }
+
+    private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
+
+    public PassthroughFileSystem(PassthroughOptions options, InodeIdentityStrategy strategy) throws ErrnoException {
+        this.options = options;
+        this.strategy = strategy;
+        this.timeout = options.timeoutNanos();
+        // The client applies the caller's umask; ours must not apply a second time.
+        Linux.umask(0);
+        this.switchCreds = Accounts.euid() == 0;
+        int fd = Linux.open(options.sharedDir().toString(), Linux.O_PATH | Linux.O_DIRECTORY, 0);
+        IdentityProvider p;
+        try {
+            p = strategy.open(fd);
+        } catch (ErrnoException | RuntimeException e) {
+            Linux.close(fd);
+            throw e;
+        }
+        this.rootFd = fd;
+        this.provider = p;
+        try {
+            int dup = Linux.openat(fd, ".", Linux.O_PATH | Linux.O_DIRECTORY, 0);
+            Statx st = SCRATCH.get().statx;
+            try {
+                st.ofFd(dup);
+            } catch (ErrnoException e) {
+                Linux.close(dup);
+                throw e;
+            }
+            long mnt = st.mntId();
+            IdsKey ids = new IdsKey(st.ino(), st.dev(), mnt);
+            int mode = st.mode();
+            InodeIdentity id = provider.identify(dup, mnt, mode);
+            store.setRoot(ids, id, mode);
+        } catch (ErrnoException | RuntimeException e) {
+            provider.close();
+            Linux.close(fd);
+            throw e;
+        }
+        LOG.debug("passthrough on {} with strategy {}", options, strategy.name());
+    }
+
+    /**
+     * The DS constructor: configuration PID {@value #PID}, strategy chosen by {@code strategy.target}.
+     * (Three parameters so that SCR cannot mistake the two-argument plain constructor for it.)
+     */
+    @Activate
+    public PassthroughFileSystem(PassthroughConfig config, Map<String, Object> properties,
+            @Reference(name = "strategy") InodeIdentityStrategy strategy) throws ErrnoException {
+        this(fromConfig(config), strategy);
+    }
+
+    static PassthroughOptions fromConfig(PassthroughConfig c) {
+        String dir = c.shared_dir();
+        if (dir == null || dir.isEmpty()) {
+            throw new IllegalArgumentException("shared.dir is not set");
+        }
+        return PassthroughOptions.of(Paths.get(dir)).cache(c.cache()).xattr(c.xattr()).readonly(c.readonly())
+                .announceSubmounts(c.announce_submounts());
+    }
+
+    @Deactivate
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        closeFiles();
+        store.closeAll();
+        provider.close();
+        Linux.close(rootFd);
+    }
+
+    public PassthroughOptions options() {
+        return options;
+    }
+
+    // ---- helpers ---------------------------------------------------------------------------
+
+    private Inode inode(long nodeId) throws ErrnoException {
+        Inode i = store.get(nodeId);
+        if (i == null) {
+            // As Rust virtiofsd: a node id the store does not know is a bad handle.
+            throw ErrnoException.of(EBADF);
+        }
+        return i;
+    }
+
+    private OpenFile file(long nodeId, long fh) throws ErrnoException {
+        OpenFile f = files.get(fh);
+        if (f == null || f.inode.nodeId != nodeId || f instanceof OpenFile.Dir) {
+            throw ErrnoException.of(EBADF);
+        }
+        return f;
+    }
+
+    private OpenFile.Dir dir(long nodeId, long fh) throws ErrnoException {
+        OpenFile f = files.get(fh);
+        if (!(f instanceof OpenFile.Dir) || f.inode.nodeId != nodeId) {
+            throw ErrnoException.of(EBADF);
+        }
+        return (OpenFile.Dir) f;
+    }
+
+    private long register(OpenFile f) {
+        long fh = nextFh.getAndIncrement();
+        files.put(fh, f);
+        return fh;
+    }
+
+    private void checkWritable() throws ErrnoException {
+        if (options.readonly()) {
+            throw ErrnoException.of(EROFS);
+        }
+    }
+
+    private static boolean isDot(long name) {
+        return NativeMemory.getByte(name) == '.' && NativeMemory.getByte(name + 1) == 0;
+    }
+
+    private static boolean isDotDot(long name) {
+        return NativeMemory.getByte(name) == '.' && NativeMemory.getByte(name + 1) == '.'
+                && NativeMemory.getByte(name + 2) == 0;
+    }
+
+    private static final int SWITCHED_GID = 1;
+    private static final int SWITCHED_UID = 2;
+
+    /**
+     * Takes on the caller's fsuid/fsgid on this thread (raw setresuid/setresgid syscalls act per
+     * thread), gid first while we still may. Returns what to undo in {@link #restoreCreds}.
+     */
+    private int switchCreds(RequestContext ctx) throws ErrnoException {
+        if (!switchCreds) {
+            return 0;
+        }
+        int done = 0;
+        if (ctx.gid != 0) {
+            Linux.setresgidThread(-1, ctx.gid, -1);
+            done |= SWITCHED_GID;
+        }
+        if (ctx.uid != 0) {
+            try {
+                Linux.setresuidThread(-1, ctx.uid, -1);
+            } catch (ErrnoException e) {
+                restoreCreds(done);
+                throw e;
+            }
+            done |= SWITCHED_UID;
+        }
+        return done;
+    }
+
+    private static void restoreCreds(int done) {
+        try {
+            if ((done & SWITCHED_UID) != 0) {
+                Linux.setresuidThread(-1, 0, -1);
+            }
+            if ((done & SWITCHED_GID) != 0) {
+                Linux.setresgidThread(-1, 0, -1);
+            }
+        } catch (ErrnoException e) {
+            // A worker that cannot get its credentials back must not serve another request.
+            throw new IllegalStateException("cannot restore thread credentials", e);
+        }
+    }
+
+    private void fillAttr(Attr a, Statx st) {
+        a.ino = st.ino();
+        a.size = st.size();
+        a.blocks = st.blocks();
+        a.atime = st.atimeSec();
+        a.atimensec = st.atimeNsec();
+        a.mtime = st.mtimeSec();
+        a.mtimensec = st.mtimeNsec();
+        a.ctime = st.ctimeSec();
+        a.ctimensec = st.ctimeNsec();
+        a.mode = st.mode();
+        a.nlink = st.nlink();
+        a.uid = st.uid();
+        a.gid = st.gid();
+        a.rdev = st.rdevFuse();
+        a.blksize = st.blksize();
+        a.flags = 0;
+    }
+
+    private void fillEntry(EntryOut out, Inode inode, Statx st, Inode parent) {
+        out.nodeId = inode.nodeId;
+        out.generation = 0;
+        out.entryTimeoutNanos = timeout;
+        out.attrTimeoutNanos = timeout;
+        fillAttr(out.attr, st);
+        if (options.announceSubmounts() && parent != null && inode.isDir() && inode.mntId != parent.mntId) {
+            out.attr.flags |= Attr.FLAG_SUBMOUNT;
+        }
+    }
+
+    /**
+     * Looks {@code name} up in {@code parent} (whose path fd is {@code pfd}) and counts one lookup.
+     * "." is the parent itself, ".." at the root stays the root.
+     */
+    private Inode lookupIn(Inode parent, int pfd, long name, EntryOut out) throws ErrnoException {
+        Statx st = SCRATCH.get().statx;
+        if (isDot(name) || (isDotDot(name) && parent.root)) {
+            st.ofFd(pfd);
+            if (!store.ref(parent)) {
+                throw ErrnoException.of(ESTALE);
+            }
+            fillEntry(out, parent, st, null);
+            return parent;
+        }
+        int fd = Linux.openat(pfd, name, Linux.O_PATH | Linux.O_NOFOLLOW, 0);
+        return insert(parent, fd, out);
+    }
+
+    /** Makes (or finds) the inode behind a fresh O_PATH fd, which this call takes over. */
+    private Inode insert(Inode parent, int fd, EntryOut out) throws ErrnoException {
+        Statx st = SCRATCH.get().statx;
+        try {
+            st.ofFd(fd);
+        } catch (ErrnoException e) {
+            Linux.close(fd);
+            throw e;
+        }
+        long mnt = st.mntId();
+        int mode = st.mode();
+        IdsKey ids = new IdsKey(st.ino(), st.dev(), mnt);
+        InodeIdentity id = provider.identify(fd, mnt, mode);
+        Inode inode = store.findOrInsert(ids, id, mode);
+        fillEntry(out, inode, st, parent);
+        return inode;
+    }
+
+    // ---- FileSystem ------------------------------------------------------------------------
+
+    @Override
+    public long initFlags(long kernelFlags) {
+        long want = FUSE_ASYNC_READ | FUSE_POSIX_LOCKS | FUSE_FLOCK_LOCKS | FUSE_ATOMIC_O_TRUNC | FUSE_BIG_WRITES
+                | FUSE_DO_READDIRPLUS | FUSE_READDIRPLUS_AUTO | FUSE_PARALLEL_DIROPS | FUSE_MAX_PAGES
+                | FUSE_CACHE_SYMLINKS | FUSE_EXPORT_SUPPORT;
+        if (options.announceSubmounts()) {
+            want |= FUSE_SUBMOUNTS;
+        }
+        return want & kernelFlags;
+    }
+
+    @Override
+    public void destroy() {
+        closeFiles();
+        store.clearAllButRoot();
+    }
+
+    private void closeFiles() {
+        List<OpenFile> open = new ArrayList<>(files.values());
+        files.clear();
+        for (OpenFile f : open) {
+            f.close();
+        }
+    }
+
+    @Override
+    public void lookup(RequestContext ctx, long parent, long name, EntryOut out) throws ErrnoException {
+        Inode p = inode(parent);
+        int pfd = p.identity.acquirePath();
+        try {
+            lookupIn(p, pfd, name, out);
+        } finally {
+            p.identity.releasePath(pfd);
+        }
+    }
+
+    @Override
+    public void forget(long nodeId, long nlookup) {
+        store.forget(nodeId, nlookup);
+    }
+
+    @Override
+    public void getattr(RequestContext ctx, long nodeId, long fh, AttrOut out) throws ErrnoException {
+        Inode i = inode(nodeId);
+        Statx st = SCRATCH.get().statx;
+        int fd = i.identity.acquirePath();
+        try {
+            st.ofFd(fd);
+        } finally {
+            i.identity.releasePath(fd);
+        }
+        fillAttr(out.attr, st);
+        out.attrTimeoutNanos = timeout;
+    }
+
+    @Override
+    public void setattr(RequestContext ctx, long nodeId, SetattrIn in, AttrOut out) throws ErrnoException {
+        checkWritable();
+        Inode i = inode(nodeId);
+        OpenFile f = null;
+        if (in.has(SetattrIn.FATTR_FH)) {
+            f = file(nodeId, in.fh);
+        }
+        Scratch s = SCRATCH.get();
+        int fd = i.identity.acquirePath();
+        try {
+            if (in.has(SetattrIn.FATTR_MODE)) {
+                Linux.fchmodat(Linux.AT_FDCWD, Linux.procPath(fd), in.mode & 07777, 0);
+            } else if (in.has(SetattrIn.FATTR_KILL_SUIDGID)) {
+                killSuidGid(fd, s.statx);
+            }
+            if (in.has(SetattrIn.FATTR_UID) || in.has(SetattrIn.FATTR_GID)) {
+                int uid = in.has(SetattrIn.FATTR_UID) ? in.uid : -1;
+                int gid = in.has(SetattrIn.FATTR_GID) ? in.gid : -1;
+                Linux.fchownat(fd, Linux.EMPTY_PATH, uid, gid, Linux.AT_EMPTY_PATH | Linux.AT_SYMLINK_NOFOLLOW);
+            }
+            if (in.has(SetattrIn.FATTR_SIZE)) {
+                if (f != null) {
+                    Linux.ftruncate(f.fd, in.size);
+                } else {
+                    int w = i.identity.open(Linux.O_WRONLY);
+                    try {
+                        Linux.ftruncate(w, in.size);
+                    } finally {
+                        Linux.close(w);
+                    }
+                }
+            }
+            int timeBits = SetattrIn.FATTR_ATIME | SetattrIn.FATTR_MTIME | SetattrIn.FATTR_ATIME_NOW
+                    | SetattrIn.FATTR_MTIME_NOW;
+            if ((in.valid & timeBits) != 0) {
+                long t = s.mem;
+                if (in.has(SetattrIn.FATTR_ATIME_NOW)) {
+                    NativeMemory.putLong(t, 0);
+                    NativeMemory.putLong(t + 8, UTIME_NOW);
+                } else if (in.has(SetattrIn.FATTR_ATIME)) {
+                    NativeMemory.putLong(t, in.atime);
+                    NativeMemory.putLong(t + 8, in.atimensec);
+                } else {
+                    NativeMemory.putLong(t, 0);
+                    NativeMemory.putLong(t + 8, UTIME_OMIT);
+                }
+                if (in.has(SetattrIn.FATTR_MTIME_NOW)) {
+                    NativeMemory.putLong(t + 16, 0);
+                    NativeMemory.putLong(t + 24, UTIME_NOW);
+                } else if (in.has(SetattrIn.FATTR_MTIME)) {
+                    NativeMemory.putLong(t + 16, in.mtime);
+                    NativeMemory.putLong(t + 24, in.mtimensec);
+                } else {
+                    NativeMemory.putLong(t + 16, 0);
+                    NativeMemory.putLong(t + 24, UTIME_OMIT);
+                }
+                // The /proc path reaches the inode itself, a symlink too (it is not followed further).
+                Linux.utimensat(Linux.AT_FDCWD, Linux.procPath(fd), t, 0);
+            }
+            s.statx.ofFd(fd);
+        } finally {
+            i.identity.releasePath(fd);
+        }
+        fillAttr(out.attr, s.statx);
+        out.attrTimeoutNanos = timeout;
+    }
+
+    /** Clears setuid, and setgid when group-executable (as the kernel's should_remove_suid does). */
+    private static void killSuidGid(int pathFd, Statx st) throws ErrnoException {
+        st.ofFd(pathFd);
+        int mode = st.mode();
+        if ((mode & Linux.S_IFMT) != Linux.S_IFREG) {
+            return;
+        }
+        int kill = mode & Linux.S_ISUID;
+        if ((mode & (Linux.S_ISGID | 010)) == (Linux.S_ISGID | 010)) {
+            kill |= Linux.S_ISGID;
+        }
+        if (kill != 0) {
+            Linux.fchmodat(Linux.AT_FDCWD, Linux.procPath(pathFd), mode & 07777 & ~kill, 0);
+        }
+    }
+
+    @Override
+    public int readlink(RequestContext ctx, long nodeId, long buffer, int capacity) throws ErrnoException {
+        Inode i = inode(nodeId);
+        int fd = i.identity.acquirePath();
+        try {
+            return Linux.readlinkat(fd, Linux.EMPTY_PATH, buffer, capacity);
+        } finally {
+            i.identity.releasePath(fd);
+        }
+    }
+
+    /** The creation ops: what runs under the caller's credentials. */
+    private interface Creation {
+        void run(int parentFd) throws ErrnoException;
+    }
+
+    private Inode create(RequestContext ctx, long parent, long name, EntryOut out, Creation op) throws ErrnoException {
+        checkWritable();
+        Inode p = inode(parent);
+        int pfd = p.identity.acquirePath();
+        try {
+            int creds = switchCreds(ctx);
+            try {
+                op.run(pfd);
+            } finally {
+                restoreCreds(creds);
+            }
+            return lookupIn(p, pfd, name, out);
+        } finally {
+            p.identity.releasePath(pfd);
+        }
+    }
+
+    @Override
+    public void symlink(RequestContext ctx, long parent, long name, long target, EntryOut out) throws ErrnoException {
+        create(ctx, parent, name, out, pfd -> Linux.symlinkat(target, pfd, name));
+    }
+
+    @Override
+    public void mknod(RequestContext ctx, long parent, long name, int mode, int rdev, int umask, EntryOut out)
+            throws ErrnoException {
+        // fuse carries the kernel's new_encode_dev(); glibc's dev_t wants makedev(major, minor)
+        long major = (rdev & 0xfff00) >>> 8;
+        long minor = (rdev & 0xff) | ((rdev >>> 12) & 0xfff00);
+        long dev = Statx.makedev(major, minor);
+        create(ctx, parent, name, out, pfd -> Linux.mknodat(pfd, name, mode, dev));
+    }
+
+    @Override
+    public void mkdir(RequestContext ctx, long parent, long name, int mode, int umask, EntryOut out)
+            throws ErrnoException {
+        create(ctx, parent, name, out, pfd -> Linux.mkdirat(pfd, name, mode));
+    }
+
+    @Override
+    public void unlink(RequestContext ctx, long parent, long name) throws ErrnoException {
+        remove(parent, name, 0);
+    }
+
+    @Override
+    public void rmdir(RequestContext ctx, long parent, long name) throws ErrnoException {
+        remove(parent, name, Linux.AT_REMOVEDIR);
+    }
+
+    private void remove(long parent, long name, int flags) throws ErrnoException {
+        checkWritable();
+        Inode p = inode(parent);
+        int pfd = p.identity.acquirePath();
+        try {
+            Linux.unlinkat(pfd, name, flags);
+        } finally {
+            p.identity.releasePath(pfd);
+        }
+    }
+
+    @Override
+    public void rename(RequestContext ctx, long parent, long name, long newParent, long newName, int flags)
+            throws ErrnoException {
+        checkWritable();
+        if ((flags & ~(Linux.RENAME_NOREPLACE | Linux.RENAME_EXCHANGE | Linux.RENAME_WHITEOUT)) != 0) {
+            throw ErrnoException.of(EINVAL);
+        }
+        Inode p = inode(parent);
+        Inode np = inode(newParent);
+        int pfd = p.identity.acquirePath();
+        try {
+            int npfd = np.identity.acquirePath();
+            try {
+                Linux.renameat2(pfd, name, npfd, newName, flags);
+            } finally {
+                np.identity.releasePath(npfd);
+            }
+        } finally {
+            p.identity.releasePath(pfd);
+        }
+    }
+
+    @Override
+    public void link(RequestContext ctx, long nodeId, long newParent, long newName, EntryOut out)
+            throws ErrnoException {
+        checkWritable();
+        Inode i = inode(nodeId);
+        Inode np = inode(newParent);
+        int fd = i.identity.acquirePath();
+        try {
+            int npfd = np.identity.acquirePath();
+            try {
+                try {
+                    // Needs CAP_DAC_READ_SEARCH; the /proc path below works without it.
+                    Linux.linkat(fd, Linux.EMPTY_PATH, npfd, newName, Linux.AT_EMPTY_PATH);
+                } catch (ErrnoException e) {
+                    if (e.errno() != ENOENT && e.errno() != dev.virtiofsd.api.Errno.EPERM) {
+                        throw e;
+                    }
+                    Linux.linkat(Linux.AT_FDCWD, Linux.procPath(fd), npfd, newName, Linux.AT_SYMLINK_FOLLOW);
+                }
+                lookupIn(np, npfd, newName, out);
+            } finally {
+                np.identity.releasePath(npfd);
+            }
+        } finally {
+            i.identity.releasePath(fd);
+        }
+    }
+
+    private static boolean writes(int flags) {
+        return (flags & Linux.O_ACCMODE) != Linux.O_RDONLY || (flags & (Linux.O_TRUNC | Linux.O_APPEND)) != 0;
+    }
+
+    /**
+     * Open flags for the host: no O_CREAT/O_EXCL/O_NOCTTY (the file exists), and no O_DIRECT, as
+     * both virtiofsd do (the guest's direct I/O need not bypass the host page cache).
+     */
+    private static int openFlags(int flags) {
+        return flags & ~(Linux.O_CREAT | Linux.O_EXCL | Linux.O_NOCTTY | Linux.O_DIRECT);
+    }
+
+    private int fileOpenFlags() {
+        switch (options.cacheMode()) {
+            case NEVER:
+            case METADATA:
+                return OpenOut.DIRECT_IO;
+            case ALWAYS:
+                return OpenOut.KEEP_CACHE;
+            default:
+                return 0;
+        }
+    }
+
+    private int dirOpenFlags() {
+        switch (options.cacheMode()) {
+            case METADATA:
+            case ALWAYS:
+                return OpenOut.CACHE_DIR;
+            default:
+                return 0;
+        }
+    }
+
+    @Override
+    public void open(RequestContext ctx, long nodeId, int flags, OpenOut out) throws ErrnoException {
+        if (options.readonly() && writes(flags)) {
+            throw ErrnoException.of(EROFS);
+        }
+        Inode i = inode(nodeId);
+        int fd = i.identity.open(openFlags(flags));
+        out.fh = register(new OpenFile(i, fd));
+        out.openFlags = fileOpenFlags();
+    }
+
+    @Override
+    public void create(RequestContext ctx, long parent, long name, int mode, int flags, int umask, EntryOut entry,
+            OpenOut open) throws ErrnoException {
+        int[] fd = {-1};
+        int oflags = (openFlags(flags) | Linux.O_CREAT | Linux.O_NOFOLLOW) | (flags & Linux.O_EXCL);
+        Inode inode;
+        try {
+            inode = create(ctx, parent, name, entry, pfd -> fd[0] = Linux.openat(pfd, name, oflags, mode));
+        } catch (ErrnoException | RuntimeException e) {
+            Linux.close(fd[0]);
+            throw e;
+        }
+        open.fh = register(new OpenFile(inode, fd[0]));
+        open.openFlags = fileOpenFlags();
+    }
+
+    @Override
+    public void tmpfile(RequestContext ctx, long parent, int mode, int flags, int umask, EntryOut entry, OpenOut open)
+            throws ErrnoException {
+        checkWritable();
+        Inode p = inode(parent);
+        int pfd = p.identity.acquirePath();
+        int fd;
+        try {
+            int creds = switchCreds(ctx);
+            try {
+                fd = Linux.openat(pfd, DOT, (openFlags(flags) & ~Linux.O_DIRECTORY) | Linux.O_TMPFILE, mode);
+            } finally {
+                restoreCreds(creds);
+            }
+        } finally {
+            p.identity.releasePath(pfd);
+        }
+        Inode inode;
+        try {
+            inode = insert(p, Linux.reopen(fd, Linux.O_PATH), entry);
+        } catch (ErrnoException | RuntimeException e) {
+            Linux.close(fd);
+            throw e;
+        }
+        open.fh = register(new OpenFile(inode, fd));
+        open.openFlags = fileOpenFlags();
+    }
+
+    @Override
+    public int read(RequestContext ctx, long nodeId, long fh, long offset, int size, SegmentList dst)
+            throws ErrnoException {
+        OpenFile f = file(nodeId, fh);
+        if (size <= 0) {
+            return 0;
+        }
+        return Linux.preadv(f.fd, dst, size, offset);
+    }
+
+    @Override
+    public int write(RequestContext ctx, long nodeId, long fh, long offset, SegmentList src, boolean killPriv)
+            throws ErrnoException {
+        checkWritable();
+        OpenFile f = file(nodeId, fh);
+        int n = Linux.pwritev(f.fd, src, offset);
+        if (killPriv) {
+            int pfd = f.inode.identity.acquirePath();
+            try {
+                killSuidGid(pfd, SCRATCH.get().statx);
+            } finally {
+                f.inode.identity.releasePath(pfd);
+            }
+        }
+        return n;
+    }
+
+    @Override
+    public void flush(RequestContext ctx, long nodeId, long fh, long lockOwner) throws ErrnoException {
+        OpenFile f = file(nodeId, fh);
+        // Releases this owner's POSIX locks, as C virtiofsd's lo_flush does.
+        f.inode.dropPlock(lockOwner);
+        // Closing a dup makes the host filesystem see a flush (NFS, FUSE), like virtiofsd.
+        Linux.close(Linux.dup(f.fd));
+    }
+
+    @Override
+    public void release(RequestContext ctx, long nodeId, long fh, int flags, long lockOwner, boolean flockRelease)
+            throws ErrnoException {
+        OpenFile f = file(nodeId, fh);
+        if (files.remove(fh, f)) {
+            f.dropLocks();
+            f.close();
+        }
+    }
+
+    @Override
+    public void fsync(RequestContext ctx, long nodeId, long fh, boolean datasync) throws ErrnoException {
+        OpenFile f = file(nodeId, fh);
+        sync(f.fd, datasync);
+    }
+
+    private static void sync(int fd, boolean datasync) throws ErrnoException {
+        if (datasync) {
+            Linux.fdatasync(fd);
+        } else {
+            Linux.fsync(fd);
+        }
+    }
+
+    @Override
+    public void opendir(RequestContext ctx, long nodeId, int flags, OpenOut out) throws ErrnoException {
+        Inode i = inode(nodeId);
+        int fd = i.identity.open(Linux.O_RDONLY | Linux.O_DIRECTORY);
+        OpenFile.Dir d;
+        try {
+            d = new OpenFile.Dir(i, fd);
+        } catch (RuntimeException | Error e) {
+            Linux.close(fd);
+            throw e;
+        }
+        out.fh = register(d);
+        out.openFlags = dirOpenFlags();
+    }
+
+    @Override
+    public void readdir(RequestContext ctx, long nodeId, long fh, long offset, DirSink sink) throws ErrnoException {
+        OpenFile.Dir d = dir(nodeId, fh);
+        boolean plus = sink.plus();
+        int pfd = plus ? d.inode.identity.acquirePath() : -1;
+        try {
+            synchronized (d) {
+                if (d.buffer == 0) {
+                    throw ErrnoException.of(EBADF);
+                }
+                if (offset != d.nextOffset) {
+                    Linux.lseek(d.fd, offset, Linux.SEEK_SET);
+                    d.pos = d.len = 0;
+                    d.nextOffset = offset;
+                }
+                int added = 0;
+                while (true) {
+                    if (d.pos >= d.len) {
+                        int n = Linux.getdents64(d.fd, d.buffer, OpenFile.Dir.BUFFER);
+                        d.pos = 0;
+                        d.len = n;
+                        if (n <= 0) {
+                            break;
+                        }
+                    }
+                    long rec = d.buffer + d.pos;
+                    long ino = NativeMemory.getLong(rec);
+                    long off = NativeMemory.getLong(rec + 8);
+                    int reclen = NativeMemory.getShort(rec + 16) & 0xffff;
+                    int type = NativeMemory.getByte(rec + 18) & 0xff;
+                    long name = rec + 19;
+                    if (reclen == 0 || d.pos + reclen > d.len) {
+                        throw ErrnoException.of(dev.virtiofsd.api.Errno.EIO);
+                    }
+                    int nameLen = NativeMemory.strnlen(name, reclen - 19);
+                    if (nameLen < 0) {
+                        throw ErrnoException.of(dev.virtiofsd.api.Errno.EIO);
+                    }
+                    if (!sink.fits(nameLen)) {
+                        break;
+                    }
+                    if (plus) {
+                        EntryOut e = sink.entry();
+                        if (isDot(name) || isDotDot(name)) {
+                            // No lookup for these (it would count): only ino and type, like virtiofsd.
+                            e.clear();
+                            e.attr.ino = ino;
+                            e.attr.mode = type << 12;
+                        } else {
+                            try {
+                                lookupIn(d.inode, pfd, name, e);
+                                ino = e.attr.ino;
+                            } catch (ErrnoException ex) {
+                                if (ex.errno() == ENOENT) {
+                                    // Gone since getdents: skip it.
+                                    d.pos += reclen;
+                                    d.nextOffset = off;
+                                    continue;
+                                }
+                                if (added > 0) {
+                                    break;
+                                }
+                                throw ex;
+                            }
+                        }
+                    }
+                    sink.add(ino, off, type, name, nameLen);
+                    added++;
+                    d.pos += reclen;
+                    d.nextOffset = off;
+                }
+            }
+        } finally {
+            if (plus) {
+                d.inode.identity.releasePath(pfd);
+            }
+        }
+    }
+
+    @Override
+    public void releasedir(RequestContext ctx, long nodeId, long fh) throws ErrnoException {
+        OpenFile.Dir d = dir(nodeId, fh);
+        if (files.remove(fh, d)) {
+            d.close();
+        }
+    }
+
+    @Override
+    public void fsyncdir(RequestContext ctx, long nodeId, long fh, boolean datasync) throws ErrnoException {
+        OpenFile.Dir d = dir(nodeId, fh);
+        sync(d.fd, datasync);
+    }
+
+    @Override
+    public void statfs(RequestContext ctx, long nodeId, StatfsOut out) throws ErrnoException {
+        Inode i = inode(nodeId);
+        long b = SCRATCH.get().mem;
+        int fd = i.identity.acquirePath();
+        try {
+            Linux.fstatvfs(fd, b);
+        } finally {
+            i.identity.releasePath(fd);
+        }
+        // struct statvfs (x86-64, aarch64): bsize, frsize, blocks, bfree, bavail, files, ffree, favail,
+        // fsid, flag, namemax: unsigned longs.
+        out.bsize = (int) NativeMemory.getLong(b);
+        out.frsize = (int) NativeMemory.getLong(b + 8);
+        out.blocks = NativeMemory.getLong(b + 16);
+        out.bfree = NativeMemory.getLong(b + 24);
+        out.bavail = NativeMemory.getLong(b + 32);
+        out.files = NativeMemory.getLong(b + 40);
+        out.ffree = NativeMemory.getLong(b + 48);
+        out.namelen = (int) NativeMemory.getLong(b + 80);
+    }
+
+    @Override
+    public void access(RequestContext ctx, long nodeId, int mask) throws ErrnoException {
+        Inode i = inode(nodeId);
+        Statx st = SCRATCH.get().statx;
+        int fd = i.identity.acquirePath();
+        try {
+            st.ofFd(fd);
+        } finally {
+            i.identity.releasePath(fd);
+        }
+        int mode = st.mode();
+        int want = mask & (R_OK | W_OK | X_OK);
+        if (want == 0) {
+            return;
+        }
+        int uid = ctx.uid;
+        int gid = ctx.gid;
+        boolean owner = st.uid() == uid;
+        boolean group = st.gid() == gid;
+        // Same rules as Rust virtiofsd: root may read and write anything, and execute what anyone may.
+        if ((want & R_OK) != 0 && uid != 0 && !(owner && (mode & 0400) != 0) && !(group && (mode & 040) != 0)
+                && (mode & 04) == 0) {
+            throw ErrnoException.of(EACCES);
+        }
+        if ((want & W_OK) != 0 && uid != 0 && !(owner && (mode & 0200) != 0) && !(group && (mode & 020) != 0)
+                && (mode & 02) == 0) {
+            throw ErrnoException.of(EACCES);
+        }
+        if ((want & X_OK) != 0 && (uid != 0 || (mode & 0111) == 0) && !(owner && (mode & 0100) != 0)
+                && !(group && (mode & 010) != 0) && (mode & 01) == 0) {
+            throw ErrnoException.of(EACCES);
+        }
+    }
+
+    private void checkXattr() throws ErrnoException {
+        if (!options.xattr()) {
+            throw ErrnoException.of(ENOSYS);
+        }
+    }
+
+    @Override
+    public void setxattr(RequestContext ctx, long nodeId, long xattrName, long value, int size, int flags)
+            throws ErrnoException {
+        checkXattr();
+        checkWritable();
+        Inode i = inode(nodeId);
+        int fd = i.identity.acquirePath();
+        try {
+            Linux.pathSetxattr(Linux.procPath(fd), xattrName, value, size, flags);
+        } finally {
+            i.identity.releasePath(fd);
+        }
+    }
+
+    @Override
+    public int getxattr(RequestContext ctx, long nodeId, long xattrName, long buffer, int capacity)
+            throws ErrnoException {
+        checkXattr();
+        Inode i = inode(nodeId);
+        int fd = i.identity.acquirePath();
+        try {
+            return Linux.pathGetxattr(Linux.procPath(fd), xattrName, capacity == 0 ? 0 : buffer, capacity);
+        } finally {
+            i.identity.releasePath(fd);
+        }
+    }
+
+    @Override
+    public int listxattr(RequestContext ctx, long nodeId, long buffer, int capacity) throws ErrnoException {
+        checkXattr();
+        Inode i = inode(nodeId);
+        int fd = i.identity.acquirePath();
+        try {
+            return Linux.pathListxattr(Linux.procPath(fd), capacity == 0 ? 0 : buffer, capacity);
+        } finally {
+            i.identity.releasePath(fd);
+        }
+    }
+
+    @Override
+    public void removexattr(RequestContext ctx, long nodeId, long xattrName) throws ErrnoException {
+        checkXattr();
+        checkWritable();
+        Inode i = inode(nodeId);
+        int fd = i.identity.acquirePath();
+        try {
+            Linux.pathRemovexattr(Linux.procPath(fd), xattrName);
+        } finally {
+            i.identity.releasePath(fd);
+        }
+    }
+
+    @Override
+    public void fallocate(RequestContext ctx, long nodeId, long fh, int mode, long offset, long length)
+            throws ErrnoException {
+        checkWritable();
+        OpenFile f = file(nodeId, fh);
+        Linux.fallocate(f.fd, mode, offset, length);
+    }
+
+    @Override
+    public long lseek(RequestContext ctx, long nodeId, long fh, long offset, int whence) throws ErrnoException {
+        OpenFile f = file(nodeId, fh);
+        return Linux.lseek(f.fd, offset, whence);
+    }
+
+    @Override
+    public long copyFileRange(RequestContext ctx, long nodeIn, long fhIn, long offIn, long nodeOut, long fhOut,
+            long offOut, long length, int flags) throws ErrnoException {
+        checkWritable();
+        OpenFile in = file(nodeIn, fhIn);
+        OpenFile out = file(nodeOut, fhOut);
+        return Linux.copyFileRange(in.fd, offIn, out.fd, offOut, length, flags);
+    }
+
+    @Override
+    public void syncfs(RequestContext ctx, long nodeId) throws ErrnoException {
+        Inode i = inode(nodeId);
+        // syncfs(2) refuses O_PATH fds: open the inode (its own filesystem may be a submount).
+        int fd;
+        try {
+            fd = i.identity.open(Linux.O_RDONLY | Linux.O_NONBLOCK);
+        } catch (ErrnoException e) {
+            fd = Linux.openat(rootFd, ".", Linux.O_RDONLY | Linux.O_DIRECTORY, 0);
+        }
+        try {
+            Linux.syncfs(fd);
+        } finally {
+            Linux.close(fd);
+        }
+    }
+
+    // ---- locks -----------------------------------------------------------------------------
+
+    /** The fd that carries {@code owner}'s OFD locks on this inode, opened on first use. */
+    private int plockFd(Inode inode, long fh, long owner) throws ErrnoException {
+        OpenFile f = files.get(fh);
+        if (f != null && f.inode == inode) {
+            f.addLockOwner(owner);
+        }
+        ConcurrentHashMap<Long, Integer> m = inode.plocks();
+        Integer fd = m.get(owner);
+        if (fd != null) {
+            return fd;
+        }
+        int nfd;
+        try {
+            nfd = inode.identity.open(Linux.O_RDWR);
+        } catch (ErrnoException e) {
+            nfd = inode.identity.open(Linux.O_RDONLY);
+        }
+        Integer prev = m.putIfAbsent(owner, nfd);
+        if (prev != null) {
+            Linux.close(nfd);
+            return prev;
+        }
+        return nfd;
+    }
+
+    private static void putFlock(long p, FileLock lock) {
+        NativeMemory.putShort(p, (short) lock.type);
+        NativeMemory.putShort(p + 2, (short) Linux.SEEK_SET);
+        NativeMemory.putInt(p + 4, 0);
+        NativeMemory.putLong(p + 8, lock.start);
+        long len = lock.end == Long.MAX_VALUE || lock.end == -1 ? 0 : lock.end - lock.start + 1;
+        NativeMemory.putLong(p + 16, len);
+        NativeMemory.putInt(p + 24, 0);
+        NativeMemory.putInt(p + 28, 0);
+    }
+
+    @Override
+    public void getlk(RequestContext ctx, long nodeId, long fh, long owner, FileLock lock) throws ErrnoException {
+        Inode i = inode(nodeId);
+        if (lock.end != Long.MAX_VALUE && lock.end != -1 && lock.end < lock.start) {
+            throw ErrnoException.of(EINVAL);
+        }
+        int fd = plockFd(i, fh, owner);
+        long p = Linux.flockScratch();
+        putFlock(p, lock);
+        Linux.ofdLock(fd, Linux.F_OFD_GETLK, p);
+        int type = NativeMemory.getShort(p);
+        lock.type = type;
+        if (type != FileLock.F_UNLCK) {
+            lock.start = NativeMemory.getLong(p + 8);
+            long len = NativeMemory.getLong(p + 16);
+            lock.end = len == 0 ? Long.MAX_VALUE : lock.start + len - 1;
+            // OFD locks have no owning process (pid -1); the client maps 0 to "none".
+            lock.pid = 0;
+        }
+    }
+
+    @Override
+    public void setlk(RequestContext ctx, long nodeId, long fh, long owner, FileLock lock, boolean flock,
+            boolean sleep) throws ErrnoException {
+        if (flock) {
+            OpenFile f = file(nodeId, fh);
+            int op;
+            switch (lock.type) {
+                case FileLock.F_RDLCK:
+                    op = Linux.LOCK_SH;
+                    break;
+                case FileLock.F_WRLCK:
+                    op = Linux.LOCK_EX;
+                    break;
+                case FileLock.F_UNLCK:
+                    op = Linux.LOCK_UN;
+                    break;
+                default:
+                    throw ErrnoException.of(EINVAL);
+            }
+            if (!sleep || op == Linux.LOCK_UN) {
+                Linux.flock(f.fd, op | Linux.LOCK_NB);
+                return;
+            }
+            long backoff = 1_000_000L;
+            while (true) {
+                try {
+                    Linux.flock(f.fd, op | Linux.LOCK_NB);
+                    return;
+                } catch (ErrnoException e) {
+                    if (e.errno() != EAGAIN) {
+                        throw e;
+                    }
+                }
+                backoff = waitForLock(backoff);
+            }
+        }
+        Inode i = inode(nodeId);
+        if (lock.type != FileLock.F_RDLCK && lock.type != FileLock.F_WRLCK && lock.type != FileLock.F_UNLCK) {
+            throw ErrnoException.of(EINVAL);
+        }
+        if (lock.end != Long.MAX_VALUE && lock.end != -1 && lock.end < lock.start) {
+            throw ErrnoException.of(EINVAL);
+        }
+        int fd = plockFd(i, fh, owner);
+        long p = Linux.flockScratch();
+        putFlock(p, lock);
+        if (!sleep || lock.type == FileLock.F_UNLCK) {
+            Linux.ofdLock(fd, Linux.F_OFD_SETLK, p);
+            return;
+        }
+        long backoff = 1_000_000L;
+        while (true) {
+            try {
+                Linux.ofdLock(fd, Linux.F_OFD_SETLK, p);
+                return;
+            } catch (ErrnoException e) {
+                if (e.errno() != EAGAIN && e.errno() != EACCES) {
+                    throw e;
+                }
+            }
+            backoff = waitForLock(backoff);
+        }
+    }
+
+    /**
+     * A sleeping lock polls instead of blocking in the kernel, so that the worker can give it up:
+     * the dispatcher answers FUSE INTERRUPT by interrupting the thread serving that request, and
+     * the request ends with EINTR (a thread blocked in flock/F_OFD_SETLKW could not be woken).
+     */
+    private static long waitForLock(long backoffNanos) throws ErrnoException {
+        if (Thread.interrupted()) {
+            throw ErrnoException.of(dev.virtiofsd.api.Errno.EINTR);
+        }
+        LockSupport.parkNanos(backoffNanos);
+        if (Thread.interrupted()) {
+            throw ErrnoException.of(dev.virtiofsd.api.Errno.EINTR);
+        }
+        return Math.min(backoffNanos * 2, 50_000_000L);
+    }
+
+    // ---- InodeStats ------------------------------------------------------------------------
+
+    @Override
+    public long inodes() {
+        return store.inodes();
+    }
+
+    @Override
+    public long inodeFds() {
+        return store.fds() + provider.heldFds();
+    }
+
+    @Override
+    public Map<String, Long> inodesByKind() {
+        return store.byKind();
+    }
+
+    @Override
+    public String strategy() {
+        return strategy.name();
+    }
+
+    /** For tests: the store. */
+    InodeStore store() {
+        return store;
+    }
+
+    /** For tests: number of open files and directories. */
+    int openFiles() {
+        return files.size();
+    }
+}

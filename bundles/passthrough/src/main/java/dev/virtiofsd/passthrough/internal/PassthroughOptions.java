@@ -1,0 +1,110 @@
+package dev.virtiofsd.passthrough.internal;
+
+import java.nio.file.Path;
+import java.util.Locale;
+import java.util.Objects;
+
+/** Immutable settings of one passthrough filesystem; build with {@link #of(Path)} and the withers. */
+public final class PassthroughOptions {
+    /** Cache modes as in virtiofsd {@code --cache}. */
+    public enum Cache {
+        NEVER, METADATA, AUTO, ALWAYS;
+
+        static Cache parse(String s) {
+            switch (s == null ? "auto" : s.trim().toLowerCase(Locale.ROOT)) {
+                case "never":
+                case "none":
+                    return NEVER;
+                case "metadata":
+                    return METADATA;
+                case "auto":
+                case "":
+                    return AUTO;
+                case "always":
+                    return ALWAYS;
+                default:
+                    throw new IllegalArgumentException("cache must be auto, always, never or metadata: " + s);
+            }
+        }
+    }
+
+    private static final long DAY_NANOS = 86_400L * 1_000_000_000L;
+
+    private final Path sharedDir;
+    private final Cache cache;
+    private final boolean xattr;
+    private final boolean readonly;
+    private final boolean announceSubmounts;
+
+    private PassthroughOptions(Path sharedDir, Cache cache, boolean xattr, boolean readonly,
+            boolean announceSubmounts) {
+        this.sharedDir = Objects.requireNonNull(sharedDir, "sharedDir");
+        this.cache = cache;
+        this.xattr = xattr;
+        this.readonly = readonly;
+        this.announceSubmounts = announceSubmounts;
+    }
+
+    public static PassthroughOptions of(Path sharedDir) {
+        return new PassthroughOptions(sharedDir, Cache.AUTO, false, false, false);
+    }
+
+    /** auto | always | never | metadata. */
+    public PassthroughOptions cache(String mode) {
+        return new PassthroughOptions(sharedDir, Cache.parse(mode), xattr, readonly, announceSubmounts);
+    }
+
+    public PassthroughOptions cache(Cache mode) {
+        return new PassthroughOptions(sharedDir, Objects.requireNonNull(mode), xattr, readonly, announceSubmounts);
+    }
+
+    public PassthroughOptions xattr(boolean on) {
+        return new PassthroughOptions(sharedDir, cache, on, readonly, announceSubmounts);
+    }
+
+    public PassthroughOptions readonly(boolean on) {
+        return new PassthroughOptions(sharedDir, cache, xattr, on, announceSubmounts);
+    }
+
+    public PassthroughOptions announceSubmounts(boolean on) {
+        return new PassthroughOptions(sharedDir, cache, xattr, readonly, on);
+    }
+
+    public Path sharedDir() {
+        return sharedDir;
+    }
+
+    public Cache cacheMode() {
+        return cache;
+    }
+
+    public boolean xattr() {
+        return xattr;
+    }
+
+    public boolean readonly() {
+        return readonly;
+    }
+
+    public boolean announceSubmounts() {
+        return announceSubmounts;
+    }
+
+    /** Entry and attribute timeout, as Rust virtiofsd: never 0, auto 1 s, metadata/always one day. */
+    public long timeoutNanos() {
+        switch (cache) {
+            case NEVER:
+                return 0;
+            case AUTO:
+                return 1_000_000_000L;
+            default:
+                return DAY_NANOS;
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "PassthroughOptions[sharedDir=" + sharedDir + ", cache=" + cache.name().toLowerCase(Locale.ROOT)
+                + ", xattr=" + xattr + ", readonly=" + readonly + ", announceSubmounts=" + announceSubmounts + "]";
+    }
+}

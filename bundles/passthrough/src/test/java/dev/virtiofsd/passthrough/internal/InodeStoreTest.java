@@ -1,0 +1,271 @@
+package dev.virtiofsd.passthrough.internal;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.virtiofsd.api.identity.FileHandle;
+import dev.virtiofsd.api.identity.InodeIdentity;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.Map;
+import java.util.function.ToIntFunction;
+import org.junit.jupiter.api.Test;
+
+class InodeStoreTest {
+    private static final int S_IFREG = 0100000;
+    private static final int S_IFDIR = 0040000;
+
+    /** An identity without syscalls: an optional handle, pins when it has none (like an fd). */
+    static final class FakeIdentity implements InodeIdentity {
+        final FileHandle handle;
+        final String kind;
+        int closed;
+
+        FakeIdentity(FileHandle handle) {
+            this.handle = handle;
+            this.kind = handle == null ? "fd" : "handle";
+        }
+
+        @Override
+        public String kind() {
+            return kind;
+        }
+
+        @Override
+        public FileHandle handle() {
+            return handle;
+        }
+
+        @Override
+        public boolean pinsInode() {
+            return handle == null;
+        }
+
+        @Override
+        public int heldFds() {
+            return handle == null ? 1 : 0;
+        }
+
+        @Override
+        public int acquirePath() {
+            return -1;
+        }
+
+        @Override
+        public void releasePath(int fd) {
+        }
+
+        @Override
+        public int open(int flags) {
+            return -1;
+        }
+
+        @Override
+        public void close() {
+            closed++;
+        }
+    }
+
+    /** An ext4-like handle: inode number and generation, little endian. */
+    static FileHandle handle(long mnt, int ino, int generation) {
+        byte[] b = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putInt(ino).putInt(generation).array();
+        return new FileHandle(mnt, 1, b);
+    }
+
+    private static InodeStore storeWithRoot() {
+        InodeStore s = new InodeStore();
+        s.setRoot(new IdsKey(2, 10, 20), new FakeIdentity(null), S_IFDIR);
+        return s;
+    }
+
+    // ---- hash spread -------------------------------------------------------------------
+
+    /** Largest bucket of a power-of-two table of {@code buckets} fed the HashMap-spread hashes. */
+    private static int maxBucket(ToIntFunction<FileHandle> hash, int n, int buckets) {
+        int[] load = new int[buckets];
+        int max = 0;
+        for (int gen = 0; gen < n; gen++) {
+            int h = hash.applyAsInt(handle(7, 12345, gen));
+            h ^= h >>> 16; // what java.util.HashMap does
+            int b = h & (buckets - 1);
+            max = Math.max(max, ++load[b]);
+        }
+        return max;
+    }
+
+    /** The seed's slip: {@code hash += hash * 33 + c} over the bytes (the "+=" where "=" was meant). */
+    private static int seedSlipHash(FileHandle fh) {
+        int hash = 5381;
+        for (byte c : fh.bytes()) {
+            hash += hash * 33 + (c & 0xff);
+        }
+        return hash;
+    }
+
+    @Test
+    void handlesDifferingOnlyInGenerationSpreadEvenly() {
+        int n = 100_000;
+        int buckets = 1 << 14; // ~6.1 per bucket expected
+        int max = maxBucket(FileHandle::hashCode, n, buckets);
+        // For a uniform hash the largest of 16384 Poisson(6.1) buckets is ~17; 25 is far in the tail.
+        assertTrue(max <= 25, "largest bucket " + max);
+        // Negative control: the seed's hash fails the same check, so the check can fail.
+        assertTrue(maxBucket(InodeStoreTest::seedSlipHash, n, buckets) > 25);
+    }
+
+    @Test
+    void handleEqualityCoversMountTypeAndBytes() {
+        assertEquals(handle(1, 5, 9), handle(1, 5, 9));
+        assertEquals(handle(1, 5, 9).hashCode(), handle(1, 5, 9).hashCode());
+        assertNotEquals(handle(1, 5, 9), handle(2, 5, 9));
+        assertNotEquals(handle(1, 5, 9), handle(1, 5, 10));
+    }
+
+    // ---- find / insert rules ---------------------------------------------------------------
+
+    @Test
+    void fdIdentityIsFoundByIds() {
+        InodeStore s = storeWithRoot();
+        IdsKey ids = new IdsKey(100, 10, 20);
+        FakeIdentity first = new FakeIdentity(null);
+        Inode a = s.findOrInsert(ids, first, S_IFREG);
+        FakeIdentity second = new FakeIdentity(null);
+        Inode again = s.findOrInsert(new IdsKey(100, 10, 20), second, S_IFREG);
+        assertSame(a, again);
+        assertEquals(1, second.closed, "the duplicate identity is closed by the store");
+        assertEquals(0, first.closed);
+        assertEquals(2, s.lookups(a));
+        assertTrue(a.nodeId > 1);
+    }
+
+    @Test
+    void inodeNumberReuseWithNewHandleGivesNewInode() {
+        InodeStore s = storeWithRoot();
+        IdsKey ids = new IdsKey(100, 10, 20);
+        Inode a = s.findOrInsert(ids, new FakeIdentity(handle(20, 100, 1)), S_IFREG);
+        // File A unlinked on the host, B gets its inode number with a new generation.
+        FakeIdentity bId = new FakeIdentity(handle(20, 100, 2));
+        Inode b = s.findOrInsert(ids, bId, S_IFREG);
+        assertNotEquals(a.nodeId, b.nodeId);
+        assertSame(bId, b.identity);
+        assertEquals(0, bId.closed);
+        // A is still reachable by its own handle and node id.
+        FakeIdentity aAgain = new FakeIdentity(handle(20, 100, 1));
+        assertSame(a, s.findOrInsert(ids, aAgain, S_IFREG));
+        assertEquals(1, aAgain.closed);
+        assertSame(a, s.get(a.nodeId));
+        assertSame(b, s.get(b.nodeId));
+        // And a new lookup by B's handle finds B, not A.
+        assertSame(b, s.findOrInsert(ids, new FakeIdentity(handle(20, 100, 2)), S_IFREG));
+    }
+
+    @Test
+    void idsHitOnHandlelessEntryIsAccepted() {
+        InodeStore s = storeWithRoot();
+        IdsKey ids = new IdsKey(300, 10, 20);
+        // "prefer" fell back to an fd for this inode (no mount fd, say)...
+        Inode fdInode = s.findOrInsert(ids, new FakeIdentity(null), S_IFREG);
+        // ...and a later lookup produced a handle: it must still find the fd inode by ids.
+        FakeIdentity withHandle = new FakeIdentity(handle(20, 300, 1));
+        assertSame(fdInode, s.findOrInsert(ids, withHandle, S_IFREG));
+        assertEquals(1, withHandle.closed);
+        assertArrayEquals(new int[] {2, 0}, s.mapSizes()); // root + the fd inode; no handles
+    }
+
+    @Test
+    void idsHitOnEntryWithHandleIsRejectedEvenForFdIdentity() {
+        InodeStore s = storeWithRoot();
+        IdsKey ids = new IdsKey(400, 10, 20);
+        Inode h = s.findOrInsert(ids, new FakeIdentity(handle(20, 400, 1)), S_IFREG);
+        Inode f = s.findOrInsert(ids, new FakeIdentity(null), S_IFREG);
+        assertNotEquals(h.nodeId, f.nodeId);
+    }
+
+    // ---- counts and cleanup ----------------------------------------------------------------
+
+    @Test
+    void forgetToZeroRemovesFromBothMapsAndClosesIdentity() {
+        InodeStore s = storeWithRoot();
+        IdsKey ids = new IdsKey(100, 10, 20);
+        FakeIdentity aId = new FakeIdentity(handle(20, 100, 1));
+        Inode a = s.findOrInsert(ids, aId, S_IFREG);
+        s.findOrInsert(ids, new FakeIdentity(handle(20, 100, 1)), S_IFREG); // lookups 2
+        assertArrayEquals(new int[] {2, 1}, s.mapSizes());
+
+        s.forget(a.nodeId, 1);
+        assertSame(a, s.get(a.nodeId));
+        assertEquals(0, aId.closed);
+
+        s.forget(a.nodeId, 1);
+        assertNull(s.get(a.nodeId));
+        assertEquals(1, aId.closed);
+        assertTrue(a.removed);
+        assertArrayEquals(new int[] {1, 0}, s.mapSizes(), "gone from the ids AND the handle map");
+        // A fresh lookup with the same handle makes a new inode (the old one is not resurrected).
+        Inode again = s.findOrInsert(ids, new FakeIdentity(handle(20, 100, 1)), S_IFREG);
+        assertNotEquals(a.nodeId, again.nodeId);
+        s.forget(a.nodeId, 1); // stale forget: no effect
+        assertSame(again, s.get(again.nodeId));
+        assertEquals(1, aId.closed);
+    }
+
+    @Test
+    void removingDisplacedInodeKeepsTheNewInodesIdsEntry() {
+        InodeStore s = storeWithRoot();
+        IdsKey ids = new IdsKey(100, 10, 20);
+        Inode a = s.findOrInsert(ids, new FakeIdentity(handle(20, 100, 1)), S_IFREG);
+        Inode b = s.findOrInsert(ids, new FakeIdentity(handle(20, 100, 2)), S_IFREG);
+        assertArrayEquals(new int[] {2, 2}, s.mapSizes());
+        s.forget(a.nodeId, 1);
+        // Only A's handle entry left; the ids entry belongs to B and stays.
+        assertArrayEquals(new int[] {2, 1}, s.mapSizes());
+        assertSame(b, s.findOrInsert(ids, new FakeIdentity(handle(20, 100, 2)), S_IFREG));
+        s.forget(b.nodeId, 2);
+        assertArrayEquals(new int[] {1, 0}, s.mapSizes());
+        assertEquals(1, s.inodes());
+    }
+
+    @Test
+    void rootIsNeverForgottenAndDestroyKeepsOnlyRoot() {
+        InodeStore s = storeWithRoot();
+        FakeIdentity x = new FakeIdentity(null);
+        FakeIdentity y = new FakeIdentity(handle(20, 6, 1));
+        s.findOrInsert(new IdsKey(5, 10, 20), x, S_IFREG);
+        s.findOrInsert(new IdsKey(6, 10, 20), y, S_IFREG);
+        assertEquals(3, s.inodes());
+        assertEquals(2, s.fds()); // root fd + x
+        Map<String, Long> kinds = s.byKind();
+        assertEquals(2L, kinds.get("fd"));
+        assertEquals(1L, kinds.get("handle"));
+
+        s.forget(1, 1000);
+        assertSame(s.root(), s.get(1));
+
+        s.clearAllButRoot();
+        assertEquals(1, s.inodes());
+        assertEquals(1, s.fds());
+        assertEquals(1, x.closed);
+        assertEquals(1, y.closed);
+        assertArrayEquals(new int[] {1, 0}, s.mapSizes());
+        assertFalse(s.root().removed);
+        assertEquals(Map.of("fd", 1L), s.byKind());
+
+        s.closeAll();
+        assertEquals(0, s.inodes());
+        assertNull(s.get(1));
+    }
+
+    @Test
+    void refFailsOnRemovedInode() {
+        InodeStore s = storeWithRoot();
+        Inode a = s.findOrInsert(new IdsKey(5, 10, 20), new FakeIdentity(null), S_IFREG);
+        assertTrue(s.ref(a));
+        s.forget(a.nodeId, 2);
+        assertFalse(s.ref(a));
+    }
+}
