@@ -20,6 +20,9 @@ final class FuseSessionImpl implements FuseSession {
     private final List<AtomicLongArray> workerCounts = new CopyOnWriteArrayList<>();
     private final AtomicBoolean destroyed = new AtomicBoolean();
     private volatile boolean closed;
+    /** Workers blocked in a sleeping lock request, by request unique, for INTERRUPT. */
+    private final java.util.concurrent.ConcurrentHashMap<Long, Thread> sleepers =
+            new java.util.concurrent.ConcurrentHashMap<>();
 
     /** Negotiated minor; 0 until INIT. Written before {@link #initialized} (volatile publication). */
     private volatile int minor;
@@ -40,6 +43,21 @@ final class FuseSessionImpl implements FuseSession {
         AtomicLongArray counts = new AtomicLongArray(FuseProtocol.OPCODE_SLOTS);
         workerCounts.add(counts);
         return new FuseWorkerImpl(this, fs, counts);
+    }
+
+    void sleeping(long unique, Thread worker) {
+        sleepers.put(unique, worker);
+    }
+
+    void awake(long unique) {
+        sleepers.remove(unique);
+    }
+
+    void interrupt(long unique) {
+        Thread t = sleepers.get(unique);
+        if (t != null) {
+            t.interrupt();
+        }
     }
 
     @Override

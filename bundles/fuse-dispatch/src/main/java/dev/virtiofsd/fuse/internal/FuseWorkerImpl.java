@@ -224,7 +224,7 @@ final class FuseWorkerImpl implements FuseWorker {
             case LOOKUP: return lookup();
             case FORGET: return forget();
             case BATCH_FORGET: return batchForget();
-            case INTERRUPT: return NO_REPLY; // requests are served synchronously: nothing to interrupt
+            case INTERRUPT: return interrupt();
             case GETATTR: return getattr();
             case SETATTR: return setattr();
             case READLINK: return readlink();
@@ -809,8 +809,27 @@ final class FuseWorkerImpl implements FuseWorker {
             return malformed("fuse_lk_in of " + argLen + " bytes");
         }
         boolean flock = (argInt(40) & LK_FLOCK) != 0;
-        fs.setlk(ctx, nodeId, argLong(0), argLong(8), lock, flock, sleep);
-        return 0;
+        if (!sleep) {
+            fs.setlk(ctx, nodeId, argLong(0), argLong(8), lock, flock, false);
+            return 0;
+        }
+        // Only a sleeping lock can wait for long: make it findable by INTERRUPT.
+        session.sleeping(unique, Thread.currentThread());
+        try {
+            fs.setlk(ctx, nodeId, argLong(0), argLong(8), lock, flock, true);
+            return 0;
+        } finally {
+            session.awake(unique);
+            Thread.interrupted(); // a late INTERRUPT must not leak into the next request
+        }
+    }
+
+    /** INTERRUPT (no reply): wakes the worker serving a sleeping lock request, if any. */
+    private int interrupt() {
+        if (argLen >= 8) {
+            session.interrupt(argLong(0));
+        }
+        return NO_REPLY;
     }
 
     private int fallocate() throws ErrnoException {
