@@ -1,0 +1,184 @@
+package dev.virtiofsd.transport.fusedev.internal;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.virtiofsd.api.fs.SegmentList;
+import dev.virtiofsd.api.transport.FuseServer;
+import dev.virtiofsd.api.transport.FuseSession;
+import dev.virtiofsd.api.transport.FuseWorker;
+import dev.virtiofsd.linux.Linux;
+import dev.virtiofsd.linux.NativeMemory;
+import java.io.IOException;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Mounts through the real /dev/fuse with a tiny fake FUSE server (INIT, GETATTR, LOOKUP, OPENDIR,
+ * READDIR, RELEASEDIR), so the transport is tested without the real dispatcher and filesystem.
+ */
+class FuseDevTransportTest {
+    @TempDir
+    Path dir;
+
+    @Test
+    void mountsServesRequestsAndUnmountsOnClose() throws Exception {
+        FakeServer server = new FakeServer();
+        FuseDevTransport t = new FuseDevTransport(server, dir, 2);
+        t.start();
+        try {
+            assertTrue(isMounted(dir), "mounted after start()");
+            assertTrue(Files.isDirectory(dir));
+            assertEquals("rwxr-x---", PosixFilePermissions.toString(Files.getPosixFilePermissions(dir)),
+                    "mode from the fake's GETATTR, not the underlying directory's");
+            assertFalse(Files.exists(dir.resolve("missing")));
+            assertTrue(server.requests.get() >= 3, "INIT + GETATTR + LOOKUP at least");
+        } finally {
+            t.close();
+        }
+        assertFalse(isMounted(dir), "unmounted by close()");
+        assertTrue(server.sessionClosed.get(), "session closed");
+        t.close(); // idempotent
+    }
+
+    @Test
+    void externalUnmountEndsReadersAndRunsListener() throws Exception {
+        FakeServer server = new FakeServer();
+        CountDownLatch unmounted = new CountDownLatch(1);
+        FuseDevTransport t = new FuseDevTransport(server, dir, 3).onUnmounted(unmounted::countDown);
+        t.start();
+        try {
+            assertTrue(Files.isDirectory(dir));
+            Linux.umount2(dir.toString(), 0);
+            assertTrue(unmounted.await(5, TimeUnit.SECONDS), "listener ran after umount from outside");
+        } finally {
+            t.close();
+        }
+        assertFalse(isMounted(dir));
+    }
+
+    @Test
+    void closeAbortsConnectionWhileAFileInTheMountStaysOpen() throws Exception {
+        FakeServer server = new FakeServer();
+        FuseDevTransport t = new FuseDevTransport(server, dir, 2);
+        t.start();
+        DirectoryStream<Path> open = Files.newDirectoryStream(dir);
+        try {
+            long start = System.nanoTime();
+            t.close();
+            long millis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+            assertFalse(isMounted(dir));
+            assertTrue(millis < 8000, "close() returned after " + millis + " ms");
+            assertTrue(server.sessionClosed.get());
+        } finally {
+            try {
+                open.close();
+            } catch (IOException ignored) {
+                // the connection is gone
+            }
+        }
+    }
+
+    @Test
+    void startFailsCleanlyOnMissingMountpoint() {
+        FuseDevTransport t = new FuseDevTransport(new FakeServer(), dir.resolve("nope"), 1);
+        try {
+            t.start();
+            throw new AssertionError("start() on a missing mountpoint must fail");
+        } catch (dev.virtiofsd.api.ErrnoException expected) {
+            assertEquals(dev.virtiofsd.api.Errno.ENOTDIR, expected.errno());
+        } finally {
+            t.close();
+        }
+    }
+
+    static boolean isMounted(Path mp) throws IOException {
+        String target = " " + mp.toAbsolutePath() + " ";
+        return Files.readAllLines(Path.of("/proc/self/mountinfo")).stream()
+                .anyMatch(l -> l.contains(target) && l.contains(" fuse"));
+    }
+
+    /** Answers just enough of the FUSE protocol for stat, lookup and opendir of the root. */
+    static final class FakeServer implements FuseServer {
+        final AtomicInteger requests = new AtomicInteger();
+        final AtomicBoolean sessionClosed = new AtomicBoolean();
+
+        @Override
+        public FuseSession openSession(int maxWrite) {
+            return new FuseSession() {
+                @Override
+                public FuseWorker newWorker() {
+                    return FakeServer.this::handle;
+                }
+
+                @Override
+                public boolean initialized() {
+                    return true;
+                }
+
+                @Override
+                public void close() {
+                    sessionClosed.set(true);
+                }
+            };
+        }
+
+        int handle(SegmentList in, SegmentList out) {
+            requests.incrementAndGet();
+            long a = in.address(0);
+            int opcode = NativeMemory.getInt(a + 4);
+            long unique = NativeMemory.getLong(a + 8);
+            long o = out.address(0);
+            NativeMemory.fill(o, 256, (byte) 0);
+            int body;
+            int error = 0;
+            switch (opcode) {
+                case 26: // INIT
+                    NativeMemory.putInt(o + 16, 7);
+                    NativeMemory.putInt(o + 20, 31);
+                    NativeMemory.putInt(o + 24, NativeMemory.getInt(a + 40 + 8)); // max_readahead
+                    NativeMemory.putInt(o + 36, 1 << 20); // max_write
+                    NativeMemory.putInt(o + 40, 1); // time_gran
+                    body = 64;
+                    break;
+                case 3: // GETATTR: root directory, 0750
+                    NativeMemory.putLong(o + 16 + 16, 1); // ino
+                    NativeMemory.putInt(o + 16 + 16 + 60, 040750); // mode
+                    NativeMemory.putInt(o + 16 + 16 + 64, 2); // nlink
+                    body = 104;
+                    break;
+                case 27: // OPENDIR
+                    body = 16;
+                    break;
+                case 28: // READDIR: empty
+                case 29: // RELEASEDIR
+                    body = 0;
+                    break;
+                case 1: // LOOKUP
+                    error = -2;
+                    body = 0;
+                    break;
+                case 2: // FORGET
+                case 42: // BATCH_FORGET
+                case 36: // INTERRUPT
+                    return 0;
+                default:
+                    error = -38;
+                    body = 0;
+            }
+            NativeMemory.putInt(o, 16 + body);
+            NativeMemory.putInt(o + 4, error);
+            NativeMemory.putLong(o + 8, unique);
+            return 16 + body;
+        }
+    }
+}
