@@ -1,0 +1,631 @@
+package dev.virtiofsd.transport.vhostuser.internal;
+
+import static dev.virtiofsd.transport.vhostuser.internal.VhostUser.*;
+
+import dev.virtiofsd.api.Errno;
+import dev.virtiofsd.api.ErrnoException;
+import dev.virtiofsd.api.transport.FuseServer;
+import dev.virtiofsd.api.transport.FuseSession;
+import dev.virtiofsd.api.transport.FuseWorker;
+import dev.virtiofsd.linux.Linux;
+import dev.virtiofsd.linux.NativeMemory;
+import dev.virtiofsd.linux.UnixSocket;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The vhost-user back end of one front-end connection: reads messages, keeps the device state
+ * (features, memory table, virtqueues, FUSE session) and runs the queue threads.
+ */
+public final class VhostUserDevice implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(VhostUserDevice.class);
+
+    /** Largest WRITE/READ payload offered at FUSE INIT. */
+    public static final int MAX_WRITE = 1 << 20;
+    static final long FEATURES = F_VERSION_1 | F_INDIRECT_DESC | F_EVENT_IDX | F_PROTOCOL_FEATURES;
+    static final long PROTOCOL_FEATURES = PF_MQ | PF_REPLY_ACK | PF_RESET_DEVICE | PF_CONFIGURE_MEM_SLOTS;
+
+    private final UnixSocket socket;
+    private final FuseServer server;
+    private final int poolSize;
+    private final Virtqueue[] queues;
+    private final long buf = NativeMemory.allocate(HEADER_SIZE + MAX_PAYLOAD);
+    private final int[] fds = new int[UnixSocket.MAX_FDS];
+
+    private long ackedFeatures;
+    private long ackedProtocolFeatures;
+    private long status;
+    private volatile GuestMemory memory = GuestMemory.EMPTY;
+    private volatile FuseSession session;
+    private final Object sessionLock = new Object();
+
+    private Thread[] pool = new Thread[0];
+    private ArrayBlockingQueue<Virtqueue.Request> work;
+    private volatile boolean closing;
+
+    /**
+     * @param maxQueues number of virtqueues offered (1 hiprio + request queues); GET_QUEUE_NUM
+     * @param poolSize  worker threads serving requests; 0 serves them on the queue threads
+     */
+    public VhostUserDevice(UnixSocket socket, FuseServer server, int maxQueues, int poolSize) {
+        this.socket = socket;
+        this.server = server;
+        this.poolSize = poolSize;
+        this.queues = new Virtqueue[maxQueues];
+        for (int i = 0; i < maxQueues; i++) {
+            queues[i] = new Virtqueue(this, i);
+        }
+        if (poolSize > 0) {
+            work = new ArrayBlockingQueue<>(maxQueues * 1024);
+            pool = new Thread[poolSize];
+            for (int i = 0; i < poolSize; i++) {
+                pool[i] = new Thread(this::poolLoop, "vhost-user-worker-" + i);
+                pool[i].setDaemon(true);
+                pool[i].start();
+            }
+        }
+    }
+
+    int poolSize() {
+        return poolSize;
+    }
+
+    GuestMemory memory() {
+        return memory;
+    }
+
+    /** For tests: whether queue {@code i} was marked broken. */
+    public boolean queueBroken(int i) {
+        return queues[i].broken;
+    }
+
+    /** For tests: whether queue {@code i} has a running thread. */
+    public boolean queueRunning(int i) {
+        return queues[i].running();
+    }
+
+    /** Hands a request to the pool; blocks (back pressure) when the pool is far behind. */
+    void submit(Virtqueue.Request r) throws InterruptedException {
+        work.put(r);
+    }
+
+    private java.util.concurrent.ExecutorService blockingExecutor;
+    private final ThreadLocal<WorkerSlot> blockingSlot = ThreadLocal.withInitial(WorkerSlot::new);
+
+    /** Runs a request that may sleep (SETLKW) on a thread of its own. */
+    synchronized void runBlocking(Virtqueue.Request r) {
+        if (blockingExecutor == null) {
+            blockingExecutor = java.util.concurrent.Executors.newCachedThreadPool(task -> {
+                Thread t = new Thread(task, "vhost-user-blocking");
+                t.setDaemon(true);
+                return t;
+            });
+        }
+        blockingExecutor.execute(() -> r.queue.runBlocking(r, blockingSlot.get()));
+    }
+
+    private void poolLoop() {
+        WorkerSlot slot = new WorkerSlot();
+        while (!closing) {
+            Virtqueue.Request r;
+            try {
+                r = work.poll(200, TimeUnit.MILLISECONDS);
+            } catch (InterruptedException e) {
+                return;
+            }
+            if (r == null) {
+                continue;
+            }
+            int len = 0;
+            try {
+                len = r.queue.handle(r.status, r.in, r.out, slot);
+            } catch (RuntimeException e) {
+                LOG.error("queue {}: request failed", r.queue.index, e);
+            } finally {
+                r.queue.complete(r, len);
+            }
+        }
+    }
+
+    /** The FUSE worker of {@code slot} for the current session, opening the session if needed. */
+    FuseWorker worker(WorkerSlot slot) {
+        FuseSession s = session;
+        if (s == null) {
+            synchronized (sessionLock) {
+                s = session;
+                if (s == null) {
+                    s = server.openSession(MAX_WRITE);
+                    session = s;
+                }
+            }
+        }
+        if (slot.session != s) {
+            slot.session = s;
+            slot.worker = s.newWorker();
+        }
+        return slot.worker;
+    }
+
+    /**
+     * A FUSE INIT arrived. If the current session already completed INIT, the guest rebooted (or
+     * remounted) without DESTROY: start a fresh session so the old one's inodes are released.
+     */
+    void onInit() {
+        synchronized (sessionLock) {
+            FuseSession s = session;
+            if (s != null && s.initialized()) {
+                LOG.info("FUSE INIT on an initialized session: the guest restarted; starting a new session");
+                session = null;
+                s.close();
+            }
+        }
+    }
+
+    private void closeSession() {
+        synchronized (sessionLock) {
+            FuseSession s = session;
+            session = null;
+            if (s != null) {
+                s.close();
+            }
+        }
+    }
+
+    // ---- message loop --------------------------------------------------------------------
+
+    /** Serves messages until the front end disconnects or {@link #close} is called. */
+    public void serve() {
+        try {
+            while (!closing) {
+                if (!readMessage()) {
+                    break;
+                }
+            }
+        } catch (ErrnoException e) {
+            if (!closing) {
+                LOG.info("vhost-user connection ended: {}", e.getMessage());
+            }
+        }
+    }
+
+    /** Reads and handles one message; false at end of stream or on a fatal protocol error. */
+    private boolean readMessage() throws ErrnoException {
+        int n = socket.recv(buf, HEADER_SIZE, fds);
+        if (n == 0) {
+            closeFds(0);
+            return false;
+        }
+        if (n < HEADER_SIZE) {
+            socket.recvFully(buf + n, HEADER_SIZE - n);
+        }
+        int request = NativeMemory.getInt(buf);
+        int flags = NativeMemory.getInt(buf + 4);
+        int size = NativeMemory.getInt(buf + 8);
+        int nfds = 0;
+        while (nfds < fds.length && fds[nfds] >= 0) {
+            nfds++;
+        }
+        if (size < 0 || size > MAX_PAYLOAD) {
+            LOG.error("vhost-user {}: payload size {} is too large; closing the connection", name(request), size);
+            closeFds(0);
+            return false;
+        }
+        if (size > 0) {
+            socket.recvFully(buf + HEADER_SIZE, size);
+        }
+        if ((flags & VERSION_MASK) != VERSION) {
+            LOG.error("vhost-user {}: unsupported version in flags 0x{}; closing the connection", name(request), Integer.toHexString(flags));
+            closeFds(0);
+            return false;
+        }
+        if (LOG.isDebugEnabled()) {
+            LOG.debug("vhost-user {} flags 0x{} size {} fds {}", name(request), Integer.toHexString(flags), size, nfds);
+        }
+        Result r = RESULT;
+        r.reset();
+        try {
+            handle(request, size, buf + HEADER_SIZE, nfds, r);
+        } catch (ErrnoException e) {
+            LOG.error("vhost-user {}: {}", name(request), e.getMessage());
+            r.failed = true;
+        } finally {
+            closeFds(r.keptFds);
+        }
+        // Evaluated after handling, like rust-vmm's vhost: SET_PROTOCOL_FEATURES may just have enabled it.
+        boolean needReply = (flags & FLAG_NEED_REPLY) != 0 && (ackedProtocolFeatures & PF_REPLY_ACK) != 0;
+        if (r.fatal) {
+            return false;
+        }
+        if (r.hasReply) {
+            if (r.failed) {
+                // A message whose reply carries data cannot report an error: close instead of hanging the front end.
+                LOG.error("vhost-user {}: malformed, closing the connection", name(request));
+                return false;
+            }
+            reply(request, r.replySize);
+        } else if (needReply) {
+            NativeMemory.putLong(buf + HEADER_SIZE, r.failed ? 1 : 0);
+            reply(request, 8);
+        }
+        return true;
+    }
+
+    private void reply(int request, int size) throws ErrnoException {
+        NativeMemory.putInt(buf, request);
+        NativeMemory.putInt(buf + 4, VERSION | FLAG_REPLY);
+        NativeMemory.putInt(buf + 8, size);
+        socket.send(buf, HEADER_SIZE + size, fds, 0);
+    }
+
+    /** Closes received fds from index {@code from}: those a handler did not take. */
+    private void closeFds(int from) {
+        for (int i = from; i < fds.length; i++) {
+            if (fds[i] >= 0) {
+                Linux.close(fds[i]);
+                fds[i] = -1;
+            }
+        }
+    }
+
+    private static final class Result {
+        boolean hasReply;
+        int replySize;
+        boolean failed;
+        boolean fatal;
+        /** Fds [0, keptFds) now belong to the handler. */
+        int keptFds;
+
+        void reset() {
+            hasReply = false;
+            replySize = 0;
+            failed = false;
+            fatal = false;
+            keptFds = 0;
+        }
+    }
+
+    private final Result RESULT = new Result();
+
+    private static ErrnoException malformed(int request, int size) {
+        return ErrnoException.of(Errno.EINVAL, "bad payload size " + size + " for " + name(request));
+    }
+
+    private void expectSize(int request, int size, int expected) throws ErrnoException {
+        if (size != expected) {
+            throw malformed(request, size);
+        }
+    }
+
+    private Virtqueue queue(long idx) throws ErrnoException {
+        if (idx < 0 || idx >= queues.length) {
+            throw ErrnoException.of(Errno.EINVAL, "queue index " + idx + " out of range (" + queues.length + " queues)");
+        }
+        return queues[(int) idx];
+    }
+
+    private void replyU64(Result r, long v) {
+        NativeMemory.putLong(buf + HEADER_SIZE, v);
+        r.hasReply = true;
+        r.replySize = 8;
+    }
+
+    private void handle(int request, int size, long p, int nfds, Result r) throws ErrnoException {
+        switch (request) {
+            case GET_FEATURES:
+                r.hasReply = true;
+                expectSize(request, size, 0);
+                replyU64(r, FEATURES);
+                break;
+            case SET_FEATURES: {
+                expectSize(request, size, 8);
+                long f = NativeMemory.getLong(p);
+                if ((f & ~FEATURES) != 0) {
+                    throw ErrnoException.of(Errno.EINVAL, "front end acked features we did not offer: 0x" + Long.toHexString(f & ~FEATURES));
+                }
+                ackedFeatures = f;
+                for (Virtqueue q : queues) {
+                    boolean wasRunning = q.running();
+                    q.stop();
+                    q.eventIdx = (f & F_EVENT_IDX) != 0;
+                    q.indirect = (f & F_INDIRECT_DESC) != 0;
+                    if ((f & F_PROTOCOL_FEATURES) == 0) {
+                        // Without protocol features rings are enabled from the start.
+                        q.enabled = true;
+                    }
+                    if (wasRunning || q.shouldRun()) {
+                        reconcile(q);
+                    }
+                }
+                break;
+            }
+            case GET_PROTOCOL_FEATURES:
+                r.hasReply = true;
+                expectSize(request, size, 0);
+                replyU64(r, PROTOCOL_FEATURES);
+                break;
+            case SET_PROTOCOL_FEATURES: {
+                expectSize(request, size, 8);
+                long f = NativeMemory.getLong(p);
+                if ((f & ~PROTOCOL_FEATURES) != 0) {
+                    throw ErrnoException.of(Errno.EINVAL, "front end acked protocol features we did not offer: 0x" + Long.toHexString(f & ~PROTOCOL_FEATURES));
+                }
+                ackedProtocolFeatures = f;
+                break;
+            }
+            case SET_OWNER:
+                expectSize(request, size, 0);
+                break;
+            case RESET_OWNER:
+            case RESET_DEVICE:
+                expectSize(request, size, 0);
+                // Protocol features stay: the front end keeps using REPLY_ACK after a reset.
+                resetDevice();
+                break;
+            case GET_QUEUE_NUM:
+                r.hasReply = true;
+                expectSize(request, size, 0);
+                replyU64(r, queues.length);
+                break;
+            case GET_MAX_MEM_SLOTS:
+                r.hasReply = true;
+                expectSize(request, size, 0);
+                replyU64(r, MAX_MEM_SLOTS);
+                break;
+            case SET_MEM_TABLE:
+                setMemTable(size, p, nfds, r);
+                break;
+            case ADD_MEM_REG: {
+                expectSize(request, size, 40);
+                if (nfds != 1) {
+                    throw ErrnoException.of(Errno.EINVAL, "ADD_MEM_REG with " + nfds + " fds");
+                }
+                GuestMemory old = memory;
+                if (old.regionCount() >= MAX_MEM_SLOTS) {
+                    throw ErrnoException.of(Errno.ENOSPC, "all " + MAX_MEM_SLOTS + " memory slots in use");
+                }
+                boolean[] running = stopAll();
+                try {
+                    memory = old.withRegion(NativeMemory.getLong(p + 8), NativeMemory.getLong(p + 16),
+                            NativeMemory.getLong(p + 24), NativeMemory.getLong(p + 32), fds[0]);
+                } finally {
+                    restartAll(running);
+                }
+                break;
+            }
+            case REM_MEM_REG: {
+                expectSize(request, size, 40);
+                GuestMemory old = memory;
+                int i = old.find(NativeMemory.getLong(p + 8), NativeMemory.getLong(p + 16));
+                if (i < 0) {
+                    throw ErrnoException.of(Errno.ENOENT, "REM_MEM_REG of a region we do not have");
+                }
+                boolean[] running = stopAll();
+                try {
+                    memory = old.without(i);
+                } finally {
+                    restartAll(running);
+                }
+                break;
+            }
+            case SET_VRING_NUM: {
+                expectSize(request, size, 8);
+                Virtqueue q = queue(NativeMemory.getInt(p) & 0xffffffffL);
+                int num = NativeMemory.getInt(p + 4);
+                if (num <= 0 || num > 32768 || (num & (num - 1)) != 0) {
+                    throw ErrnoException.of(Errno.EINVAL, "queue size " + num + " is not a power of 2 up to 32768");
+                }
+                q.stop();
+                q.size = num;
+                q.translate(memory);
+                reconcile(q);
+                break;
+            }
+            case SET_VRING_ADDR: {
+                expectSize(request, size, 40);
+                Virtqueue q = queue(NativeMemory.getInt(p) & 0xffffffffL);
+                long d = NativeMemory.getLong(p + 8);
+                long u = NativeMemory.getLong(p + 16);
+                long a = NativeMemory.getLong(p + 24);
+                if ((d & 15) != 0 || (a & 1) != 0 || (u & 3) != 0) {
+                    throw ErrnoException.of(Errno.EINVAL, "misaligned ring addresses for queue " + q.index);
+                }
+                q.stop();
+                q.descUva = d;
+                q.usedUva = u;
+                q.availUva = a;
+                q.addressesSet = true;
+                if (!q.translate(memory)) {
+                    LOG.error("queue {}: ring addresses outside guest memory", q.index);
+                    r.failed = true;
+                }
+                reconcile(q);
+                break;
+            }
+            case SET_VRING_BASE: {
+                expectSize(request, size, 8);
+                Virtqueue q = queue(NativeMemory.getInt(p) & 0xffffffffL);
+                q.stop();
+                q.setBase(NativeMemory.getInt(p + 4));
+                reconcile(q);
+                break;
+            }
+            case GET_VRING_BASE: {
+                r.hasReply = true;
+                expectSize(request, size, 8);
+                Virtqueue q = queue(NativeMemory.getInt(p) & 0xffffffffL);
+                q.stop();
+                int base = q.lastAvail;
+                q.closeKick();
+                q.setCall(-1);
+                q.setBase(0);
+                q.broken = false;
+                NativeMemory.putInt(p, q.index);
+                NativeMemory.putInt(p + 4, base);
+                r.replySize = 8;
+                break;
+            }
+            case SET_VRING_KICK:
+            case SET_VRING_CALL:
+            case SET_VRING_ERR: {
+                expectSize(request, size, 8);
+                long v = NativeMemory.getLong(p);
+                Virtqueue q = queue(v & VRING_IDX_MASK);
+                boolean noFd = (v & VRING_NOFD_MASK) != 0;
+                if (!noFd && nfds != 1) {
+                    throw ErrnoException.of(Errno.EINVAL, name(request) + " without an fd");
+                }
+                int fd = noFd ? -1 : fds[0];
+                r.keptFds = noFd ? 0 : 1;
+                if (request == SET_VRING_CALL) {
+                    q.setCall(fd);
+                } else if (request == SET_VRING_ERR) {
+                    Linux.close(q.errFd);
+                    q.errFd = fd;
+                } else {
+                    q.stop();
+                    Linux.close(q.kickFd);
+                    q.kickFd = fd;
+                    q.kickSet = true;
+                    q.broken = false;
+                    if ((ackedFeatures & F_PROTOCOL_FEATURES) == 0) {
+                        q.enabled = true;
+                    }
+                    reconcile(q);
+                }
+                break;
+            }
+            case SET_VRING_ENABLE: {
+                expectSize(request, size, 8);
+                Virtqueue q = queue(NativeMemory.getInt(p) & 0xffffffffL);
+                int enable = NativeMemory.getInt(p + 4);
+                if (enable != 0 && enable != 1) {
+                    throw ErrnoException.of(Errno.EINVAL, "SET_VRING_ENABLE " + enable);
+                }
+                q.enabled = enable == 1;
+                if (!q.enabled) {
+                    q.stop();
+                }
+                reconcile(q);
+                break;
+            }
+            case SET_STATUS:
+                expectSize(request, size, 8);
+                status = NativeMemory.getLong(p) & 0xff;
+                break;
+            case GET_STATUS:
+                r.hasReply = true;
+                expectSize(request, size, 0);
+                replyU64(r, status);
+                break;
+            case SET_LOG_BASE:
+            case SET_LOG_FD:
+                throw ErrnoException.of(Errno.EOPNOTSUPP, "dirty page logging (live migration) is not supported");
+            default:
+                throw ErrnoException.of(Errno.EOPNOTSUPP, "unsupported message");
+        }
+    }
+
+    private void setMemTable(int size, long p, int nfds, Result r) throws ErrnoException {
+        if (size < 8) {
+            throw malformed(SET_MEM_TABLE, size);
+        }
+        int n = NativeMemory.getInt(p);
+        if (n < 0 || n > 8 || size != 8 + 32 * n) {
+            throw malformed(SET_MEM_TABLE, size);
+        }
+        if (nfds != n) {
+            throw ErrnoException.of(Errno.EINVAL, "SET_MEM_TABLE with " + n + " regions but " + nfds + " fds");
+        }
+        GuestMemory fresh = GuestMemory.EMPTY;
+        try {
+            for (int i = 0; i < n; i++) {
+                long reg = p + 8 + 32L * i;
+                fresh = fresh.withRegion(NativeMemory.getLong(reg), NativeMemory.getLong(reg + 8),
+                        NativeMemory.getLong(reg + 16), NativeMemory.getLong(reg + 24), fds[i]);
+            }
+        } catch (ErrnoException e) {
+            fresh.close();
+            throw e;
+        }
+        boolean[] running = stopAll();
+        GuestMemory old = memory;
+        memory = fresh;
+        old.close();
+        restartAll(running);
+    }
+
+    /** Stops every queue thread (finishing in-flight requests) so that memory can change under them. */
+    private boolean[] stopAll() {
+        boolean[] running = new boolean[queues.length];
+        for (int i = 0; i < queues.length; i++) {
+            running[i] = queues[i].running();
+            queues[i].stop();
+        }
+        return running;
+    }
+
+    private void restartAll(boolean[] running) throws ErrnoException {
+        for (Virtqueue q : queues) {
+            q.translate(memory);
+            reconcile(q);
+        }
+    }
+
+    /** Starts or stops the queue's thread to match its state. */
+    private void reconcile(Virtqueue q) throws ErrnoException {
+        if (q.shouldRun()) {
+            q.start();
+        } else {
+            q.stop();
+        }
+    }
+
+    private void resetDevice() {
+        for (Virtqueue q : queues) {
+            q.stop();
+            q.reset();
+        }
+        ackedFeatures = 0;
+        status = 0;
+        closeSession();
+    }
+
+    /** Stops everything; safe from any thread, also while {@link #serve} runs. */
+    @Override
+    public synchronized void close() {
+        if (closing) {
+            return;
+        }
+        closing = true;
+        socket.shutdown();
+    }
+
+    /** Releases queues, memory and the session; called by the thread that ran {@link #serve}. */
+    public void release() {
+        closing = true;
+        for (Virtqueue q : queues) {
+            q.stop();
+            q.reset();
+            q.free();
+        }
+        for (Thread t : pool) {
+            try {
+                t.join(2000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        synchronized (this) {
+            if (blockingExecutor != null) {
+                blockingExecutor.shutdown();
+            }
+        }
+        memory.close();
+        memory = GuestMemory.EMPTY;
+        closeSession();
+        socket.close();
+        NativeMemory.free(buf);
+    }
+}

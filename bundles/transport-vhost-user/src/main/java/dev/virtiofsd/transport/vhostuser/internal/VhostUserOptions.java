@@ -1,0 +1,40 @@
+package dev.virtiofsd.transport.vhostuser.internal;
+
+/**
+ * How the vhost-user transport listens and serves.
+ *
+ * @param socketPath     where to listen (used when {@code fd} is -1; also names the pid file)
+ * @param fd             an inherited, already listening socket, or -1
+ * @param socketGroup    group to give the socket file ("" keeps ours)
+ * @param threadPoolSize worker threads; 0 serves requests on the queue threads
+ * @param maxQueues      virtqueues offered: 1 hiprio + request queues
+ */
+public record VhostUserOptions(String socketPath, int fd, String socketGroup, int threadPoolSize, int maxQueues) {
+    /** Queues offered unless told otherwise: hiprio plus 16 request queues. */
+    public static final int DEFAULT_MAX_QUEUES = 17;
+
+    public VhostUserOptions {
+        if ((socketPath == null || socketPath.isEmpty()) && fd < 0) {
+            throw new IllegalArgumentException("a socket path or an inherited fd is required");
+        }
+        if (threadPoolSize < 0) {
+            throw new IllegalArgumentException("thread pool size " + threadPoolSize);
+        }
+        if (maxQueues < 2 || maxQueues > 256) {
+            throw new IllegalArgumentException("queue count " + maxQueues + " (2..256)");
+        }
+        socketGroup = socketGroup == null ? "" : socketGroup;
+    }
+
+    public static VhostUserOptions socket(String path) {
+        return new VhostUserOptions(path, -1, "", 0, DEFAULT_MAX_QUEUES);
+    }
+
+    public VhostUserOptions threadPoolSize(int n) {
+        return new VhostUserOptions(socketPath, fd, socketGroup, n, maxQueues);
+    }
+
+    public VhostUserOptions maxQueues(int n) {
+        return new VhostUserOptions(socketPath, fd, socketGroup, threadPoolSize, n);
+    }
+}
