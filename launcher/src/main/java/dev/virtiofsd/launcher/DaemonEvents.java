@@ -1,0 +1,67 @@
+package dev.virtiofsd.launcher;
+
+import java.util.concurrent.TimeUnit;
+
+/**
+ * What the daemon's main thread waits for: a transport saying it serves ({@code ready}), or a
+ * request to stop (DaemonControl.stop, a signal). Calls come from transport threads and signal
+ * handlers and never block.
+ */
+public final class DaemonEvents {
+    private String ready;
+    private boolean stopRequested;
+    private int stopStatus;
+    private String stopReason;
+
+    public synchronized void ready(String what) {
+        if (ready == null) {
+            ready = what == null ? "" : what;
+        }
+        notifyAll();
+    }
+
+    /** The first stop request wins: a transport that reports errors while being stopped does not change the status. */
+    public synchronized void stop(int status, String reason) {
+        if (!stopRequested) {
+            stopRequested = true;
+            stopStatus = status;
+            stopReason = reason;
+        }
+        notifyAll();
+    }
+
+    public synchronized String readyWhat() {
+        return ready;
+    }
+
+    public synchronized boolean stopRequested() {
+        return stopRequested;
+    }
+
+    public synchronized int stopStatus() {
+        return stopStatus;
+    }
+
+    public synchronized String stopReason() {
+        return stopReason;
+    }
+
+    /** Waits until ready or stop; false on timeout. */
+    public synchronized boolean awaitReadyOrStop(long timeout, TimeUnit unit) throws InterruptedException {
+        long deadline = System.nanoTime() + unit.toNanos(timeout);
+        while (ready == null && !stopRequested) {
+            long left = deadline - System.nanoTime();
+            if (left <= 0) {
+                return false;
+            }
+            TimeUnit.NANOSECONDS.timedWait(this, left);
+        }
+        return true;
+    }
+
+    public synchronized void awaitStop() throws InterruptedException {
+        while (!stopRequested) {
+            wait();
+        }
+    }
+}

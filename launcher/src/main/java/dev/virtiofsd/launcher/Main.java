@@ -1,0 +1,189 @@
+package dev.virtiofsd.launcher;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.concurrent.TimeUnit;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import sun.misc.Signal;
+
+/**
+ * The daemon's entry point: parses the virtiofsd-compatible command line, boots Felix with the
+ * distribution's bundles, hands the options to them through ConfigAdmin and waits until a
+ * transport serves, then until it is told to stop (SIGTERM/SIGINT, DaemonControl.stop).
+ */
+public final class Main {
+    /** System property naming the distribution's root (bin/, lib/, bundles/, conf/). */
+    public static final String HOME_PROPERTY = "virtiofsd.home";
+    /** Seconds to wait for a transport to report it serves. */
+    public static final String START_TIMEOUT_PROPERTY = "virtiofsd.start.timeout";
+
+    public static final String PID_PASSTHROUGH = "dev.virtiofsd.passthrough";
+    public static final String PID_VHOST_USER = "dev.virtiofsd.transport.vhostuser";
+    public static final String PID_FUSE_DEV = "dev.virtiofsd.transport.fusedev";
+
+    private Main() {
+    }
+
+    public static void main(String[] args) {
+        System.exit(run(args, System.out, System.err));
+    }
+
+    /**
+     * Everything before the framework boots, testable without exiting: returns the exit status
+     * for --help/--version/--print-capabilities and command-line errors, or -1 to go on.
+     */
+    static int preflight(Options[] parsed, String[] args, PrintStream out, PrintStream err) {
+        Options o;
+        try {
+            o = CommandLine.parse(args);
+            if (o.help) {
+                out.print(CommandLine.help());
+                return 0;
+            }
+            if (o.version) {
+                out.println(CommandLine.PROGRAM + " " + version());
+                return 0;
+            }
+            if (o.printCapabilities) {
+                out.print(CommandLine.capabilities());
+                return 0;
+            }
+            CommandLine.validate(o);
+        } catch (UsageException e) {
+            err.println(CommandLine.PROGRAM + ": " + e.getMessage());
+            return e.exitStatus();
+        }
+        parsed[0] = o;
+        return -1;
+    }
+
+    static int run(String[] args, PrintStream out, PrintStream err) {
+        Options[] parsed = new Options[1];
+        int status = preflight(parsed, args, out, err);
+        if (status >= 0) {
+            return status;
+        }
+        Options o = parsed[0];
+        Path home = home();
+        configureLogging(home, o.logLevel);
+        Logger log = LoggerFactory.getLogger(Main.class);
+        if (o.deprecatedSocket) {
+            log.warn("use of deprecated parameter '--socket': Please use the '--socket-path' option instead");
+        }
+        o.warnings.forEach(log::warn);
+
+        DaemonEvents events = new DaemonEvents();
+        for (String name : new String[] {"TERM", "INT"}) {
+            Signal.handle(new Signal(name), sig -> events.stop(0, "received SIG" + sig.getName()));
+        }
+
+        List<Path> dirs = new ArrayList<>();
+        if (home != null) {
+            dirs.add(home.resolve("bundles"));
+        }
+        dirs.addAll(o.bundleDirs);
+        try (FelixLauncher launcher = new FelixLauncher(dirs, Map.of(), events)) {
+            try {
+                launcher.start();
+                for (Map.Entry<String, Map<String, Object>> e : configurations(o).entrySet()) {
+                    launcher.configure(e.getKey(), e.getValue());
+                }
+            } catch (FelixLauncher.LaunchException e) {
+                err.println(CommandLine.PROGRAM + ": " + e.getMessage());
+                return 1;
+            }
+            long timeout = Long.getLong(START_TIMEOUT_PROPERTY, 20);
+            if (!events.awaitReadyOrStop(timeout, TimeUnit.SECONDS)) {
+                String what = launcher.diagnose();
+                err.println(CommandLine.PROGRAM + ": not serving after " + timeout + " s: "
+                        + (what.isEmpty() ? "no transport reported ready (is the " + o.transport
+                                + " transport bundle installed?)" : what));
+                return 1;
+            }
+            if (!events.stopRequested()) {
+                log.info("serving {} ({}, strategy {})", o.sharedDir, events.readyWhat(), o.strategyName());
+                events.awaitStop();
+            }
+            status = events.stopStatus();
+            String reason = events.stopReason();
+            if (status == 0) {
+                log.info("stopping: {}", reason);
+            } else {
+                err.println(CommandLine.PROGRAM + ": " + reason);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return 1;
+        }
+        return status;
+    }
+
+    /** PID -> properties for the chosen transport and the passthrough filesystem (see COMMON.md). */
+    public static Map<String, Map<String, Object>> configurations(Options o) {
+        Map<String, Map<String, Object>> out = new LinkedHashMap<>();
+        Map<String, Object> fs = new LinkedHashMap<>();
+        fs.put("shared.dir", Paths.get(o.sharedDir).toAbsolutePath().normalize().toString());
+        fs.put("cache", o.cache);
+        fs.put("xattr", o.xattr);
+        fs.put("readonly", o.readonly);
+        fs.put("announce.submounts", o.announceSubmounts);
+        fs.put("strategy.target", "(inode.identity=" + o.strategyName() + ")");
+        out.put(PID_PASSTHROUGH, fs);
+        Map<String, Object> t = new LinkedHashMap<>();
+        if (o.transport.equals(Options.FUSE_DEV)) {
+            t.put("mountpoint", Paths.get(o.mountpoint).toAbsolutePath().normalize().toString());
+            t.put("threads", o.fuseDevThreads());
+            out.put(PID_FUSE_DEV, t);
+        } else {
+            t.put("socket.path", o.socketPath == null ? "" : Paths.get(o.socketPath).toAbsolutePath().toString());
+            t.put("fd", o.fd);
+            t.put("socket.group", o.socketGroup);
+            t.put("thread.pool.size", o.threadPoolSize);
+            out.put(PID_VHOST_USER, t);
+        }
+        return out;
+    }
+
+    static Path home() {
+        String h = System.getProperty(HOME_PROPERTY);
+        return h == null || h.isEmpty() ? null : Paths.get(h).toAbsolutePath().normalize();
+    }
+
+    /** logback from home/conf/logback.xml (else the launcher's stderr default), root level from --log-level. */
+    static void configureLogging(Path home, String level) {
+        if (System.getProperty("logback.configurationFile") == null) {
+            Path conf = home == null ? null : home.resolve("conf/logback.xml");
+            System.setProperty("logback.configurationFile", conf != null && Files.isRegularFile(conf)
+                    ? conf.toString() : "dev/virtiofsd/launcher/logback-default.xml");
+        }
+        org.slf4j.Logger root = LoggerFactory.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME);
+        if (root instanceof ch.qos.logback.classic.Logger) {
+            ((ch.qos.logback.classic.Logger) root).setLevel(ch.qos.logback.classic.Level.toLevel(level,
+                    ch.qos.logback.classic.Level.INFO));
+        }
+    }
+
+    static String version() {
+        try (InputStream in = Main.class.getResourceAsStream("version.properties")) {
+            Properties p = new Properties();
+            if (in != null) {
+                p.load(in);
+            }
+            return p.getProperty("version", "unknown");
+        } catch (IOException e) {
+            return "unknown";
+        }
+    }
+}
