@@ -1,0 +1,122 @@
+package dev.virtiofsd.it.guest;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * Builds the guest's busybox initramfs: static busybox, the virtio-fs module chain from
+ * {@link GuestEnvironment#kernelDir()}, /init and the workloads from the test resources
+ * (guest/*.sh), /etc/passwd with a non-root user (uid 1000), and the host's setfattr/getfattr
+ * with the shared libraries they need (busybox has no xattr applets). The root directory is
+ * mode 755: with 700 every non-root guest user gets EACCES everywhere.
+ */
+public final class GuestImage {
+    static final String[] RESOURCES = {"init.sh", "workload-mount.sh", "workload-reboot.sh"};
+    static final String[] XATTR_TOOLS = {"/usr/bin/setfattr", "/usr/bin/getfattr"};
+
+    private static Path cached;
+
+    private GuestImage() {}
+
+    /** The initramfs, built once per JVM (all workloads share it; the command line picks one). */
+    public static synchronized Path initramfs() throws IOException, InterruptedException {
+        if (cached == null || !Files.isRegularFile(cached)) {
+            Path file = GuestEnvironment.workRoot().resolve("initramfs.cpio");
+            build(GuestEnvironment.kernelDir(), file);
+            cached = file;
+        }
+        return cached;
+    }
+
+    static void build(Path kernelDir, Path target) throws IOException, InterruptedException {
+        Path busybox = Paths.get("/bin/busybox");
+        if (!Files.isExecutable(busybox)) throw new IOException("/bin/busybox missing: install busybox-static");
+        Path tmp = target.resolveSibling(target.getFileName() + ".tmp");
+        Set<String> dirs = new LinkedHashSet<>();
+        try (Cpio cpio = new Cpio(tmp)) {
+            cpio.dir(".", 0755);
+            for (String d : List.of("bin", "sbin", "usr", "usr/bin", "usr/sbin", "proc", "sys", "dev", "mnt",
+                    "etc", "root", "home", "lib", "lib/modules")) {
+                cpio.dir(d, 0755);
+                dirs.add(d);
+            }
+            cpio.dir("tmp", 01777);
+            cpio.dir("home/user", 0755); // owned by root; the user never writes its home
+            cpio.charDevice("dev/console", 0600, 5, 1);
+            cpio.charDevice("dev/null", 0666, 1, 3);
+            cpio.file("bin/busybox", 0755, busybox);
+            cpio.symlink("bin/sh", "busybox");
+            cpio.file("init", 0755, resource("init.sh"));
+            for (String r : RESOURCES) {
+                if (!r.equals("init.sh")) cpio.file(r, 0644, resource(r));
+            }
+            cpio.file("etc/passwd", 0644, ("root:x:0:0:root:/root:/bin/sh\n"
+                    + "user:x:1000:1000:user:/home/user:/bin/sh\n").getBytes(StandardCharsets.US_ASCII));
+            cpio.file("etc/group", 0644, "root:x:0:\nuser:x:1000:\n".getBytes(StandardCharsets.US_ASCII));
+            cpio.file("etc/shells", 0644, "/bin/sh\n".getBytes(StandardCharsets.US_ASCII));
+
+            Path modules = kernelDir.resolve("modules");
+            List<String> order = Files.readAllLines(modules.resolve("ORDER"));
+            for (String m : order) {
+                if (!m.isBlank()) cpio.file("lib/modules/" + m.strip() + ".ko", 0644, modules.resolve(m.strip() + ".ko"));
+            }
+            cpio.file("lib/modules/ORDER", 0644, String.join("\n", order).concat("\n").getBytes(StandardCharsets.US_ASCII));
+
+            // Dynamic host binaries go in with their libraries at the same absolute paths.
+            Set<String> files = new LinkedHashSet<>();
+            for (String tool : XATTR_TOOLS) {
+                if (!Files.isExecutable(Paths.get(tool))) continue; // the xattr check then fails, saying so
+                files.add(tool);
+                files.addAll(sharedLibraries(tool));
+            }
+            for (String f : files) {
+                String rel = f.substring(1);
+                Path parent = Paths.get(rel).getParent();
+                List<String> missing = new ArrayList<>();
+                for (Path p = parent; p != null; p = p.getParent()) {
+                    if (!dirs.contains(p.toString())) missing.add(0, p.toString());
+                }
+                for (String d : missing) {
+                    cpio.dir(d, 0755);
+                    dirs.add(d);
+                }
+                cpio.file(rel, 0755, Paths.get(f).toRealPath());
+            }
+        }
+        Files.move(tmp, target, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+    }
+
+    private static final Pattern LDD_LINE = Pattern.compile("(?:=>\\s*)?(/\\S+)\\s+\\(0x");
+
+    static List<String> sharedLibraries(String binary) throws IOException, InterruptedException {
+        Process p = new ProcessBuilder("ldd", binary).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        if (!p.waitFor(30, TimeUnit.SECONDS) || p.exitValue() != 0) {
+            throw new IOException("ldd " + binary + " failed: " + out);
+        }
+        List<String> libs = new ArrayList<>();
+        for (String line : out.split("\n")) {
+            Matcher m = LDD_LINE.matcher(line);
+            if (m.find()) libs.add(m.group(1));
+        }
+        return libs;
+    }
+
+    static byte[] resource(String name) throws IOException {
+        try (InputStream in = GuestImage.class.getResourceAsStream("/guest/" + name)) {
+            if (in == null) throw new IOException("test resource guest/" + name + " missing from the class path");
+            return in.readAllBytes();
+        }
+    }
+}

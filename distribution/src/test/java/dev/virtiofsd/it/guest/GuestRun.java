@@ -1,0 +1,233 @@
+package dev.virtiofsd.it.guest;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+
+/**
+ * One guest run: a daemon serving a fresh shared directory, QEMU (TCG) booting the busybox
+ * initramfs against it, the serial console captured to a file, a hard timeout on everything.
+ *
+ * <pre>
+ * GuestRun run = GuestRun.prepare("mount-never");
+ * GuestResult r = run.execute(DaemonCommand.selected(run.sharedDir(), run.socket(), "never", false),
+ *                             "mount", false, false);
+ * </pre>
+ * Logs stay in {@link #workDir()} (console.log, daemon.log, qemu.log) for post-mortems.
+ */
+public final class GuestRun {
+    private final Path workDir;
+    private final Path sharedDir;
+    private final Path socketDir;
+    private final Path socket;
+    private int requestQueues = 1;
+
+    private GuestRun(Path workDir, Path sharedDir, Path socketDir) {
+        this.workDir = workDir;
+        this.sharedDir = sharedDir;
+        this.socketDir = socketDir;
+        this.socket = socketDir.resolve("vhost.sock");
+    }
+
+    /** A clean work dir under {@link GuestEnvironment#workRoot()} and a short socket path in /tmp. */
+    public static GuestRun prepare(String name) throws IOException {
+        Path work = GuestEnvironment.workRoot().resolve(name);
+        deleteTree(work);
+        Path shared = Files.createDirectories(work.resolve("shared"));
+        // sun_path holds 108 bytes: keep the socket out of deep build directories
+        Path sockDir = Files.createTempDirectory(Paths.get("/tmp"), "vfsg");
+        return new GuestRun(work, shared, sockDir);
+    }
+
+    public Path workDir() {
+        return workDir;
+    }
+
+    public Path sharedDir() {
+        return sharedDir;
+    }
+
+    public Path socket() {
+        return socket;
+    }
+
+    /** QEMU's num-request-queues (Linux 6.1 still sends on the first one only). */
+    public GuestRun requestQueues(int n) {
+        this.requestQueues = n;
+        return this;
+    }
+
+    /**
+     * Runs the daemon and one guest.
+     *
+     * @param workload    guest/workload-NAME.sh to run after the mount
+     * @param xattr       tells the workload whether the daemon was given --xattr
+     * @param allowReboot without it QEMU runs with -no-reboot (a guest reboot ends the run)
+     */
+    public GuestResult execute(DaemonCommand daemon, String workload, boolean xattr, boolean allowReboot)
+            throws IOException, InterruptedException {
+        Path kernel;
+        Path initramfs;
+        try {
+            kernel = GuestEnvironment.kernelDir();
+            initramfs = GuestImage.initramfs();
+        } catch (IOException | InterruptedException | RuntimeException e) {
+            deleteTree(socketDir);
+            throw e;
+        }
+        Path console = workDir.resolve("console.log");
+        Path daemonLog = workDir.resolve("daemon.log");
+        Path qemuLog = workDir.resolve("qemu.log");
+        Files.writeString(workDir.resolve("daemon.cmd"), daemon + "\n");
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(GuestEnvironment.timeoutSeconds());
+
+        long t0 = System.nanoTime();
+        Process d = new ProcessBuilder(daemon.argv())
+                .redirectErrorStream(true)
+                .redirectOutput(daemonLog.toFile())
+                .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
+                .start();
+        Process q = null;
+        Integer qemuExit = null;
+        Integer daemonExit = null;
+        String stopReason = null;
+        long daemonStart = 0;
+        long guest = 0;
+        long daemonExitAfter = -1;
+        try {
+            // Listening, not just bound: QEMU's connect would be refused between bind and listen.
+            while (!listening(socket)) {
+                if (!d.isAlive()) {
+                    throw new IOException("daemon exited with " + d.exitValue() + " before listening on " + socket
+                            + ", log tail:\n" + GuestResult.tail(read(daemonLog), 30));
+                }
+                if (System.nanoTime() - t0 > TimeUnit.SECONDS.toNanos(60)) {
+                    throw new IOException("daemon did not listen on " + socket + " within 60 s, log tail:\n"
+                            + GuestResult.tail(read(daemonLog), 30));
+                }
+                Thread.sleep(20);
+            }
+            daemonStart = (System.nanoTime() - t0) / 1_000_000;
+
+            List<String> qemu = new ArrayList<>(List.of("qemu-system-x86_64",
+                    "-accel", "tcg", "-m", "1024", "-nodefaults", "-no-user-config", "-display", "none",
+                    "-object", "memory-backend-memfd,id=mem,size=1024M,share=on",
+                    "-numa", "node,memdev=mem",
+                    "-chardev", "socket,id=c,path=" + socket,
+                    "-device", "vhost-user-fs-pci,queue-size=1024,chardev=c,tag=myfs"
+                            + (requestQueues > 1 ? ",num-request-queues=" + requestQueues : ""),
+                    "-kernel", kernel.resolve("vmlinuz").toString(),
+                    "-initrd", initramfs.toString(),
+                    "-append", "console=ttyS0 quiet panic=-1 vfstest.workload=" + workload
+                            + " vfstest.xattr=" + (xattr ? 1 : 0),
+                    "-serial", "file:" + console));
+            if (!allowReboot) qemu.add("-no-reboot");
+            Files.writeString(workDir.resolve("qemu.cmd"), String.join(" ", qemu) + "\n");
+            long g0 = System.nanoTime();
+            q = new ProcessBuilder(qemu)
+                    .redirectErrorStream(true)
+                    .redirectOutput(qemuLog.toFile())
+                    .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
+                    .start();
+            // Poll rather than waitFor: a reboot loop (panic=-1 without -no-reboot) and a guest
+            // stuck in one step (e.g. umount waiting for lost hiprio descriptors) end early.
+            long idleLimit = TimeUnit.SECONDS.toNanos(GuestEnvironment.idleSeconds());
+            long lastGrowth = System.nanoTime();
+            long lastSize = -1;
+            while (!q.waitFor(500, TimeUnit.MILLISECONDS)) {
+                long now = System.nanoTime();
+                if (now > deadline) {
+                    stopReason = "hard timeout of " + GuestEnvironment.timeoutSeconds() + " s";
+                    break;
+                }
+                long size = Files.exists(console) ? Files.size(console) : 0;
+                if (size != lastSize) {
+                    lastSize = size;
+                    lastGrowth = now;
+                } else if (now - lastGrowth > idleLimit) {
+                    stopReason = "no console output for " + GuestEnvironment.idleSeconds() + " s";
+                    break;
+                }
+                if (allowReboot && count(read(console), "GUEST-BOOT ") > 3) {
+                    stopReason = "reboot loop";
+                    break;
+                }
+            }
+            if (q.isAlive()) {
+                kill(q);
+            } else {
+                qemuExit = q.exitValue();
+            }
+            guest = (System.nanoTime() - g0) / 1_000_000;
+
+            // The front end is gone: like virtiofsd, the daemon must now exit by itself.
+            long e0 = System.nanoTime();
+            if (d.waitFor(20, TimeUnit.SECONDS)) {
+                daemonExit = d.exitValue();
+                daemonExitAfter = (System.nanoTime() - e0) / 1_000_000;
+            }
+        } finally {
+            if (q != null && q.isAlive()) kill(q);
+            if (d.isAlive()) kill(d);
+            Files.deleteIfExists(socket);
+            deleteTree(socketDir);
+        }
+        return new GuestResult(read(console), read(daemonLog) + read(qemuLog), qemuExit, daemonExit,
+                stopReason, daemonStart, guest, daemonExitAfter);
+    }
+
+    /** Deletes the shared dir contents (the 64 MiB file) once a run has been checked. */
+    public void deleteSharedDir() throws IOException {
+        deleteTree(sharedDir);
+    }
+
+    private static void kill(Process p) throws InterruptedException {
+        List<ProcessHandle> children = p.descendants().toList();
+        p.destroy();
+        children.forEach(ProcessHandle::destroy);
+        if (!p.waitFor(5, TimeUnit.SECONDS)) {
+            p.destroyForcibly();
+            p.waitFor(5, TimeUnit.SECONDS);
+        }
+        children.forEach(ProcessHandle::destroyForcibly);
+    }
+
+    /** True once /proc/net/unix shows a listening socket (flag __SO_ACCEPTCON) bound to the path. */
+    static boolean listening(Path socket) throws IOException {
+        if (!Files.exists(socket)) return false;
+        String path = socket.toString();
+        for (String line : Files.readAllLines(Paths.get("/proc/net/unix"))) {
+            String[] f = line.trim().split("\\s+");
+            if (f.length >= 8 && f[7].equals(path) && (Integer.parseInt(f[3], 16) & 0x10000) != 0) return true;
+        }
+        return false;
+    }
+
+    private static int count(String text, String marker) {
+        int n = 0;
+        for (int i = text.indexOf(marker); i >= 0; i = text.indexOf(marker, i + 1)) n++;
+        return n;
+    }
+
+    static String read(Path file) {
+        try {
+            return Files.exists(file) ? new String(Files.readAllBytes(file), StandardCharsets.UTF_8) : "";
+        } catch (IOException e) {
+            return "<" + e + ">";
+        }
+    }
+
+    static void deleteTree(Path root) throws IOException {
+        if (!Files.exists(root, java.nio.file.LinkOption.NOFOLLOW_LINKS)) return;
+        try (Stream<Path> s = Files.walk(root)) {
+            for (Path p : s.sorted(Comparator.reverseOrder()).toList()) Files.deleteIfExists(p);
+        }
+    }
+}
