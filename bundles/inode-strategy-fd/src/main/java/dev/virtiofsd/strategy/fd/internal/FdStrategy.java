@@ -1,11 +1,9 @@
 package dev.virtiofsd.strategy.fd.internal;
 
-import dev.virtiofsd.api.ErrnoException;
-import dev.virtiofsd.api.identity.FileHandle;
 import dev.virtiofsd.api.identity.IdentityProvider;
 import dev.virtiofsd.api.identity.InodeIdentity;
 import dev.virtiofsd.api.identity.InodeIdentityStrategy;
-import dev.virtiofsd.linux.Linux;
+import dev.virtiofsd.strategy.fd.PathFdIdentity;
 import org.osgi.service.component.annotations.Component;
 
 /**
@@ -14,7 +12,7 @@ import org.osgi.service.component.annotations.Component;
  */
 @Component(service = InodeIdentityStrategy.class, property = InodeIdentityStrategy.PROPERTY + "=fd")
 public final class FdStrategy implements InodeIdentityStrategy {
-    public static final String NAME = "fd";
+    public static final String NAME = PathFdIdentity.KIND;
 
     public FdStrategy() {
     }
@@ -35,7 +33,7 @@ public final class FdStrategy implements InodeIdentityStrategy {
 
         @Override
         public InodeIdentity identify(int pathFd, long mountId, int mode) {
-            return new FdIdentity(pathFd);
+            return new PathFdIdentity(pathFd);
         }
 
         @Override
@@ -45,64 +43,6 @@ public final class FdStrategy implements InodeIdentityStrategy {
 
         @Override
         public void close() {
-        }
-    }
-
-    /** Holds the O_PATH fd it was given; hands it out for {@code *at} calls without closing it. */
-    static final class FdIdentity implements InodeIdentity {
-        private final int fd;
-        private volatile boolean closed;
-
-        FdIdentity(int fd) {
-            this.fd = fd;
-        }
-
-        @Override
-        public String kind() {
-            return NAME;
-        }
-
-        @Override
-        public FileHandle handle() {
-            return null;
-        }
-
-        @Override
-        public boolean pinsInode() {
-            return true;
-        }
-
-        @Override
-        public int heldFds() {
-            return 1;
-        }
-
-        @Override
-        public int acquirePath() {
-            return fd;
-        }
-
-        @Override
-        public void releasePath(int pathFd) {
-            // The fd stays with the identity until close().
-        }
-
-        @Override
-        public int open(int flags) throws ErrnoException {
-            return Linux.reopen(fd, flags);
-        }
-
-        @Override
-        public void close() {
-            if (!closed) {
-                closed = true;
-                Linux.close(fd);
-            }
-        }
-
-        @Override
-        public String toString() {
-            return "fd:" + fd;
         }
     }
 }

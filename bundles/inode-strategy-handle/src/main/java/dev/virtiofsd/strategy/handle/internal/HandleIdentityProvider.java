@@ -9,6 +9,7 @@ import dev.virtiofsd.linux.Accounts;
 import dev.virtiofsd.linux.Linux;
 import dev.virtiofsd.linux.NativeMemory;
 import dev.virtiofsd.linux.Statx;
+import dev.virtiofsd.strategy.fd.PathFdIdentity;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Paths;

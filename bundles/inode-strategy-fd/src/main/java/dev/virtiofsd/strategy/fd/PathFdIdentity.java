@@ -1,4 +1,4 @@
-package dev.virtiofsd.strategy.handle.internal;
+package dev.virtiofsd.strategy.fd;
 
 import dev.virtiofsd.api.ErrnoException;
 import dev.virtiofsd.api.identity.FileHandle;
@@ -7,18 +7,18 @@ import dev.virtiofsd.linux.Linux;
 import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
 
 /**
- * The O_PATH fallback of "prefer": the inode is held by an fd, which pins its inode number, so it
- * is keyed by ids alone. Same behaviour as the fd strategy's identity (copied to keep the bundles
- * independent of each other).
+ * An inode held by the O_PATH fd it was looked up with: the fd pins the host inode, so its inode
+ * number cannot be reused while the identity lives, and it is keyed by ids alone. The identity of
+ * the fd strategy, and the fallback of strategies that prefer file handles.
  */
-final class PathFdIdentity implements InodeIdentity {
+public final class PathFdIdentity implements InodeIdentity {
     private static final AtomicIntegerFieldUpdater<PathFdIdentity> CLOSED =
             AtomicIntegerFieldUpdater.newUpdater(PathFdIdentity.class, "closed");
     private volatile int closed;
-    static final String KIND = "fd";
+    public static final String KIND = "fd";
     private final int fd;
 
-    PathFdIdentity(int pathFd) {
+    public PathFdIdentity(int pathFd) {
         this.fd = pathFd;
     }
 
