@@ -114,6 +114,7 @@ public final class Linux {
     private static final long SYS_SETRESUID = AARCH64 ? 147 : 117;
     private static final long SYS_SETRESGID = AARCH64 ? 149 : 119;
     private static final long SYS_GETTID = AARCH64 ? 178 : 186;
+    private static final long SYS_TGKILL = AARCH64 ? 131 : 234;
     private static final long SYS_COPY_FILE_RANGE = AARCH64 ? 285 : 326;
     /** A NUL byte: the "" path of AT_EMPTY_PATH calls. */
     public static final long EMPTY_PATH;
@@ -553,6 +554,11 @@ public final class Linux {
 
     public static int gettid() {
         return (int) C.syscall(SYS_GETTID, 0, 0, 0);
+    }
+
+    /** Sends signal {@code sig} to thread {@code tid} of this process (tgkill(2)). */
+    public static void signalThread(int tid, int sig) throws ErrnoException {
+        check(C.syscall(SYS_TGKILL, getpid(), tid, sig));
     }
 
     public static int umask(int mask) {

@@ -72,11 +72,16 @@ public final class UnixSocket implements AutoCloseable {
 
     /** accept4(2) on a listening socket; blocks. Returns the connected fd. */
     public static int accept(int listenFd) throws ErrnoException {
-        int r = lib().accept4(listenFd, 0, 0, Linux.SOCK_CLOEXEC);
-        if (r < 0) {
-            throw ErrnoException.of(Linux.errno());
+        while (true) {
+            int r = lib().accept4(listenFd, 0, 0, Linux.SOCK_CLOEXEC);
+            if (r >= 0) {
+                return r;
+            }
+            int errno = Linux.errno();
+            if (errno != Errno.EINTR) {
+                throw ErrnoException.of(errno);
+            }
         }
-        return r;
     }
 
     public static void chown(String path, int uid, int gid) throws ErrnoException {
@@ -131,7 +136,7 @@ public final class UnixSocket implements AutoCloseable {
         NativeMemory.putLong(buf + MSGHDR + 24, 1);
         NativeMemory.putLong(buf + MSGHDR + 32, buf + CMSG);
         NativeMemory.putLong(buf + MSGHDR + 40, CMSG_SPACE);
-        long n = Linux.recvmsg(fd, buf + MSGHDR, 0);
+        long n = recvmsgRetrying();
         long controlLen = NativeMemory.getLong(buf + MSGHDR + 40);
         int got = 0;
         long c = buf + CMSG;
@@ -157,11 +162,32 @@ public final class UnixSocket implements AutoCloseable {
         return (int) n;
     }
 
+    /** recvmsg(2) that retries when a signal interrupts it (JFR sampling, debuggers). */
+    private long recvmsgRetrying() throws ErrnoException {
+        while (true) {
+            try {
+                return Linux.recvmsg(fd, buf + MSGHDR, 0);
+            } catch (ErrnoException e) {
+                if (e.errno() != Errno.EINTR) {
+                    throw e;
+                }
+            }
+        }
+    }
+
     /** Receives exactly {@code len} bytes (no fds expected); throws EPIPE if the peer closes first. */
     public void recvFully(long dst, int len) throws ErrnoException {
         int off = 0;
         while (off < len) {
-            int n = Linux.read(fd, dst + off, len - off);
+            int n;
+            try {
+                n = Linux.read(fd, dst + off, len - off);
+            } catch (ErrnoException e) {
+                if (e.errno() == Errno.EINTR) {
+                    continue;
+                }
+                throw e;
+            }
             if (n == 0) {
                 throw ErrnoException.of(Errno.EPIPE);
             }
@@ -189,7 +215,17 @@ public final class UnixSocket implements AutoCloseable {
             NativeMemory.putLong(buf + MSGHDR + 32, buf + CMSG);
             NativeMemory.putLong(buf + MSGHDR + 40, (16 + 4L * nfds + 7) & ~7L);
         }
-        long sent = Linux.sendmsg(fd, buf + MSGHDR, 0);
+        long sent;
+        while (true) {
+            try {
+                sent = Linux.sendmsg(fd, buf + MSGHDR, 0);
+                break;
+            } catch (ErrnoException e) {
+                if (e.errno() != Errno.EINTR) {
+                    throw e;
+                }
+            }
+        }
         // Fds travel with the first byte; send any rest plainly.
         for (long off = sent; off < len; ) {
             off += Linux.write(fd, src + off, (int) (len - off));

@@ -1,5 +1,6 @@
 package dev.virtiofsd.transport.vhostuser.internal;
 
+import dev.virtiofsd.api.Errno;
 import dev.virtiofsd.api.ErrnoException;
 import dev.virtiofsd.api.transport.FuseWorker;
 import dev.virtiofsd.linux.Linux;
@@ -231,7 +232,15 @@ public final class Virtqueue {
                 NativeMemory.putShort(pollBuf + 12, (short) Linux.POLLIN);
                 NativeMemory.putShort(pollBuf + 14, (short) 0);
                 // Without a kick fd the front end asked for polling.
-                int n = Linux.poll(pollBuf, kickFd >= 0 ? 2 : 1, kickFd >= 0 ? -1 : 1);
+                int n;
+                try {
+                    n = Linux.poll(pollBuf, kickFd >= 0 ? 2 : 1, kickFd >= 0 ? -1 : 1);
+                } catch (ErrnoException e) {
+                    if (e.errno() == Errno.EINTR) {
+                        continue; // a signal (JFR sampling, a debugger) is no reason to stop serving
+                    }
+                    throw e;
+                }
                 if (stopping || (NativeMemory.getShort(pollBuf + 6) & 0xffff) != 0) {
                     break;
                 }

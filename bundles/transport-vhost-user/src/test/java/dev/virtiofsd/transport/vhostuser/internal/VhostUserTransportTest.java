@@ -7,11 +7,15 @@ import dev.virtiofsd.api.ErrnoException;
 import dev.virtiofsd.api.transport.DaemonControl;
 import dev.virtiofsd.frontend.FuseReply;
 import dev.virtiofsd.frontend.VhostUserFrontend;
+import dev.virtiofsd.linux.Linux;
+import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
@@ -499,5 +503,48 @@ class VhostUserTransportTest {
         f.sendRaw(VhostUserFrontend.SET_FEATURES, 1, 1 << 30, "x".getBytes(StandardCharsets.US_ASCII));
         assertThrows(ErrnoException.class, () -> f.readReply(5000));
         assertTrue(control.stopped.await(10, TimeUnit.SECONDS));
+    }
+
+    private static final int SIGPIPE = 13; // the JVM handles it by ignoring it: safe to send
+
+    /**
+     * Signals interrupt blocking syscalls with EINTR (JFR sampling and debuggers send them); the
+     * queue and connection threads must carry on serving, not die.
+     */
+    @Test
+    void queueAndConnectionThreadsSurviveSignals() throws Exception {
+        VhostUserFrontend f = start();
+        assertEquals(0, f.init().error());
+        byte[] req = f.fuse().write(5, 6, 0, payload(4096));
+        assertEcho(f.request(1, req, 8192), req);
+
+        List<Integer> tids = threads("vhost-user");
+        assertFalse(tids.isEmpty(), "no vhost-user threads found in /proc/self/task");
+        for (int round = 0; round < 20; round++) {
+            for (int tid : tids) {
+                Linux.signalThread(tid, SIGPIPE);
+            }
+            Thread.sleep(5);
+        }
+        assertTimeoutPreemptively(Duration.ofSeconds(10), () -> {
+            for (int i = 0; i < 10; i++) {
+                assertEcho(f.request(1, req, 8192), req);
+            }
+        }, "a signal stopped the queue thread");
+        assertEquals(-1, control.status, "the daemon was asked to stop: " + control.reason);
+    }
+
+    /** Native thread ids of this process whose name starts with {@code prefix} (truncated to 15 chars). */
+    private static List<Integer> threads(String prefix) throws IOException {
+        List<Integer> tids = new ArrayList<>();
+        try (DirectoryStream<Path> tasks = Files.newDirectoryStream(Path.of("/proc/self/task"))) {
+            for (Path t : tasks) {
+                String comm = Files.readString(t.resolve("comm")).trim();
+                if (comm.startsWith(prefix)) {
+                    tids.add(Integer.parseInt(t.getFileName().toString()));
+                }
+            }
+        }
+        return tids;
     }
 }
