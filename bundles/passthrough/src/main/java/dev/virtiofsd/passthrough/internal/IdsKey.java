@@ -1,15 +1,31 @@
 package dev.virtiofsd.passthrough.internal;
 
-/** The ids of a host inode: inode number, device and mount id ({@code st_dev} alone does not name a mount). */
+/**
+ * The ids of a host inode: inode number, device and mount id ({@code st_dev} alone does not name a
+ * mount). Keys in the store never change; a per-thread probe key is refilled with {@link #set} for
+ * lookups, so that finding an inode that is already known allocates nothing.
+ */
 final class IdsKey {
-    final long ino;
-    final long dev;
-    final long mntId;
+    long ino;
+    long dev;
+    long mntId;
 
     IdsKey(long ino, long dev, long mntId) {
         this.ino = ino;
         this.dev = dev;
         this.mntId = mntId;
+    }
+
+    /** Refills a probe key (never one stored in a map). */
+    IdsKey set(long ino, long dev, long mntId) {
+        this.ino = ino;
+        this.dev = dev;
+        this.mntId = mntId;
+        return this;
+    }
+
+    IdsKey copy() {
+        return new IdsKey(ino, dev, mntId);
     }
 
     @Override

@@ -58,6 +58,7 @@ final class InodeStore {
     /**
      * Finds the inode {@code identity} names, or inserts a new one; either way counts one lookup. When
      * an existing inode matches, the store closes {@code identity} (the caller must not use it).
+     * {@code ids} may be a reused probe key: the store keeps a copy.
      */
     Inode findOrInsert(IdsKey ids, InodeIdentity identity, int mode) {
         FileHandle handle = identity.handle();
@@ -76,7 +77,7 @@ final class InodeStore {
             if (found != null) {
                 found.lookups++;
             } else {
-                found = new Inode(nextNodeId.getAndIncrement(), identity, ids, mode, false);
+                found = new Inode(nextNodeId.getAndIncrement(), identity, ids.copy(), mode, false);
                 found.lookups = 1;
                 insertLocked(found);
             }

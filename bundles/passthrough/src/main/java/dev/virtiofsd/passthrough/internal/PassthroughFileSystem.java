@@ -105,6 +105,7 @@ public final class PassthroughFileSystem implements FileSystem, InodeStats, Auto
     private static final class Scratch {
         final Statx statx = new Statx();
         final long mem = NativeMemory.allocate(256);
+        final IdsKey probe = new IdsKey(0, 0, 0);
     }
 
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
@@ -324,7 +325,8 @@ public final class PassthroughFileSystem implements FileSystem, InodeStats, Auto
 
     /** Makes (or finds) the inode behind a fresh O_PATH fd, which this call takes over. */
     private Inode insert(Inode parent, int fd, EntryOut out) throws ErrnoException {
-        Statx st = SCRATCH.get().statx;
+        Scratch scratch = SCRATCH.get();
+        Statx st = scratch.statx;
         try {
             st.ofFd(fd);
         } catch (ErrnoException e) {
@@ -333,7 +335,7 @@ public final class PassthroughFileSystem implements FileSystem, InodeStats, Auto
         }
         long mnt = st.mntId();
         int mode = st.mode();
-        IdsKey ids = new IdsKey(st.ino(), st.dev(), mnt);
+        IdsKey ids = scratch.probe.set(st.ino(), st.dev(), mnt);
         InodeIdentity id = provider.identify(fd, mnt, mode);
         Inode inode = store.findOrInsert(ids, id, mode);
         fillEntry(out, inode, st, parent);
