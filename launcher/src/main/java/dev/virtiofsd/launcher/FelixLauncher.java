@@ -74,9 +74,15 @@ public final class FelixLauncher implements AutoCloseable {
 
     /** The framework properties this launcher uses (storage aside). */
     public static Map<String, String> frameworkProperties() throws IOException {
+        return frameworkProperties(true);
+    }
+
+    private static Map<String, String> frameworkProperties(boolean systemPackages) throws IOException {
         Map<String, String> p = new HashMap<>();
-        p.put(Constants.FRAMEWORK_SYSTEMPACKAGES_EXTRA,
-                SystemPackages.compute(SystemPackages.classPath(), SystemPackages.SHARED_JARS));
+        if (systemPackages) {
+            p.put(Constants.FRAMEWORK_SYSTEMPACKAGES_EXTRA,
+                    SystemPackages.compute(SystemPackages.classPath(), SystemPackages.SHARED_JARS));
+        }
         p.put(Constants.FRAMEWORK_STORAGE_CLEAN, Constants.FRAMEWORK_STORAGE_CLEAN_ONFIRSTINIT);
         // Felix SCR prints to stdout when it has no LogService: errors only, the launcher reports the rest.
         p.put("ds.loglevel", "error");
@@ -90,7 +96,9 @@ public final class FelixLauncher implements AutoCloseable {
     public void start() throws LaunchException {
         try {
             storage = Files.createTempDirectory("virtiofsd-java-felix-");
-            Map<String, Object> config = new HashMap<>(frameworkProperties());
+            // The class path scan is skipped when the caller already did it (Main, in the background).
+            Map<String, Object> config = new HashMap<>(frameworkProperties(
+                    !extraProperties.containsKey(Constants.FRAMEWORK_SYSTEMPACKAGES_EXTRA)));
             config.putAll(extraProperties);
             config.put(Constants.FRAMEWORK_STORAGE, storage.toString());
             config.put("felix.log.logger", new FelixLogBridge());
@@ -99,19 +107,24 @@ public final class FelixLauncher implements AutoCloseable {
                     .findFirst().orElseThrow(() -> new LaunchException("no OSGi framework on the class path"));
             @SuppressWarnings({"unchecked", "rawtypes"})
             Map<String, String> stringly = (Map) config;
+            StartupTrace.mark("framework properties");
             framework = factory.newFramework(stringly);
             framework.init();
+            StartupTrace.mark("framework initialised");
             BundleContext ctx = framework.getBundleContext();
             for (Path dir : bundleDirs) {
                 for (Path jar : jars(dir)) {
                     try {
-                        bundles.add(ctx.installBundle(jar.toUri().toString()));
+                        // reference: Felix reads the jar in place instead of copying it into the storage.
+                        bundles.add(ctx.installBundle("reference:" + jar.toUri()));
                     } catch (BundleException e) {
                         throw new LaunchException("bundle " + jar + " cannot be installed: " + oneLine(e.getMessage()));
                     }
                 }
             }
+            StartupTrace.mark("bundles installed");
             framework.start();
+            StartupTrace.mark("framework started");
             registerDaemonControl(ctx);
             for (Bundle b : bundles) {
                 if ((b.adapt(BundleRevision.class).getTypes() & BundleRevision.TYPE_FRAGMENT) != 0) {
@@ -119,6 +132,7 @@ public final class FelixLauncher implements AutoCloseable {
                 }
                 try {
                     b.start();
+                    StartupTrace.mark("started " + b.getSymbolicName());
                 } catch (BundleException e) {
                     throw new LaunchException("bundle " + b.getSymbolicName() + " failed to start: "
                             + oneLine(e.getMessage()));

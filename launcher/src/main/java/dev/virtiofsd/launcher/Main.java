@@ -7,10 +7,13 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.FutureTask;
 import java.util.concurrent.TimeUnit;
 
 import org.slf4j.Logger;
@@ -76,9 +79,14 @@ public final class Main {
             return status;
         }
         Options o = parsed[0];
+        // The class path scan for the system packages and the native warm-up run beside logging and Felix.
+        FutureTask<String> systemPackages = new FutureTask<>(
+                () -> SystemPackages.compute(SystemPackages.classPath(), SystemPackages.SHARED_JARS));
+        NativePrewarm.start(systemPackages);
         Path home = home();
         configureLogging(home, o.logLevel);
         Logger log = LoggerFactory.getLogger(Main.class);
+        StartupTrace.mark("logging configured");
         if (o.deprecatedSocket) {
             log.warn("use of deprecated parameter '--socket': Please use the '--socket-path' option instead");
         }
@@ -94,12 +102,22 @@ public final class Main {
             dirs.add(home.resolve("bundles"));
         }
         dirs.addAll(o.bundleDirs);
-        try (FelixLauncher launcher = new FelixLauncher(dirs, Map.of(), events)) {
+        Map<String, String> frameworkProperties = new HashMap<>();
+        try {
+            frameworkProperties.put(org.osgi.framework.Constants.FRAMEWORK_SYSTEMPACKAGES_EXTRA, systemPackages.get());
+        } catch (ExecutionException e) {
+            // FelixLauncher computes it again and reports the failure
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return 1;
+        }
+        try (FelixLauncher launcher = new FelixLauncher(dirs, frameworkProperties, events)) {
             try {
                 launcher.start();
                 for (Map.Entry<String, Map<String, Object>> e : configurations(o).entrySet()) {
                     launcher.configure(e.getKey(), e.getValue());
                 }
+                StartupTrace.mark("configured");
             } catch (FelixLauncher.LaunchException e) {
                 err.println(CommandLine.PROGRAM + ": " + e.getMessage());
                 return 1;
@@ -112,8 +130,10 @@ public final class Main {
                                 + " transport bundle installed?)" : what));
                 return 1;
             }
+            StartupTrace.mark("ready");
             if (!events.stopRequested()) {
                 log.info("serving {} ({}, strategy {})", o.sharedDir, events.readyWhat(), o.strategyName());
+                CdsArchive.dumpIfRequested();
                 events.awaitStop();
             }
             status = events.stopStatus();
@@ -165,8 +185,16 @@ public final class Main {
     static void configureLogging(Path home, String level) {
         if (System.getProperty("logback.configurationFile") == null) {
             Path conf = home == null ? null : home.resolve("conf/logback.xml");
-            System.setProperty("logback.configurationFile", conf != null && Files.isRegularFile(conf)
-                    ? conf.toString() : "dev/virtiofsd/launcher/logback-default.xml");
+            if (conf != null && Files.isRegularFile(conf)) {
+                // The shipped file is set up in code (same result, no XML parsing); an edited one is read.
+                if (StockLogging.isStock(conf)) {
+                    System.setProperty(StockLogging.PATTERN_PROPERTY, StockLogging.STOCK_PATTERN);
+                } else {
+                    System.setProperty("logback.configurationFile", conf.toString());
+                }
+            } else {
+                System.setProperty(StockLogging.PATTERN_PROPERTY, StockLogging.DEFAULT_PATTERN);
+            }
         }
         org.slf4j.Logger root = LoggerFactory.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME);
         if (root instanceof ch.qos.logback.classic.Logger) {

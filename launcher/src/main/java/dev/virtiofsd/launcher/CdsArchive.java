@@ -1,0 +1,73 @@
+package dev.virtiofsd.launcher;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.PrintStream;
+import java.lang.management.ManagementFactory;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.nio.file.StandardCopyOption;
+
+import javax.management.ObjectName;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Writes the class-data-sharing archive that bin/virtiofsd-java asked for (system property
+ * {@value #DUMP_PROPERTY}, set when its per-user cache has no archive yet and the JVM runs with
+ * -XX:+RecordDynamicDumpInfo). The dump happens once the daemon serves, so the archive holds every
+ * class of a real start-up (a --help or a failed start never writes one), and it goes to a file of
+ * this process first, then is renamed into place: daemons starting at the same time each write
+ * their own complete archive and the last rename wins; readers never see a partial file.
+ */
+final class CdsArchive {
+    static final String DUMP_PROPERTY = "virtiofsd.cds.dump";
+    private static final Logger LOG = LoggerFactory.getLogger(CdsArchive.class);
+
+    private CdsArchive() {
+    }
+
+    /** Starts the dump in the background if the bin script asked for one. */
+    static void dumpIfRequested() {
+        String target = System.getProperty(DUMP_PROPERTY);
+        if (target == null || target.isEmpty()) {
+            return;
+        }
+        Thread t = new Thread(() -> dump(Paths.get(target)), "cds-dump");
+        t.setDaemon(true);
+        t.setPriority(Thread.MIN_PRIORITY);
+        t.start();
+    }
+
+    static void dump(Path target) {
+        Path tmp = target.resolveSibling(target.getFileName() + "." + ProcessHandle.current().pid() + ".tmp");
+        PrintStream stdout = System.out;
+        try {
+            // The JDK reports the dump on System.out, which carries only what was asked for.
+            System.setOut(new PrintStream(OutputStream.nullOutputStream()));
+            // jcmd VM.cds dynamic_dump, in-process (JDK 17+).
+            Object out = ManagementFactory.getPlatformMBeanServer().invoke(
+                    new ObjectName("com.sun.management:type=DiagnosticCommand"), "vmCds",
+                    new Object[] {new String[] {"dynamic_dump", tmp.toString()}},
+                    new String[] {String[].class.getName()});
+            if (!Files.isRegularFile(tmp)) {
+                LOG.debug("no class-data archive written: {}", out);
+                return;
+            }
+            Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            LOG.debug("class-data archive {} written", target);
+        } catch (Exception | LinkageError e) {
+            // Only start-up speed is at stake: the next start runs without the archive and tries again.
+            LOG.debug("class-data archive {} not written: {}", target, e.toString());
+        } finally {
+            System.setOut(stdout);
+            try {
+                Files.deleteIfExists(tmp);
+            } catch (IOException e) {
+                // best effort
+            }
+        }
+    }
+}
