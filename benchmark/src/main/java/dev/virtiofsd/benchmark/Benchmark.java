@@ -14,7 +14,7 @@ import java.util.stream.Stream;
 
 /**
  * Rust virtiofsd 1.13 and virtiofsd-java side by side, on the same shared directory, in one run,
- * under the same load (the in-process vhost-user front end, no guest). See benchmark/PERFORMANCE.md.
+ * under the same load (the in-process vhost-user front end, no guest). See the README's "Performance" section.
  *
  * <pre>
  * Benchmark [--short] [--runs N] [--seconds S] [--warmup S] [--start-warmup S] [--files N] [--out DIR] [--profile]

@@ -351,13 +351,19 @@ public final class FelixLauncher implements AutoCloseable {
         return String.join("; ", failed);
     }
 
-    private static String missingReferences(Object desc, Object config) throws ReflectiveOperationException {
+    /** Reference name -> interface name of a component description (SCR DTOs, read reflectively). */
+    private static Map<String, String> referenceInterfaces(Object desc) throws ReflectiveOperationException {
         Map<String, String> interfaces = new HashMap<>();
         Object refs = field(desc, "references");
         for (int i = 0; refs != null && i < Array.getLength(refs); i++) {
             Object r = Array.get(refs, i);
             interfaces.put((String) field(r, "name"), (String) field(r, "interfaceName"));
         }
+        return interfaces;
+    }
+
+    private static String missingReferences(Object desc, Object config) throws ReflectiveOperationException {
+        Map<String, String> interfaces = referenceInterfaces(desc);
         List<String> out = new ArrayList<>();
         Object unsatisfied = field(config, "unsatisfiedReferences");
         for (int i = 0; unsatisfied != null && i < Array.getLength(unsatisfied); i++) {
@@ -372,12 +378,7 @@ public final class FelixLauncher implements AutoCloseable {
     }
 
     private static List<String> missingInterfaces(Object desc, Object config) throws ReflectiveOperationException {
-        Map<String, String> interfaces = new HashMap<>();
-        Object refs = field(desc, "references");
-        for (int i = 0; refs != null && i < Array.getLength(refs); i++) {
-            Object r = Array.get(refs, i);
-            interfaces.put((String) field(r, "name"), (String) field(r, "interfaceName"));
-        }
+        Map<String, String> interfaces = referenceInterfaces(desc);
         List<String> out = new ArrayList<>();
         Object unsatisfied = field(config, "unsatisfiedReferences");
         for (int i = 0; unsatisfied != null && i < Array.getLength(unsatisfied); i++) {
