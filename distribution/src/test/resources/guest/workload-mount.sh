@@ -182,6 +182,15 @@ t_big() {
     [ "$got" = "$want" ]
     [ "$(stat -c %s $M/big)" = 67108864 ]
 }
+t_submount() {
+    # The host mounted a tmpfs at sub/ inside the share before the daemon started; announced
+    # as a submount (FUSE_ATTR_SUBMOUNT), the guest mounts it on its own, with its own st_dev.
+    [ "$(cat $M/sub/marker)" = submount ]
+    grep -q " $M/sub virtiofs " /proc/mounts
+    [ "$(stat -c %d $M)" != "$(stat -c %d $M/sub)" ]
+    echo guest > $M/sub/from-guest
+    umount $M/sub
+}
 t_sync() { sync; }
 t_umount() {
     cd /
@@ -213,5 +222,6 @@ check times-fsync-fallocate t_times_fsync_fallocate
 check statfs t_statfs
 check ls-1000 t_many
 check big-64MiB t_big
+check submount t_submount
 check sync t_sync
 check umount t_umount

@@ -23,7 +23,8 @@ import org.junit.jupiter.params.provider.MethodSource;
 /**
  * End to end: QEMU (TCG) boots a Debian 6.1 cloud kernel with a busybox initramfs, mounts
  * the daemon's share with virtio-fs and runs guest/workload-mount.sh (every op class,
- * non-root access, xattr, 1,000-entry ls -l, 64 MiB checksum, sync, umount). Then the host
+ * non-root access, xattr, 1,000-entry ls -l, 64 MiB checksum, a host submount announced to the
+ * guest, sync, umount). Then the host
  * side is checked against what the guest did. Umount completing proves that hiprio
  * (FORGET) descriptors are returned; a hung step is named by the harness's idle timeout.
  * Runs our distribution's daemon; -Dguest.daemon=peer runs Rust virtiofsd instead.
@@ -43,7 +44,8 @@ class GuestMountIT {
                 "truncate", "unlink", "mkdir-rmdir", "rename", "link", "symlink-readlink", "chmod", "chown",
                 "nonroot", "nonroot-denied", "mkfifo"));
         names.add(xattr ? "xattr" : "xattr-disabled");
-        names.addAll(List.of("times-fsync-fallocate", "statfs", "ls-1000", "big-64MiB", "sync", "umount"));
+        names.addAll(List.of("times-fsync-fallocate", "statfs", "ls-1000", "big-64MiB", "submount", "sync",
+                "umount"));
         return names;
     }
 
@@ -55,13 +57,24 @@ class GuestMountIT {
                 "Rust virtiofsd 1.13 serves a single request queue (QEMU fails vring 2 with EINVAL)");
         GuestRun run = GuestRun.prepare("mount-" + strategy + (xattr ? "-xattr" : "") + "-q" + requestQueues)
                 .requestQueues(requestQueues);
-        long t0 = System.nanoTime();
-        GuestResult r = run.execute(GuestSupport.daemon(run, strategy, xattr), "mount", xattr, false);
-        System.out.printf("guest run %s xattr=%s: %d ms (daemon start %d ms, guest %d ms)%n",
-                strategy, xattr, (System.nanoTime() - t0) / 1_000_000, r.daemonStartMillis, r.guestMillis);
-        GuestSupport.assertCleanRun(r, expectedChecks(xattr), 1);
-
         Path shared = run.sharedDir();
+        // A host mount inside the share: the daemon announces it as a submount (its default).
+        Path sub = shared.resolve("sub");
+        Files.createDirectories(sub);
+        host("mount", "-t", "tmpfs", "-o", "size=1m", "virtiofsd-it-submount", sub.toString());
+        GuestResult r;
+        long t0 = System.nanoTime();
+        try {
+            Files.writeString(sub.resolve("marker"), "submount\n");
+            r = run.execute(GuestSupport.daemon(run, strategy, xattr), "mount", xattr, false);
+            System.out.printf("guest run %s xattr=%s: %d ms (daemon start %d ms, guest %d ms)%n",
+                    strategy, xattr, (System.nanoTime() - t0) / 1_000_000, r.daemonStartMillis, r.guestMillis);
+            GuestSupport.assertCleanRun(r, expectedChecks(xattr), 1);
+            assertEquals("guest\n", Files.readString(sub.resolve("from-guest")), "written by the guest into the submount");
+        } finally {
+            host("umount", sub.toString());
+        }
+
         String report = r.describe();
         // 64 MiB: the data the guest generated, read back by the guest, and on the host are the same
         String hostSha = sha256(shared.resolve("big"));
@@ -94,6 +107,12 @@ class GuestMountIT {
             assertEquals("kept", new String(b.array(), 0, b.position(), StandardCharsets.UTF_8));
         }
         run.deleteSharedDir();
+    }
+
+    private static void host(String... command) throws Exception {
+        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertEquals(0, p.waitFor(), () -> String.join(" ", command) + ": " + out);
     }
 
     private static Object attr(Path p, String name) throws Exception {
