@@ -561,6 +561,17 @@ public final class Linux {
         check(C.syscall(SYS_TGKILL, getpid(), tid, sig));
     }
 
+    /** The soft RLIMIT_NOFILE of this process: how many fds it may have open. */
+    public static long openFileLimit() throws ErrnoException {
+        long rlim = NativeMemory.allocate(16);
+        try {
+            check(C.getrlimit(7 /* RLIMIT_NOFILE */, rlim));
+            return NativeMemory.getLong(rlim);
+        } finally {
+            NativeMemory.free(rlim);
+        }
+    }
+
     public static int umask(int mask) {
         return C.umask(mask);
     }

@@ -149,6 +149,8 @@ public interface LibC {
     /** The six-argument form of the variadic syscall(2). */
     long syscall(long number, long a1, long a2, long a3, long a4, long a5, long a6);
 
+    int getrlimit(int resource, long rlim);
+
     int umask(int mask);
 
     int getpid();

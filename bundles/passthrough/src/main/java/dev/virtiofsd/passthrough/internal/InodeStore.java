@@ -34,6 +34,16 @@ final class InodeStore {
     private volatile long inodeCount;
     private volatile long fdCount;
     private volatile Inode root;
+    /** Most fds inodes may hold together; the rest of the process's fds stay free for open files. */
+    private final long fdBudget;
+
+    InodeStore() {
+        this(Long.MAX_VALUE);
+    }
+
+    InodeStore(long fdBudget) {
+        this.fdBudget = fdBudget;
+    }
 
     /** Installs the root inode (node id 1); it never leaves the store until {@link #closeAll()}. */
     Inode setRoot(IdsKey ids, InodeIdentity identity, int mode) {
@@ -58,7 +68,8 @@ final class InodeStore {
     /**
      * Finds the inode {@code identity} names, or inserts a new one; either way counts one lookup. When
      * an existing inode matches, the store closes {@code identity} (the caller must not use it).
-     * {@code ids} may be a reused probe key: the store keeps a copy.
+     * {@code ids} may be a reused probe key: the store keeps a copy. Returns null, and inserts nothing,
+     * when a new inode's fds would exceed the fd budget (the caller still owns {@code identity}).
      */
     Inode findOrInsert(IdsKey ids, InodeIdentity identity, int mode) {
         FileHandle handle = identity.handle();
@@ -76,6 +87,8 @@ final class InodeStore {
             }
             if (found != null) {
                 found.lookups++;
+            } else if (identity.heldFds() > 0 && fdCount + identity.heldFds() > fdBudget) {
+                return null;
             } else {
                 found = new Inode(nextNodeId.getAndIncrement(), identity, ids.copy(), mode, false);
                 found.lookups = 1;

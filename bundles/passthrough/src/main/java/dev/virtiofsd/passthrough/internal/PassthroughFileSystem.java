@@ -9,6 +9,7 @@ import static dev.virtiofsd.api.Errno.ENOSYS;
 import static dev.virtiofsd.api.Errno.EROFS;
 import static dev.virtiofsd.api.Errno.ESTALE;
 
+import dev.virtiofsd.api.Errno;
 import dev.virtiofsd.api.ErrnoException;
 import dev.virtiofsd.api.fs.Attr;
 import dev.virtiofsd.api.fs.AttrOut;
@@ -94,7 +95,7 @@ public final class PassthroughFileSystem implements FileSystem, InodeStats, Auto
     private final InodeIdentityStrategy strategy;
     private final IdentityProvider provider;
     private final int rootFd;
-    private final InodeStore store = new InodeStore();
+    private final InodeStore store;
     private final ConcurrentHashMap<Long, OpenFile> files = new ConcurrentHashMap<>(256);
     private final AtomicLong nextFh = new AtomicLong(1);
     private final boolean switchCreds;
@@ -114,6 +115,7 @@ public final class PassthroughFileSystem implements FileSystem, InodeStats, Auto
         this.options = options;
         this.strategy = strategy;
         this.timeout = options.timeoutNanos();
+        this.store = new InodeStore(options.inodeFdBudget() > 0 ? options.inodeFdBudget() : defaultFdBudget());
         // The client applies the caller's umask; ours must not apply a second time.
         Linux.umask(0);
         this.switchCreds = Accounts.euid() == 0;
@@ -338,8 +340,32 @@ public final class PassthroughFileSystem implements FileSystem, InodeStats, Auto
         IdsKey ids = scratch.probe.set(st.ino(), st.dev(), mnt);
         InodeIdentity id = provider.identify(fd, mnt, mode);
         Inode inode = store.findOrInsert(ids, id, mode);
+        if (inode == null) {
+            // Out of inode fds: refuse this new inode rather than leave the daemon without fds for
+            // open files, vhost-user messages and eventfds.
+            id.close();
+            throw ErrnoException.of(Errno.ENFILE);
+        }
         fillEntry(out, inode, st, parent);
         return inode;
+    }
+
+    /**
+     * Inodes may hold all but a reserve of the fds RLIMIT_NOFILE allows: 1/16 of it, at least 256,
+     * stays for open files, directories and the transport (as the fd-only mode of virtiofsd, a
+     * guest looking up more files than that gets ENFILE instead of starving the daemon).
+     */
+    static long defaultFdBudget() {
+        long limit;
+        try {
+            limit = Linux.openFileLimit();
+        } catch (ErrnoException e) {
+            return Long.MAX_VALUE;
+        }
+        if (limit <= 0 || limit > Long.MAX_VALUE / 2) {
+            return Long.MAX_VALUE; // RLIM_INFINITY
+        }
+        return Math.max(64, limit - Math.max(256, limit / 16));
     }
 
     // ---- FileSystem ------------------------------------------------------------------------

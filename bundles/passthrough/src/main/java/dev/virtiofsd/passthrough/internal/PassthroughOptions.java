@@ -35,39 +35,50 @@ public final class PassthroughOptions {
     private final boolean xattr;
     private final boolean readonly;
     private final boolean announceSubmounts;
+    private final long inodeFdBudget;
 
     private PassthroughOptions(Path sharedDir, Cache cache, boolean xattr, boolean readonly,
-            boolean announceSubmounts) {
+            boolean announceSubmounts, long inodeFdBudget) {
         this.sharedDir = Objects.requireNonNull(sharedDir, "sharedDir");
         this.cache = cache;
         this.xattr = xattr;
         this.readonly = readonly;
         this.announceSubmounts = announceSubmounts;
+        this.inodeFdBudget = inodeFdBudget;
     }
 
     public static PassthroughOptions of(Path sharedDir) {
-        return new PassthroughOptions(sharedDir, Cache.AUTO, false, false, false);
+        return new PassthroughOptions(sharedDir, Cache.AUTO, false, false, false, 0);
     }
 
     /** auto | always | never | metadata. */
     public PassthroughOptions cache(String mode) {
-        return new PassthroughOptions(sharedDir, Cache.parse(mode), xattr, readonly, announceSubmounts);
+        return new PassthroughOptions(sharedDir, Cache.parse(mode), xattr, readonly, announceSubmounts, inodeFdBudget);
     }
 
     public PassthroughOptions cache(Cache mode) {
-        return new PassthroughOptions(sharedDir, Objects.requireNonNull(mode), xattr, readonly, announceSubmounts);
+        return new PassthroughOptions(sharedDir, Objects.requireNonNull(mode), xattr, readonly, announceSubmounts,
+                inodeFdBudget);
     }
 
     public PassthroughOptions xattr(boolean on) {
-        return new PassthroughOptions(sharedDir, cache, on, readonly, announceSubmounts);
+        return new PassthroughOptions(sharedDir, cache, on, readonly, announceSubmounts, inodeFdBudget);
     }
 
     public PassthroughOptions readonly(boolean on) {
-        return new PassthroughOptions(sharedDir, cache, xattr, on, announceSubmounts);
+        return new PassthroughOptions(sharedDir, cache, xattr, on, announceSubmounts, inodeFdBudget);
     }
 
     public PassthroughOptions announceSubmounts(boolean on) {
-        return new PassthroughOptions(sharedDir, cache, xattr, readonly, on);
+        return new PassthroughOptions(sharedDir, cache, xattr, readonly, on, inodeFdBudget);
+    }
+
+    /**
+     * Most fds the inodes may hold together (O_PATH fds of the fd strategy and of fallbacks); a
+     * lookup that needs one more gets ENFILE. 0 (the default) derives it from RLIMIT_NOFILE.
+     */
+    public PassthroughOptions inodeFdBudget(long fds) {
+        return new PassthroughOptions(sharedDir, cache, xattr, readonly, announceSubmounts, Math.max(0, fds));
     }
 
     public Path sharedDir() {
@@ -90,6 +101,10 @@ public final class PassthroughOptions {
         return announceSubmounts;
     }
 
+    public long inodeFdBudget() {
+        return inodeFdBudget;
+    }
+
     /** Entry and attribute timeout, as Rust virtiofsd: never 0, auto 1 s, metadata/always one day. */
     public long timeoutNanos() {
         switch (cache) {
@@ -105,6 +120,6 @@ public final class PassthroughOptions {
     @Override
     public String toString() {
         return "PassthroughOptions[sharedDir=" + sharedDir + ", cache=" + cache.name().toLowerCase(Locale.ROOT)
-                + ", xattr=" + xattr + ", readonly=" + readonly + ", announceSubmounts=" + announceSubmounts + "]";
+                + ", xattr=" + xattr + ", readonly=" + readonly + ", announceSubmounts=" + announceSubmounts + ", inodeFdBudget=" + inodeFdBudget + "]";
     }
 }

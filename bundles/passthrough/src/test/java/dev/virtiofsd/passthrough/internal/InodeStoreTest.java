@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -267,5 +268,25 @@ class InodeStoreTest {
         assertTrue(s.ref(a));
         s.forget(a.nodeId, 2);
         assertFalse(s.ref(a));
+    }
+
+    @Test
+    void aNewInodeThatWouldExceedTheFdBudgetIsRefusedAndKnownOnesAreStillFound() {
+        InodeStore s = new InodeStore(2);
+        Inode a = s.findOrInsert(new IdsKey(1, 10, 20), new FakeIdentity(null), S_IFREG);
+        Inode b = s.findOrInsert(new IdsKey(2, 10, 20), new FakeIdentity(null), S_IFREG);
+        assertNotNull(a);
+        assertNotNull(b);
+        FakeIdentity third = new FakeIdentity(null);
+        assertNull(s.findOrInsert(new IdsKey(3, 10, 20), third, S_IFREG), "a third fd is over the budget");
+        assertEquals(0, third.closed, "a refused identity stays the caller's to close");
+        assertEquals(2, s.fds());
+        // a handle identity holds no fd: not limited
+        assertNotNull(s.findOrInsert(new IdsKey(4, 10, 20), new FakeIdentity(handle(20, 4, 1)), S_IFREG));
+        // an inode already known is found whatever the budget (its fd is counted already)
+        assertSame(a, s.findOrInsert(new IdsKey(1, 10, 20), new FakeIdentity(null), S_IFREG));
+        // forgetting frees budget
+        s.forget(b.nodeId, 1);
+        assertNotNull(s.findOrInsert(new IdsKey(3, 10, 20), new FakeIdentity(null), S_IFREG));
     }
 }
