@@ -33,12 +33,27 @@ public final class UnixSocket implements AutoCloseable {
 
     /** Creates a listening socket bound to {@code path}; the caller unlinks a stale file first. */
     public static int listen(String path, int backlog) throws ErrnoException {
+        return listen(path, backlog, -1, -1);
+    }
+
+    /**
+     * Like {@link #listen(String, int)}, and gives the socket file {@code mode} and group {@code gid}
+     * (-1: leave as created) before it listens, so nobody can connect while it is still open to more
+     * users than intended.
+     */
+    public static int listen(String path, int backlog, int mode, int gid) throws ErrnoException {
         int s = socket();
         long addr = NativeMemory.allocate(112);
         try {
             int len = sockaddr(addr, path);
             if (lib().bind(s, addr, len) < 0) {
                 throw ErrnoException.of(Linux.errno(), "bind " + path);
+            }
+            if (gid >= 0) {
+                chown(path, -1, gid);
+            }
+            if (mode >= 0) {
+                chmod(path, mode);
             }
             if (lib().listen(s, backlog) < 0) {
                 throw ErrnoException.of(Linux.errno(), "listen " + path);

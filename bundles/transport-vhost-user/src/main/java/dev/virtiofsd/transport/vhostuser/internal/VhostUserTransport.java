@@ -67,15 +67,17 @@ public final class VhostUserTransport implements Transport, AutoCloseable {
             } catch (IOException e) {
                 throw ErrnoException.of(Errno.EIO, "removing stale socket " + path + ": " + e.getMessage());
             }
-            listenFd = UnixSocket.listen(path, 1);
-            ownsSocketFile = true;
+            int gid = -1;
             if (!options.socketGroup().isEmpty()) {
-                int gid = Accounts.groupId(options.socketGroup());
+                gid = Accounts.groupId(options.socketGroup());
                 if (gid < 0) {
                     throw ErrnoException.of(Errno.EINVAL, "unknown group " + options.socketGroup());
                 }
-                UnixSocket.chown(path, -1, gid);
             }
+            // Whoever connects drives the share as root: owner only, or owner and --socket-group
+            // (as virtiofsd: 0700 / 0770), set before listen() so no one gets in meanwhile.
+            listenFd = UnixSocket.listen(path, 1, gid >= 0 ? 0770 : 0700, gid);
+            ownsSocketFile = true;
             what = "listening on " + path;
         }
         thread = new Thread(this::acceptAndServe, "vhost-user");

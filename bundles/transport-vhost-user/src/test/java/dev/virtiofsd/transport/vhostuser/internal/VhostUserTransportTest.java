@@ -320,6 +320,15 @@ class VhostUserTransportTest {
         transport = new VhostUserTransport(server, new VhostUserOptions(other.toString(), -1, "0", 0, 4), control);
         transport.start();
         assertEquals(0, Files.getAttribute(other, "unix:gid"));
+        assertEquals(0770, (int) Files.getAttribute(other, "unix:mode") & 0777, "owner and --socket-group");
+    }
+
+    @Test
+    void socketIsForItsOwnerOnly() throws Exception {
+        transport = new VhostUserTransport(server, VhostUserOptions.socket(socket().toString()), control);
+        transport.start();
+        // The front end drives the share as root: other users must not reach the socket.
+        assertEquals(0700, (int) Files.getAttribute(socket(), "unix:mode") & 0777);
     }
 
     @Test
