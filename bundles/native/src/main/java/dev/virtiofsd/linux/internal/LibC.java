@@ -70,8 +70,6 @@ public interface LibC {
 
     long lseek(int fd, long offset, int whence);
 
-    long copy_file_range(int fdIn, long offIn, int fdOut, long offOut, long len, int flags);
-
     long pread(int fd, long buf, long count, long offset);
 
     long pwrite(int fd, long buf, long count, long offset);
@@ -100,11 +98,10 @@ public interface LibC {
 
     int memfd_create(String name, int flags);
 
-    long mmap(long addr, long length, int prot, int flags, int fd, long offset);
-
     /**
-     * The variant {@code Linux.mmap} uses: with a {@code long} first argument jnr-ffi's fast
-     * invoker passes the six arguments wrongly (mmap fails with EINVAL); a Pointer avoids it.
+     * mmap takes a Pointer, not a {@code long}: with a {@code long} first argument jnr-ffi's fast
+     * invoker passes the six arguments wrongly (mmap fails with EINVAL). For the same reason
+     * copy_file_range goes through {@code syscall}.
      */
     long mmap(jnr.ffi.Pointer addr, long length, int prot, int flags, int fd, long offset);
 
