@@ -34,6 +34,7 @@ public final class Benchmark {
          * a daemon lives in steady state. Every daemon gets the same, the peer included.
          */
         public double startWarmup = 0.3;
+
         public int files = 100_000;
         public int[] depths = {1, 64};
         public Path out;
@@ -62,6 +63,7 @@ public final class Benchmark {
         public String ours;
         /** row key ("LOOKUP@1") -> config key -> per-run figures (ops/s or MiB/s). */
         public final Map<String, Map<String, List<Double>>> rows = new LinkedHashMap<>();
+
         public final Map<String, List<Double>> startupMillis = new LinkedHashMap<>();
         public final Map<String, Map<String, Long>> inodes = new LinkedHashMap<>();
 
@@ -70,8 +72,7 @@ public final class Benchmark {
         }
     }
 
-    private Benchmark() {
-    }
+    private Benchmark() {}
 
     public static void main(String[] args) throws Exception {
         Settings s = new Settings();
@@ -95,7 +96,8 @@ public final class Benchmark {
                 case "--profile" -> s.profile = true;
                 case "--only" -> s.only = java.util.Set.of(args[++i].split(","));
                 default -> {
-                    System.err.println("usage: Benchmark [--short] [--runs N] [--seconds S] [--warmup S] [--start-warmup S] [--files N] [--out DIR] [--profile] [--only WORKLOAD,...]");
+                    System.err.println(
+                            "usage: Benchmark [--short] [--runs N] [--seconds S] [--warmup S] [--start-warmup S] [--files N] [--out DIR] [--profile] [--only WORKLOAD,...]");
                     System.exit(2);
                 }
             }
@@ -115,7 +117,9 @@ public final class Benchmark {
         Path shared = setup.out.resolve("bench-shared");
         prepareSharedDir(shared, s.files);
         Results r = new Results(s);
-        r.date = java.time.ZonedDateTime.now(java.time.ZoneOffset.UTC).withNano(0).toString();
+        r.date = java.time.ZonedDateTime.now(java.time.ZoneOffset.UTC)
+                .withNano(0)
+                .toString();
         r.machine = Report.machine(setup.peer);
         r.ours = setup.oursDescription();
 
@@ -151,11 +155,17 @@ public final class Benchmark {
                 Daemon.Config c = Daemon.CONFIGS.get((k + run) % n);
                 String jfr = null;
                 if (s.profile && c.ours()) {
-                    jfr = "-XX:StartFlightRecording=filename=" + setup.out.resolve("profile-" + c.key() + "-run" + (run + 1) + ".jfr")
+                    jfr = "-XX:StartFlightRecording=filename="
+                            + setup.out.resolve("profile-" + c.key() + "-run" + (run + 1) + ".jfr")
                             + ",settings=profile,dumponexit=true";
                 }
-                Daemon d = Daemon.launch(c, setup, shared, logs.resolve("run" + (run + 1) + "-" + c.key() + ".sock"),
-                        logs.resolve("run" + (run + 1) + "-" + c.key() + ".log"), jfr);
+                Daemon d = Daemon.launch(
+                        c,
+                        setup,
+                        shared,
+                        logs.resolve("run" + (run + 1) + "-" + c.key() + ".sock"),
+                        logs.resolve("run" + (run + 1) + "-" + c.key() + ".log"),
+                        jfr);
                 daemons.add(d);
                 VhostUserFrontend fe = d.connect(Load.frontendOptions(true), 120_000_000_000L);
                 fronts.add(fe);
@@ -199,7 +209,8 @@ public final class Benchmark {
                         }
                         double v = win.perSecond(); // 1 MiB per op: ops/s = MiB/s
                         r.rows.computeIfAbsent(row, x -> new LinkedHashMap<>())
-                                .computeIfAbsent(d.config.key(), x -> new ArrayList<>()).add(v);
+                                .computeIfAbsent(d.config.key(), x -> new ArrayList<>())
+                                .add(v);
                     }
                     log(String.format("  %-24s %s", row, Report.rowSummary(r, row)));
                 }
@@ -218,8 +229,13 @@ public final class Benchmark {
     private static Map<String, Long> inodeFigures(Daemon.Config c, Setup setup, Path shared, Path logs, int files)
             throws Exception {
         Map<String, Long> m = new LinkedHashMap<>();
-        try (Daemon d = Daemon.launch(c, setup, shared, logs.resolve("inodes-" + c.key() + ".sock"),
-                logs.resolve("inodes-" + c.key() + ".log"), null)) {
+        try (Daemon d = Daemon.launch(
+                c,
+                setup,
+                shared,
+                logs.resolve("inodes-" + c.key() + ".sock"),
+                logs.resolve("inodes-" + c.key() + ".log"),
+                null)) {
             try (VhostUserFrontend fe = d.connect(Load.frontendOptions(false), 120_000_000_000L)) {
                 m.put("fds_before", d.openFds());
                 m.put("rss_kib_before", d.rssKiB());
@@ -269,7 +285,8 @@ public final class Benchmark {
         }
         Path many = Files.createDirectories(shared.resolve(Load.MANY_DIR));
         Path marker = shared.resolve(".many-count");
-        int have = Files.exists(marker) ? Integer.parseInt(Files.readString(marker).trim()) : 0;
+        int have =
+                Files.exists(marker) ? Integer.parseInt(Files.readString(marker).trim()) : 0;
         if (have < files) {
             log("creating " + files + " files in " + many);
             for (int i = have; i < files; i++) {
@@ -290,9 +307,13 @@ public final class Benchmark {
     /** On a stall: our daemon's thread dump (jcmd), for the report. */
     private static void dumpThreads(Daemon d, Path file) {
         try {
-            String jcmd = Path.of(System.getProperty("java.home"), "bin", "jcmd").toString();
-            new ProcessBuilder(jcmd, Long.toString(d.pid()), "Thread.print").redirectErrorStream(true)
-                    .redirectOutput(file.toFile()).start().waitFor();
+            String jcmd =
+                    Path.of(System.getProperty("java.home"), "bin", "jcmd").toString();
+            new ProcessBuilder(jcmd, Long.toString(d.pid()), "Thread.print")
+                    .redirectErrorStream(true)
+                    .redirectOutput(file.toFile())
+                    .start()
+                    .waitFor();
             log("thread dump of the stalled daemon: " + file);
         } catch (IOException | InterruptedException e) {
             log("no thread dump: " + e);

@@ -14,8 +14,7 @@ import java.util.concurrent.TimeUnit;
 final class Daemon implements AutoCloseable {
 
     /** A daemon configuration: a table column. */
-    record Config(String key, String label, boolean ours, String mode) {
-    }
+    record Config(String key, String label, boolean ours, String mode) {}
 
     static final List<Config> CONFIGS = List.of(
             new Config("peer-never", "Rust virtiofsd never", false, "never"),
@@ -49,8 +48,11 @@ final class Daemon implements AutoCloseable {
     static Daemon launch(Config config, Setup setup, Path shared, Path socket, Path log, String javaOpts)
             throws IOException {
         Files.deleteIfExists(socket);
-        List<String> cmd = new ArrayList<>(List.of("sh", "-c",
-                "ulimit -Hn 1048576 2>/dev/null; ulimit -Sn \"$(ulimit -Hn)\" 2>/dev/null; exec \"$@\"", "sh"));
+        List<String> cmd = new ArrayList<>(List.of(
+                "sh",
+                "-c",
+                "ulimit -Hn 1048576 2>/dev/null; ulimit -Sn \"$(ulimit -Hn)\" 2>/dev/null; exec \"$@\"",
+                "sh"));
         if (config.ours) {
             cmd.addAll(setup.oursCommand(javaOpts));
         } else {

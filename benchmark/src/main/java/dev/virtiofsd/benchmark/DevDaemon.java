@@ -20,8 +20,7 @@ import java.util.concurrent.CountDownLatch;
  * the distribution's bin/virtiofsd-java.
  */
 public final class DevDaemon {
-    private DevDaemon() {
-    }
+    private DevDaemon() {}
 
     public static void main(String[] args) throws Exception {
         String shared = null;
@@ -63,11 +62,10 @@ public final class DevDaemon {
             }
 
             @Override
-            public void ready(String what) {
-            }
+            public void ready(String what) {}
         };
-        VhostUserTransport transport = new VhostUserTransport(server,
-                VhostUserOptions.socket(socket).threadPoolSize(threads), control);
+        VhostUserTransport transport =
+                new VhostUserTransport(server, VhostUserOptions.socket(socket).threadPoolSize(threads), control);
         transport.start();
         stopped.await();
         transport.close();

@@ -31,6 +31,7 @@ final class Load {
 
     /** The shared directory layout every workload uses (made by {@link Benchmark#prepareSharedDir}). */
     static final String SMALL_FILE = "small-4k";
+
     static final String READ_FILE = "read-8m";
     static final String WRITE_FILE = "write-8m";
     static final String BIG_DIR = "dir-1000";
@@ -98,11 +99,15 @@ final class Load {
     /** FUSE INIT, then looks up and opens everything the workloads use. */
     void setUp() throws ErrnoException {
         check(fe.init(), "INIT");
-        t.smallFile = check(fe.lookup(Fuse.ROOT, SMALL_FILE), "LOOKUP " + SMALL_FILE).nodeId();
-        t.readFile = check(fe.lookup(Fuse.ROOT, READ_FILE), "LOOKUP " + READ_FILE).nodeId();
-        t.writeFile = check(fe.lookup(Fuse.ROOT, WRITE_FILE), "LOOKUP " + WRITE_FILE).nodeId();
+        t.smallFile =
+                check(fe.lookup(Fuse.ROOT, SMALL_FILE), "LOOKUP " + SMALL_FILE).nodeId();
+        t.readFile =
+                check(fe.lookup(Fuse.ROOT, READ_FILE), "LOOKUP " + READ_FILE).nodeId();
+        t.writeFile =
+                check(fe.lookup(Fuse.ROOT, WRITE_FILE), "LOOKUP " + WRITE_FILE).nodeId();
         t.bigDir = check(fe.lookup(Fuse.ROOT, BIG_DIR), "LOOKUP " + BIG_DIR).nodeId();
-        t.createDir = check(fe.lookup(Fuse.ROOT, CREATE_DIR), "LOOKUP " + CREATE_DIR).nodeId();
+        t.createDir =
+                check(fe.lookup(Fuse.ROOT, CREATE_DIR), "LOOKUP " + CREATE_DIR).nodeId();
         t.readFh = check(fe.open(t.readFile, O_RDONLY), "OPEN " + READ_FILE).fh();
         t.writeFh = check(fe.open(t.writeFile, O_RDWR), "OPEN " + WRITE_FILE).fh();
         // Requests that never change are built once and resubmitted as they are (the daemons do not
@@ -203,9 +208,12 @@ final class Load {
                 return fe.submit(1, t.getattrRequest, 16 + 104);
             case OPEN_READ_RELEASE:
                 switch (l.step) {
-                    case 0: return fe.submit(1, fuse.open(t.smallFile, O_RDONLY), 16 + 16);
-                    case 1: return fe.submit(1, fuse.read(t.smallFile, l.fh, 0, 4096), 16 + 4096);
-                    default: return fe.submit(1, fuse.release(t.smallFile, l.fh), 16);
+                    case 0:
+                        return fe.submit(1, fuse.open(t.smallFile, O_RDONLY), 16 + 16);
+                    case 1:
+                        return fe.submit(1, fuse.read(t.smallFile, l.fh, 0, 4096), 16 + 4096);
+                    default:
+                        return fe.submit(1, fuse.release(t.smallFile, l.fh), 16);
                 }
             case READ_1M:
                 return fe.submit(1, t.readRequests[(int) (l.serial++ % FILE_MIB)], 16 + MIB);
@@ -213,16 +221,24 @@ final class Load {
                 return fe.submit(1, t.writeRequests[(int) (l.serial++ % FILE_MIB)], 16 + 8);
             case CREATE_RELEASE_UNLINK:
                 switch (l.step) {
-                    case 0: return fe.submit(1, fuse.create(t.createDir, l.name, S_IFREG_0644, O_CREAT | O_EXCL | O_WRONLY),
-                            16 + 128 + 16);
-                    case 1: return fe.submit(1, fuse.release(l.node, l.fh), 16);
-                    default: return fe.submit(1, fuse.unlink(t.createDir, l.name), 16);
+                    case 0:
+                        return fe.submit(
+                                1,
+                                fuse.create(t.createDir, l.name, S_IFREG_0644, O_CREAT | O_EXCL | O_WRONLY),
+                                16 + 128 + 16);
+                    case 1:
+                        return fe.submit(1, fuse.release(l.node, l.fh), 16);
+                    default:
+                        return fe.submit(1, fuse.unlink(t.createDir, l.name), 16);
                 }
             case READDIRPLUS:
                 switch (l.step) {
-                    case 0: return fe.submit(1, fuse.opendir(t.bigDir), 16 + 16);
-                    case 1: return fe.submit(1, fuse.readdirplus(t.bigDir, l.fh, l.offset, READDIR_BUF), 16 + READDIR_BUF);
-                    default: return fe.submit(1, fuse.releasedir(t.bigDir, l.fh), 16);
+                    case 0:
+                        return fe.submit(1, fuse.opendir(t.bigDir), 16 + 16);
+                    case 1:
+                        return fe.submit(1, fuse.readdirplus(t.bigDir, l.fh, l.offset, READDIR_BUF), 16 + READDIR_BUF);
+                    default:
+                        return fe.submit(1, fuse.releasedir(t.bigDir, l.fh), 16);
                 }
             default:
                 throw new IllegalArgumentException(w.toString());

@@ -12,8 +12,7 @@ import java.util.concurrent.TimeUnit;
 
 /** The markdown table and the JSON file of the same figures. */
 final class Report {
-    private Report() {
-    }
+    private Report() {}
 
     static final List<String> OURS = List.of("ours-fd", "ours-handle-preferred", "ours-handle-only");
 
@@ -100,20 +99,41 @@ final class Report {
     static String markdown(Benchmark.Results r) {
         Benchmark.Settings s = r.settings;
         StringBuilder b = new StringBuilder();
-        b.append("### virtiofsd-java vs Rust virtiofsd 1.13").append(s.shortMode ? " (SHORT MODE: smoke run, figures not meaningful)" : "").append("\n\n");
+        b.append("### virtiofsd-java vs Rust virtiofsd 1.13")
+                .append(s.shortMode ? " (SHORT MODE: smoke run, figures not meaningful)" : "")
+                .append("\n\n");
         b.append("- Date: ").append(r.date).append("\n");
-        b.append("- Machine: ").append(r.machine.get("nproc")).append(" CPUs, ").append(r.machine.get("cpu"))
-                .append(", kernel ").append(r.machine.get("kernel")).append(", ").append(r.machine.get("os"))
-                .append(", ").append(r.machine.get("java")).append("; load average at start: ")
-                .append(r.machine.get("load_average_at_start")).append("; hard RLIMIT_NOFILE ")
-                .append(r.machine.get("rlimit_nofile_hard")).append("\n");
-        b.append("- Peer: ").append(r.machine.get("peer")).append(" (`--sandbox none --seccomp none --thread-pool-size=0`)\n");
+        b.append("- Machine: ")
+                .append(r.machine.get("nproc"))
+                .append(" CPUs, ")
+                .append(r.machine.get("cpu"))
+                .append(", kernel ")
+                .append(r.machine.get("kernel"))
+                .append(", ")
+                .append(r.machine.get("os"))
+                .append(", ")
+                .append(r.machine.get("java"))
+                .append("; load average at start: ")
+                .append(r.machine.get("load_average_at_start"))
+                .append("; hard RLIMIT_NOFILE ")
+                .append(r.machine.get("rlimit_nofile_hard"))
+                .append("\n");
+        b.append("- Peer: ")
+                .append(r.machine.get("peer"))
+                .append(" (`--sandbox none --seccomp none --thread-pool-size=0`)\n");
         b.append("- Ours: ").append(r.ours).append(" (`--thread-pool-size=0`)\n");
         b.append("- Load: in-process vhost-user front end, 1 request queue, EVENT_IDX, no guest; ")
-                .append(s.runs).append(" run(s) x ").append(s.seconds).append(" s per cell after ").append(s.warmup)
-                .append(" s warm-up (and ").append(s.startWarmup)
-                .append(" s of every row for each daemon after it starts); each cell is the median over runs. Operations of several requests count once.\n");
-        b.append("- Pairing of ratios: ours fd-only / peer `never`; ours handle-preferred / peer `prefer`; ours handle-only / peer `prefer` (the peer's `mandatory` is not measured).\n\n");
+                .append(s.runs)
+                .append(" run(s) x ")
+                .append(s.seconds)
+                .append(" s per cell after ")
+                .append(s.warmup)
+                .append(" s warm-up (and ")
+                .append(s.startWarmup)
+                .append(
+                        " s of every row for each daemon after it starts); each cell is the median over runs. Operations of several requests count once.\n");
+        b.append(
+                "- Pairing of ratios: ours fd-only / peer `never`; ours handle-preferred / peer `prefer`; ours handle-only / peer `prefer` (the peer's `mandatory` is not measured).\n\n");
 
         b.append("| workload | in flight | unit |");
         for (Daemon.Config c : Daemon.CONFIGS) {
@@ -128,31 +148,51 @@ final class Report {
                 if (!r.rows.containsKey(row)) {
                     continue;
                 }
-                b.append("| ").append(w.title).append(" | ").append(depth).append(" | ")
-                        .append(w.mibPerSecond ? "MiB/s" : "ops/s").append(" |");
+                b.append("| ")
+                        .append(w.title)
+                        .append(" | ")
+                        .append(depth)
+                        .append(" | ")
+                        .append(w.mibPerSecond ? "MiB/s" : "ops/s")
+                        .append(" |");
                 for (Daemon.Config c : Daemon.CONFIGS) {
                     b.append(' ').append(fmt(medianOf(r, row, c.key()))).append(" |");
                 }
                 for (String o : OURS) {
                     double x = ratio(r, row, o);
-                    b.append(' ').append(x < 1.0 ? "**" + fmtRatio(x) + "**" : fmtRatio(x)).append(" |");
+                    b.append(' ')
+                            .append(x < 1.0 ? "**" + fmtRatio(x) + "**" : fmtRatio(x))
+                            .append(" |");
                 }
                 b.append('\n');
             }
         }
         b.append("\nBold: below the 1.0x target.\n\n");
 
-        b.append("| daemon | start-up to accept (ms, median) | open fds after ").append(String.format(Locale.ROOT, "%,d", s.files))
-                .append(" LOOKUPs | LOOKUPs failed: out of fds | open fds before | VmRSS after (MiB) | of which shared guest memory (MiB) | time to look them up (ms) |\n");
+        b.append("| daemon | start-up to accept (ms, median) | open fds after ")
+                .append(String.format(Locale.ROOT, "%,d", s.files))
+                .append(
+                        " LOOKUPs | LOOKUPs failed: out of fds | open fds before | VmRSS after (MiB) | of which shared guest memory (MiB) | time to look them up (ms) |\n");
         b.append("|---|---:|---:|---:|---:|---:|---:|---:|\n");
         for (Daemon.Config c : Daemon.CONFIGS) {
             Map<String, Long> in = r.inodes.getOrDefault(c.key(), Map.of());
-            b.append("| ").append(c.label()).append(" | ").append(fmt(median(r.startupMillis.get(c.key())))).append(" | ")
-                    .append(in.getOrDefault("fds", -1L)).append(" | ").append(in.getOrDefault("lookups_failed_out_of_fds", -1L))
-                    .append(" | ").append(in.getOrDefault("fds_before", -1L)).append(" | ")
-                    .append(fmt(in.getOrDefault("rss_kib", -1L) / 1024.0)).append(" | ")
-                    .append(fmt(in.getOrDefault("rss_shmem_kib", -1L) / 1024.0)).append(" | ")
-                    .append(in.getOrDefault("lookup_ms", -1L)).append(" |\n");
+            b.append("| ")
+                    .append(c.label())
+                    .append(" | ")
+                    .append(fmt(median(r.startupMillis.get(c.key()))))
+                    .append(" | ")
+                    .append(in.getOrDefault("fds", -1L))
+                    .append(" | ")
+                    .append(in.getOrDefault("lookups_failed_out_of_fds", -1L))
+                    .append(" | ")
+                    .append(in.getOrDefault("fds_before", -1L))
+                    .append(" | ")
+                    .append(fmt(in.getOrDefault("rss_kib", -1L) / 1024.0))
+                    .append(" | ")
+                    .append(fmt(in.getOrDefault("rss_shmem_kib", -1L) / 1024.0))
+                    .append(" | ")
+                    .append(in.getOrDefault("lookup_ms", -1L))
+                    .append(" |\n");
         }
         b.append('\n');
         b.append("Targets: ");
@@ -167,15 +207,22 @@ final class Report {
         }
         b.append(below.isEmpty() ? "every row >= 1.0x. " : below.size() + " cell(s) below 1.0x. ");
         double fdPct = fdPercent(r);
-        b.append(String.format(Locale.ROOT, "Handle-preferred fds = %.2f%% of the peer's `never` fds (target <= 1%%): %s",
-                fdPct, fdPct <= 1.0 ? "met" : "NOT met"));
+        b.append(String.format(
+                Locale.ROOT,
+                "Handle-preferred fds = %.2f%% of the peer's `never` fds (target <= 1%%): %s",
+                fdPct,
+                fdPct <= 1.0 ? "met" : "NOT met"));
         Map<String, Long> peerNever = r.inodes.getOrDefault("peer-never", Map.of());
         if (peerNever.getOrDefault("lookups_failed_out_of_fds", 0L) > 0) {
             // The peer ran out of fds: compare with what it would need for every file too.
             Long ours = r.inodes.getOrDefault("ours-handle-preferred", Map.of()).get("fds");
             double need = s.files + peerNever.getOrDefault("fds_before", 0L);
-            b.append(String.format(Locale.ROOT, " (the peer hit RLIMIT_NOFILE; against the %,.0f fds it needs for %,d files: %.2f%%)",
-                    need, s.files, ours == null ? Double.NaN : 100.0 * ours / need));
+            b.append(String.format(
+                    Locale.ROOT,
+                    " (the peer hit RLIMIT_NOFILE; against the %,.0f fds it needs for %,d files: %.2f%%)",
+                    need,
+                    s.files,
+                    ours == null ? Double.NaN : 100.0 * ours / need));
         }
         b.append(".\n");
         return b.toString();
@@ -197,12 +244,22 @@ final class Report {
             b.append(i++ == 0 ? "" : ", ").append(q(e.getKey())).append(": ").append(q(e.getValue()));
         }
         b.append("},\n");
-        b.append("  \"settings\": {\"short\": ").append(s.shortMode).append(", \"runs\": ").append(s.runs)
-                .append(", \"seconds\": ").append(s.seconds).append(", \"warmup\": ").append(s.warmup)
-                .append(", \"start_warmup\": ").append(s.startWarmup)
-                .append(", \"files\": ").append(s.files).append("},\n");
+        b.append("  \"settings\": {\"short\": ")
+                .append(s.shortMode)
+                .append(", \"runs\": ")
+                .append(s.runs)
+                .append(", \"seconds\": ")
+                .append(s.seconds)
+                .append(", \"warmup\": ")
+                .append(s.warmup)
+                .append(", \"start_warmup\": ")
+                .append(s.startWarmup)
+                .append(", \"files\": ")
+                .append(s.files)
+                .append("},\n");
         b.append("  \"ours\": ").append(q(r.ours)).append(",\n");
-        b.append("  \"pairing\": {\"ours-fd\": \"peer-never\", \"ours-handle-preferred\": \"peer-prefer\", \"ours-handle-only\": \"peer-prefer\"},\n");
+        b.append(
+                "  \"pairing\": {\"ours-fd\": \"peer-never\", \"ours-handle-preferred\": \"peer-prefer\", \"ours-handle-only\": \"peer-prefer\"},\n");
         b.append("  \"rows\": [\n");
         int n = 0;
         for (Load.Workload w : Load.Workload.values()) {
@@ -212,14 +269,25 @@ final class Report {
                     continue;
                 }
                 b.append(n++ == 0 ? "" : ",\n");
-                b.append("    {\"workload\": ").append(q(w.name())).append(", \"title\": ").append(q(w.title))
-                        .append(", \"in_flight\": ").append(depth).append(", \"unit\": ")
-                        .append(q(w.mibPerSecond ? "MiB/s" : "ops/s")).append(", \"daemons\": {");
+                b.append("    {\"workload\": ")
+                        .append(q(w.name()))
+                        .append(", \"title\": ")
+                        .append(q(w.title))
+                        .append(", \"in_flight\": ")
+                        .append(depth)
+                        .append(", \"unit\": ")
+                        .append(q(w.mibPerSecond ? "MiB/s" : "ops/s"))
+                        .append(", \"daemons\": {");
                 int k = 0;
                 for (Daemon.Config c : Daemon.CONFIGS) {
                     List<Double> v = r.rows.get(row).get(c.key());
-                    b.append(k++ == 0 ? "" : ", ").append(q(c.key())).append(": {\"median\": ").append(num(median(v)))
-                            .append(", \"runs\": ").append(list(v)).append('}');
+                    b.append(k++ == 0 ? "" : ", ")
+                            .append(q(c.key()))
+                            .append(": {\"median\": ")
+                            .append(num(median(v)))
+                            .append(", \"runs\": ")
+                            .append(list(v))
+                            .append('}');
                 }
                 b.append("}, \"ratios\": {");
                 k = 0;
@@ -233,8 +301,13 @@ final class Report {
         b.append("  \"startup_ms\": {");
         int k = 0;
         for (Map.Entry<String, List<Double>> e : r.startupMillis.entrySet()) {
-            b.append(k++ == 0 ? "" : ", ").append(q(e.getKey())).append(": {\"median\": ").append(num(median(e.getValue())))
-                    .append(", \"runs\": ").append(list(e.getValue())).append('}');
+            b.append(k++ == 0 ? "" : ", ")
+                    .append(q(e.getKey()))
+                    .append(": {\"median\": ")
+                    .append(num(median(e.getValue())))
+                    .append(", \"runs\": ")
+                    .append(list(e.getValue()))
+                    .append('}');
         }
         b.append("},\n");
         b.append("  \"inodes\": {\"files\": ").append(s.files);
@@ -242,12 +315,17 @@ final class Report {
             b.append(", ").append(q(e.getKey())).append(": {");
             int j = 0;
             for (Map.Entry<String, Long> f : e.getValue().entrySet()) {
-                b.append(j++ == 0 ? "" : ", ").append(q(f.getKey())).append(": ").append(f.getValue());
+                b.append(j++ == 0 ? "" : ", ")
+                        .append(q(f.getKey()))
+                        .append(": ")
+                        .append(f.getValue());
             }
             b.append('}');
         }
         b.append("},\n");
-        b.append("  \"handle_preferred_fd_percent_of_peer_never\": ").append(num(fdPercent(r))).append('\n');
+        b.append("  \"handle_preferred_fd_percent_of_peer_never\": ")
+                .append(num(fdPercent(r)))
+                .append('\n');
         b.append("}\n");
         return b.toString();
     }

@@ -35,7 +35,8 @@ final class Setup {
 
     private static Path findRoot(Path from) throws IOException {
         for (Path p = from; p != null; p = p.getParent()) {
-            if (Files.isDirectory(p.resolve("benchmark")) && Files.isDirectory(p.resolve("distribution"))
+            if (Files.isDirectory(p.resolve("benchmark"))
+                    && Files.isDirectory(p.resolve("distribution"))
                     && Files.exists(p.resolve("pom.xml"))) {
                 return p;
             }

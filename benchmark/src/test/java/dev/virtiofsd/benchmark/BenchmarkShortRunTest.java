@@ -42,7 +42,9 @@ class BenchmarkShortRunTest {
                     assertTrue(v > 0, row + " " + c.key() + " = " + v);
                 }
                 assertTrue(md.contains("| " + w.title + " | " + depth + " |"), "table row " + row);
-                assertTrue(json.contains("\"workload\": \"" + w.name() + "\", \"title\": \"" + w.title + "\", \"in_flight\": " + depth),
+                assertTrue(
+                        json.contains("\"workload\": \"" + w.name() + "\", \"title\": \"" + w.title
+                                + "\", \"in_flight\": " + depth),
                         "json row " + row);
             }
         }

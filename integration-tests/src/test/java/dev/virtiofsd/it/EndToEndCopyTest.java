@@ -24,13 +24,24 @@ class EndToEndCopyTest {
         try (Twins t = Twins.mount(o -> o.xattr(true))) {
             mnt = t.mnt;
             shared = t.shared;
-            Shell.Result cp = Shell.run(120, "cp", "-a", SOURCE.toString(), mnt.resolve("copy").toString());
+            Shell.Result cp = Shell.run(
+                    120, "cp", "-a", SOURCE.toString(), mnt.resolve("copy").toString());
             assertEquals(0, cp.status(), "cp -a: " + cp.output());
 
-            Shell.Result diff = Shell.run(120, "diff", "-r", "--no-dereference", SOURCE.toString(),
+            Shell.Result diff = Shell.run(
+                    120,
+                    "diff",
+                    "-r",
+                    "--no-dereference",
+                    SOURCE.toString(),
                     mnt.resolve("copy").toString());
             assertEquals(0, diff.status(), "diff -r through the mount: " + diff.output());
-            Shell.Result diffHost = Shell.run(120, "diff", "-r", "--no-dereference", SOURCE.toString(),
+            Shell.Result diffHost = Shell.run(
+                    120,
+                    "diff",
+                    "-r",
+                    "--no-dereference",
+                    SOURCE.toString(),
                     shared.resolve("copy").toString());
             assertEquals(0, diffHost.status(), "diff -r on the host side: " + diffHost.output());
 
@@ -42,7 +53,8 @@ class EndToEndCopyTest {
             assertEquals(lsHost.output(), lsMount.output(), "ls -lR through the mount equals the host's");
             assertTrue(lsMount.output().lines().count() > 500, "a real tree was listed");
 
-            Shell.Result count = Shell.sh(60, "find \"$1\" | wc -l", mnt.resolve("copy").toString());
+            Shell.Result count =
+                    Shell.sh(60, "find \"$1\" | wc -l", mnt.resolve("copy").toString());
             Shell.Result countSrc = Shell.sh(60, "find \"$1\" | wc -l", SOURCE.toString());
             assertEquals(countSrc.output(), count.output(), "same number of entries");
 

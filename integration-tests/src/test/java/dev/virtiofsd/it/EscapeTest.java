@@ -30,6 +30,7 @@ import org.junit.jupiter.api.io.TempDir;
 class EscapeTest {
     @TempDir
     Path base;
+
     private Path shared;
     private PassthroughFileSystem fs;
     private RawFuseClient client;

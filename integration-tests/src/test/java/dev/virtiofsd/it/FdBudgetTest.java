@@ -37,7 +37,8 @@ class FdBudgetTest {
     void fdOnlyRefusesNewInodesBeyondTheBudgetAndKeepsServingKnownOnes() throws Exception {
         Path shared = share();
         Path mnt = Files.createDirectory(dir.resolve("mnt"));
-        PassthroughOptions options = PassthroughOptions.of(shared).cache("always").inodeFdBudget(BUDGET);
+        PassthroughOptions options =
+                PassthroughOptions.of(shared).cache("always").inodeFdBudget(BUDGET);
         try (FuseMount m = FuseMount.mount(shared, mnt, new FdStrategy(), options)) {
             int ok = 0;
             int refused = 0;
@@ -53,7 +54,9 @@ class FdBudgetTest {
             // the root holds one fd of the budget
             assertEquals(BUDGET - 1, ok, "lookups within the budget");
             assertEquals(FILES - ok, refused);
-            assertTrue(m.fileSystem().inodeFds() <= BUDGET, "inode fds: " + m.fileSystem().inodeFds());
+            assertTrue(
+                    m.fileSystem().inodeFds() <= BUDGET,
+                    "inode fds: " + m.fileSystem().inodeFds());
             // a file the guest already holds can still be opened and read (needs a new fd)
             int fd = Sys.open(mnt.resolve("f0"), Linux.O_RDONLY, 0);
             Sys.close(fd);
@@ -65,12 +68,15 @@ class FdBudgetTest {
     void handleIdentitiesAreNotLimitedByTheBudget() throws Exception {
         Path shared = share();
         Path mnt = Files.createDirectory(dir.resolve("mnt"));
-        PassthroughOptions options = PassthroughOptions.of(shared).cache("always").inodeFdBudget(BUDGET);
+        PassthroughOptions options =
+                PassthroughOptions.of(shared).cache("always").inodeFdBudget(BUDGET);
         try (FuseMount m = FuseMount.mount(shared, mnt, new HandlePreferredStrategy(), options)) {
             for (int i = 0; i < FILES; i++) {
                 Sys.lstat(mnt.resolve("f" + i));
             }
-            assertTrue(m.fileSystem().inodes() >= FILES + 1, "inodes: " + m.fileSystem().inodes());
+            assertTrue(
+                    m.fileSystem().inodes() >= FILES + 1,
+                    "inodes: " + m.fileSystem().inodes());
         }
     }
 }

@@ -31,13 +31,13 @@ public final class FuseMount implements AutoCloseable {
      * Mounts {@code sharedDir} at {@code mountpoint} (both existing directories). Failures are
      * rethrown unchecked, with the errno in the message.
      */
-    public static FuseMount mount(Path sharedDir, Path mountpoint, InodeIdentityStrategy strategy,
-            PassthroughOptions options) {
+    public static FuseMount mount(
+            Path sharedDir, Path mountpoint, InodeIdentityStrategy strategy, PassthroughOptions options) {
         return mount(sharedDir, mountpoint, strategy, options, THREADS);
     }
 
-    public static FuseMount mount(Path sharedDir, Path mountpoint, InodeIdentityStrategy strategy,
-            PassthroughOptions options, int threads) {
+    public static FuseMount mount(
+            Path sharedDir, Path mountpoint, InodeIdentityStrategy strategy, PassthroughOptions options, int threads) {
         PassthroughFileSystem fs;
         try {
             fs = new PassthroughFileSystem(options, strategy);

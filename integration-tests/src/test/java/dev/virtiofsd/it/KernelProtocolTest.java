@@ -32,7 +32,8 @@ class KernelProtocolTest {
                 after = t.mount.fileSystem().inodes();
             }
             assertTrue(after <= 10, "inodes after eviction: " + after + " (before " + before + ")");
-            assertTrue(t.mount.fileSystem().inodeFds() < fdsBefore - 150,
+            assertTrue(
+                    t.mount.fileSystem().inodeFds() < fdsBefore - 150,
                     "fds closed: " + t.mount.fileSystem().inodeFds() + " of " + fdsBefore);
             assertEquals("x", Files.readString(dir.resolve("f7")), "and they can be looked up again");
         }
@@ -49,7 +50,8 @@ class KernelProtocolTest {
                 // flock(1) blocks in FUSE SETLKW (or in the kernel's local lock); SIGINT after 1 s
                 // makes the kernel send INTERRUPT for the pending request.
                 Process p = new ProcessBuilder("timeout", "-s", "INT", "1", "flock", f.toString(), "true")
-                        .redirectErrorStream(true).start();
+                        .redirectErrorStream(true)
+                        .start();
                 boolean exited = p.waitFor(8, TimeUnit.SECONDS);
                 if (!exited) {
                     Linux.flock(fd, Linux.LOCK_UN); // unblock it before failing

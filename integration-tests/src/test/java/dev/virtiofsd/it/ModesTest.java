@@ -33,8 +33,12 @@ class ModesTest {
             Path m = t.mnt;
             assertEquals("content", Files.readString(m.resolve("f")), "reads work");
             assertEquals("[dir, f]", Sys.listNames(m), "readdir works");
-            assertEquals("EROFS", errno(() -> Sys.close(Sys.open(m.resolve("new"), Linux.O_CREAT | Linux.O_WRONLY, 0644))), "create");
-            assertEquals("EROFS", errno(() -> Sys.close(Sys.open(m.resolve("f"), Linux.O_WRONLY, 0))), "open for write");
+            assertEquals(
+                    "EROFS",
+                    errno(() -> Sys.close(Sys.open(m.resolve("new"), Linux.O_CREAT | Linux.O_WRONLY, 0644))),
+                    "create");
+            assertEquals(
+                    "EROFS", errno(() -> Sys.close(Sys.open(m.resolve("f"), Linux.O_WRONLY, 0))), "open for write");
             assertEquals("EROFS", errno(() -> Sys.close(Sys.open(m.resolve("f"), Linux.O_RDWR, 0))), "open read-write");
             assertEquals("EROFS", errno(() -> Sys.mkdir(m.resolve("d2"), 0755)), "mkdir");
             assertEquals("EROFS", errno(() -> Sys.mknod(m.resolve("fifo"), Linux.S_IFIFO | 0644, 0)), "mknod");
@@ -96,7 +100,9 @@ class ModesTest {
             assertEquals("EOPNOTSUPP", errno(() -> Sys.getxattr(f, "user.x", 10)));
             assertEquals("EOPNOTSUPP", errno(() -> Sys.listxattr(f, "")));
             assertEquals("EOPNOTSUPP", errno(() -> Sys.removexattr(f, "user.x")));
-            assertEquals("EOPNOTSUPP", errno(() -> Sys.setxattr(f, "user.x", "1".getBytes(StandardCharsets.UTF_8), 0)),
+            assertEquals(
+                    "EOPNOTSUPP",
+                    errno(() -> Sys.setxattr(f, "user.x", "1".getBytes(StandardCharsets.UTF_8), 0)),
                     "still refused on the second try");
         }
     }

@@ -61,25 +61,27 @@ class NonRootPermissionsTest {
 
     @Test
     void filesAndDirectoriesCreatedByAUserAreOwnedByIt(TestInfo info) {
-        String out = runBoth(info, ""
-                + "t touch touch pub/mine\n"
-                + "t stat-file stat -c '%u:%g %a %F' pub/mine\n"
-                + "t mkdir mkdir pub/mydir\n"
-                + "t stat-dir stat -c '%u:%g %a %F' pub/mydir\n"
-                + "t mkfifo mkfifo pub/fifo\n"
-                + "t stat-fifo stat -c '%u:%g %a %F' pub/fifo\n"
-                + "t symlink ln -s mine pub/link\n"
-                + "t stat-link stat -c '%u:%g %F' pub/link\n"
-                + "t sgid-inherit touch sgid/f\n"
-                + "t stat-sgid stat -c '%u:%g' sgid/f\n"
-                + "t sgid-dir mkdir sgid/d\n"
-                + "t stat-sgid-dir stat -c '%u:%g %a' sgid/d\n"
-                + "t chmod-own chmod 600 pub/mine\n"
-                + "t stat-chmod stat -c '%a' pub/mine\n"
-                + "t chgrp-other chgrp 0 pub/mine\n"
-                + "t chown-other chown 0 pub/mine\n"
-                + "t rename-own mv pub/mine pub/mine2\n"
-                + "t unlink-own rm pub/mine2\n")[1];
+        String out = runBoth(
+                info,
+                ""
+                        + "t touch touch pub/mine\n"
+                        + "t stat-file stat -c '%u:%g %a %F' pub/mine\n"
+                        + "t mkdir mkdir pub/mydir\n"
+                        + "t stat-dir stat -c '%u:%g %a %F' pub/mydir\n"
+                        + "t mkfifo mkfifo pub/fifo\n"
+                        + "t stat-fifo stat -c '%u:%g %a %F' pub/fifo\n"
+                        + "t symlink ln -s mine pub/link\n"
+                        + "t stat-link stat -c '%u:%g %F' pub/link\n"
+                        + "t sgid-inherit touch sgid/f\n"
+                        + "t stat-sgid stat -c '%u:%g' sgid/f\n"
+                        + "t sgid-dir mkdir sgid/d\n"
+                        + "t stat-sgid-dir stat -c '%u:%g %a' sgid/d\n"
+                        + "t chmod-own chmod 600 pub/mine\n"
+                        + "t stat-chmod stat -c '%a' pub/mine\n"
+                        + "t chgrp-other chgrp 0 pub/mine\n"
+                        + "t chown-other chown 0 pub/mine\n"
+                        + "t rename-own mv pub/mine pub/mine2\n"
+                        + "t unlink-own rm pub/mine2\n")[1];
         assertTrue(out.contains("stat-file: rc=0 1000:1000 644 regular empty file"), out);
         assertTrue(out.contains("stat-dir: rc=0 1000:1000 755 directory"), out);
         assertTrue(out.contains("stat-fifo: rc=0 1000:1000 644 fifo"), out);
@@ -90,32 +92,48 @@ class NonRootPermissionsTest {
 
     @Test
     void permissionDeniedWhereTheKernelSaysSo(TestInfo info) {
-        String out = runBoth(info, ""
-                + "t write-rootfile sh -c 'echo x > rootfile'\n"
-                + "t read-priv cat priv/file\n"
-                + "t list-priv ls priv\n"
-                + "t create-in-ro touch ro/x\n"
-                + "t mkdir-in-ro mkdir ro/d\n"
-                + "t unlink-rootfile rm -f rootfile\n"
-                + "t rename-rootfile mv rootfile pub/\n"
-                + "t chmod-rootfile chmod 777 rootfile\n"
-                + "t utime-rootfile touch -d @1000 rootfile\n"
-                + "t utime-now-rootfile touch rootfile\n"
-                + "t utime-now-worldwritable touch worldwritable\n"
-                + "t utime-set-worldwritable touch -d @1000 worldwritable\n"
-                + "t truncate-rootfile truncate -s 0 rootfile\n"
-                + "t sticky-unlink rm -f sticky/rootowned\n"
-                + "t sticky-write sh -c 'echo more >> sticky/rootowned'\n"
-                + "t hardlink-rootfile ln rootfile pub/hl\n"
-                + "t setxattr-rootfile setfattr -n user.x -v 1 rootfile\n"
-                + "t setxattr-own sh -c 'touch pub/x && setfattr -n user.x -v 1 pub/x && getfattr --only-values -n user.x pub/x'\n"
-                + "t trusted-xattr setfattr -n trusted.x -v 1 pub/x\n"
-                + "t mknod-chr mknod pub/null c 1 3\n")[1];
+        String out = runBoth(
+                info,
+                ""
+                        + "t write-rootfile sh -c 'echo x > rootfile'\n"
+                        + "t read-priv cat priv/file\n"
+                        + "t list-priv ls priv\n"
+                        + "t create-in-ro touch ro/x\n"
+                        + "t mkdir-in-ro mkdir ro/d\n"
+                        + "t unlink-rootfile rm -f rootfile\n"
+                        + "t rename-rootfile mv rootfile pub/\n"
+                        + "t chmod-rootfile chmod 777 rootfile\n"
+                        + "t utime-rootfile touch -d @1000 rootfile\n"
+                        + "t utime-now-rootfile touch rootfile\n"
+                        + "t utime-now-worldwritable touch worldwritable\n"
+                        + "t utime-set-worldwritable touch -d @1000 worldwritable\n"
+                        + "t truncate-rootfile truncate -s 0 rootfile\n"
+                        + "t sticky-unlink rm -f sticky/rootowned\n"
+                        + "t sticky-write sh -c 'echo more >> sticky/rootowned'\n"
+                        + "t hardlink-rootfile ln rootfile pub/hl\n"
+                        + "t setxattr-rootfile setfattr -n user.x -v 1 rootfile\n"
+                        + "t setxattr-own sh -c 'touch pub/x && setfattr -n user.x -v 1 pub/x && getfattr --only-values -n user.x pub/x'\n"
+                        + "t trusted-xattr setfattr -n trusted.x -v 1 pub/x\n"
+                        + "t mknod-chr mknod pub/null c 1 3\n")[1];
         assertTrue(out.contains("write-rootfile: rc=") && out.contains("Permission denied"), out);
-        for (String denied : new String[] {"read-priv", "list-priv", "create-in-ro", "mkdir-in-ro", "unlink-rootfile",
-                "rename-rootfile", "truncate-rootfile", "hardlink-rootfile", "setxattr-rootfile", "chmod-rootfile",
-                "utime-rootfile", "utime-now-rootfile", "sticky-unlink", "mknod-chr"}) {
-            assertTrue(out.lines().anyMatch(l -> l.startsWith(denied + ": rc=") && !l.startsWith(denied + ": rc=0")),
+        for (String denied : new String[] {
+            "read-priv",
+            "list-priv",
+            "create-in-ro",
+            "mkdir-in-ro",
+            "unlink-rootfile",
+            "rename-rootfile",
+            "truncate-rootfile",
+            "hardlink-rootfile",
+            "setxattr-rootfile",
+            "chmod-rootfile",
+            "utime-rootfile",
+            "utime-now-rootfile",
+            "sticky-unlink",
+            "mknod-chr"
+        }) {
+            assertTrue(
+                    out.lines().anyMatch(l -> l.startsWith(denied + ": rc=") && !l.startsWith(denied + ": rc=0")),
                     denied + " must fail: " + out);
         }
         assertTrue(out.contains("utime-now-worldwritable: rc=0"), out);
@@ -125,9 +143,9 @@ class NonRootPermissionsTest {
 
     @Test
     void writeByAnotherUserClearsSetuid(TestInfo info) {
-        String out = runBoth(info, ""
-                + "t write-setuid sh -c 'echo data >> setuid'\n"
-                + "t stat-setuid stat -c '%a %s' setuid\n")[1];
+        String out = runBoth(
+                info, "" + "t write-setuid sh -c 'echo data >> setuid'\n" + "t stat-setuid stat -c '%a %s' setuid\n")[
+                1];
         assertTrue(out.contains("stat-setuid: rc=0 777 7"), "suid bit killed by an unprivileged write: " + out);
     }
 }

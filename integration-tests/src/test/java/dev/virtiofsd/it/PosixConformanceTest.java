@@ -245,7 +245,8 @@ public class PosixConformanceTest {
         });
         c.expect("type=lnk perm=0777 nlink=1 uid=4321 gid=8765 size=1|uid=1000", "lchown symlink only", d -> {
             Sys.lchown(d.resolve("link"), 4321, 8765);
-            return shape(d.resolve("link")) + "|uid=" + Sys.lstat(d.resolve("f")).uid();
+            return shape(d.resolve("link")) + "|uid="
+                    + Sys.lstat(d.resolve("f")).uid();
         });
         // root chown of an executable setuid/setgid file clears both bits (the kernel's
         // should_remove_suid + the filesystem's setattr): the twins must agree.
@@ -276,8 +277,10 @@ public class PosixConformanceTest {
         });
         c.expect("777.7 1600000000.5", "AT_SYMLINK_NOFOLLOW changes the link, not the target", d -> {
             Sys.utimens(d.resolve("link"), 777, 7, 777, 7, Linux.AT_SYMLINK_NOFOLLOW);
-            return Sys.lstat(d.resolve("link")).mtimeSec() + "." + Sys.lstat(d.resolve("link")).mtimeNsec() + " "
-                    + Sys.stat(d.resolve("f")).mtimeSec() + "." + Sys.stat(d.resolve("f")).mtimeNsec();
+            return Sys.lstat(d.resolve("link")).mtimeSec() + "."
+                    + Sys.lstat(d.resolve("link")).mtimeNsec() + " "
+                    + Sys.stat(d.resolve("f")).mtimeSec() + "."
+                    + Sys.stat(d.resolve("f")).mtimeNsec();
         });
         c.expect("true", "UTIME_NOW sets the current time", d -> {
             long before = System.currentTimeMillis() / 1000 - 2;
@@ -313,7 +316,8 @@ public class PosixConformanceTest {
         });
         c.expect("shared 2", "unlink a, content stays", d -> {
             Sys.unlink(d.resolve("a"));
-            return Sys.readString(d.resolve("b")) + " " + Sys.stat(d.resolve("b")).nlink();
+            return Sys.readString(d.resolve("b")) + " "
+                    + Sys.stat(d.resolve("b")).nlink();
         });
         c.expect("EEXIST", "link over an existing name", d -> {
             Sys.link(d.resolve("b"), d.resolve("dir/c"));
@@ -434,7 +438,10 @@ public class PosixConformanceTest {
             Sys.rename(d.resolve("empty2"), d.resolve("empty"), 0);
             return null;
         });
-        c.expect("type=dir perm=0700 nlink=2 uid=0 gid=0 size=-1", "the replacement is there", d -> shape(d.resolve("empty")));
+        c.expect(
+                "type=dir perm=0700 nlink=2 uid=0 gid=0 size=-1",
+                "the replacement is there",
+                d -> shape(d.resolve("empty")));
         c.expect("ENOENT", "rename missing", d -> {
             Sys.rename(d.resolve("missing"), d.resolve("x"), 0);
             return null;
@@ -464,7 +471,8 @@ public class PosixConformanceTest {
         });
         c.expect("dir reg", "EXCHANGE a file and a directory", d -> {
             Sys.rename(d.resolve("b"), d.resolve("dir"), Linux.RENAME_EXCHANGE);
-            return Sys.lstat(d.resolve("b")).typeName() + " " + Sys.lstat(d.resolve("dir")).typeName();
+            return Sys.lstat(d.resolve("b")).typeName() + " "
+                    + Sys.lstat(d.resolve("dir")).typeName();
         });
         c.expect("ENOENT", "EXCHANGE with a missing name", d -> {
             Sys.rename(d.resolve("a2"), d.resolve("missing"), Linux.RENAME_EXCHANGE);
@@ -493,11 +501,12 @@ public class PosixConformanceTest {
             Sys.Stat s = Sys.lstat(d.resolve("null"));
             return s.shape() + " rdev=" + Statx.major(s.rdev()) + ":" + Statx.minor(s.rdev());
         });
-        c.expect("type=blk perm=0600 nlink=1 uid=0 gid=0 size=0 rdev=259:65537", "mknod block device (big minor)", d -> {
-            Sys.mknod(d.resolve("blk"), Linux.S_IFBLK | 0600, Statx.makedev(259, 65537));
-            Sys.Stat s = Sys.lstat(d.resolve("blk"));
-            return s.shape() + " rdev=" + Statx.major(s.rdev()) + ":" + Statx.minor(s.rdev());
-        });
+        c.expect(
+                "type=blk perm=0600 nlink=1 uid=0 gid=0 size=0 rdev=259:65537", "mknod block device (big minor)", d -> {
+                    Sys.mknod(d.resolve("blk"), Linux.S_IFBLK | 0600, Statx.makedev(259, 65537));
+                    Sys.Stat s = Sys.lstat(d.resolve("blk"));
+                    return s.shape() + " rdev=" + Statx.major(s.rdev()) + ":" + Statx.minor(s.rdev());
+                });
         c.expect("type=reg perm=0644 nlink=1 uid=0 gid=0 size=0", "mknod regular file", d -> {
             Sys.mknod(d.resolve("reg"), Linux.S_IFREG | 0644, 0);
             return shape(d.resolve("reg"));
@@ -528,7 +537,8 @@ public class PosixConformanceTest {
         });
         c.expect("type=lnk perm=0777 nlink=1 uid=0 gid=0 size=6 target T", "relative symlink", d -> {
             Sys.symlink("target", d.resolve("rel"));
-            return shape(d.resolve("rel")) + " " + Sys.readlink(d.resolve("rel")) + " " + Sys.readString(d.resolve("rel"));
+            return shape(d.resolve("rel")) + " " + Sys.readlink(d.resolve("rel")) + " "
+                    + Sys.readString(d.resolve("rel"));
         });
         String odd = "../x/./y//z with spaces";
         c.expect(odd, "link text is kept verbatim", d -> {
@@ -701,8 +711,9 @@ public class PosixConformanceTest {
             int fd2 = Sys.open(d.resolve("f"), O_RDWR, 0);
             try {
                 setlk(fd1, Sys.F_WRLCK, 0, 0);
-                java.util.concurrent.CompletableFuture<String> waiter = java.util.concurrent.CompletableFuture
-                        .supplyAsync(() -> outcome(() -> Sys.ofdLock(fd2, Linux.F_OFD_SETLKW, Sys.F_WRLCK, 0, 0)));
+                java.util.concurrent.CompletableFuture<String> waiter =
+                        java.util.concurrent.CompletableFuture.supplyAsync(
+                                () -> outcome(() -> Sys.ofdLock(fd2, Linux.F_OFD_SETLKW, Sys.F_WRLCK, 0, 0)));
                 Thread.sleep(300);
                 String first = waiter.isDone() ? "not blocked: " + waiter.get() : "waiting";
                 setlk(fd1, Sys.F_UNLCK, 0, 0);
@@ -892,7 +903,9 @@ public class PosixConformanceTest {
                 Sys.pwrite(fd, "data".getBytes(StandardCharsets.US_ASCII), 0);
                 String before;
                 try (Stream<Path> s = Files.list(d)) {
-                    before = s.map(p -> p.getFileName().toString()).collect(Collectors.toList()).toString();
+                    before = s.map(p -> p.getFileName().toString())
+                            .collect(Collectors.toList())
+                            .toString();
                 }
                 Sys.linkFd(fd, d.resolve("named"));
                 return before + " | " + shape(d.resolve("named")) + " | " + Sys.readString(d.resolve("named"));
@@ -940,7 +953,9 @@ public class PosixConformanceTest {
         assertEquals("host data", Files.readString(c.fuse.resolve("from-host")));
         Files.writeString(c.fuse.resolve("from-mount"), "mount data");
         assertEquals("mount data", Files.readString(c.shared.resolve("from-mount")));
-        assertEquals(Sys.lstat(c.shared.resolve("from-mount")).ino(), Sys.lstat(c.fuse.resolve("from-mount")).ino(),
+        assertEquals(
+                Sys.lstat(c.shared.resolve("from-mount")).ino(),
+                Sys.lstat(c.fuse.resolve("from-mount")).ino(),
                 "inode numbers pass through");
     }
 }

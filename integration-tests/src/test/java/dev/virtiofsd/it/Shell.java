@@ -8,12 +8,10 @@ import java.util.concurrent.TimeUnit;
 
 /** Runs host tools (coreutils, attr, util-linux) and captures their output. */
 public final class Shell {
-    private Shell() {
-    }
+    private Shell() {}
 
     /** Exit status and combined stdout+stderr of a finished command. */
-    public record Result(int status, String output) {
-    }
+    public record Result(int status, String output) {}
 
     public static Result run(long timeoutSeconds, String... command) {
         try {
@@ -43,8 +41,8 @@ public final class Shell {
      * {@code $1} = arg.
      */
     public static Result shAs(int id, long timeoutSeconds, String script, String arg) {
-        List<String> cmd = new ArrayList<>(List.of("setpriv", "--reuid=" + id, "--regid=" + id, "--clear-groups",
-                "sh", "-c", script, "sh", arg));
+        List<String> cmd = new ArrayList<>(
+                List.of("setpriv", "--reuid=" + id, "--regid=" + id, "--clear-groups", "sh", "-c", script, "sh", arg));
         return run(timeoutSeconds, cmd.toArray(new String[0]));
     }
 }

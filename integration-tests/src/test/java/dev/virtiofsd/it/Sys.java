@@ -23,8 +23,7 @@ public final class Sys {
     public static final int FALLOC_FL_KEEP_SIZE = 1;
     public static final int FALLOC_FL_PUNCH_HOLE = 2;
 
-    private Sys() {
-    }
+    private Sys() {}
 
     /** A NUL-terminated copy of {@code s} in native memory; free with {@link NativeMemory#free}. */
     static long cstr(String s) {
@@ -106,8 +105,8 @@ public final class Sys {
     }
 
     public static void rename(Path from, Path to, int flags) throws ErrnoException {
-        withPaths(from.toString(), to.toString(),
-                (a, b) -> Linux.renameat2(Linux.AT_FDCWD, a, Linux.AT_FDCWD, b, flags));
+        withPaths(
+                from.toString(), to.toString(), (a, b) -> Linux.renameat2(Linux.AT_FDCWD, a, Linux.AT_FDCWD, b, flags));
     }
 
     public static String readlink(Path p) throws ErrnoException {
@@ -124,8 +123,21 @@ public final class Sys {
     // ---- attributes ---------------------------------------------------------------------
 
     /** The fields of a statx result that are comparable between two directories. */
-    public record Stat(int mode, int nlink, int uid, int gid, long size, long blocks, long ino, long rdev,
-            long atimeSec, int atimeNsec, long mtimeSec, int mtimeNsec, long ctimeSec, int ctimeNsec) {
+    public record Stat(
+            int mode,
+            int nlink,
+            int uid,
+            int gid,
+            long size,
+            long blocks,
+            long ino,
+            long rdev,
+            long atimeSec,
+            int atimeNsec,
+            long mtimeSec,
+            int mtimeNsec,
+            long ctimeSec,
+            int ctimeNsec) {
         public int type() {
             return mode & Linux.S_IFMT;
         }
@@ -136,20 +148,29 @@ public final class Sys {
 
         /** Type, permission bits, link count, owner and size: what two twins must agree on. */
         public String shape() {
-            return String.format("type=%s perm=%04o nlink=%d uid=%d gid=%d size=%d", typeName(), perm(), nlink,
-                    uid, gid, type() == Linux.S_IFDIR ? -1 : size);
+            return String.format(
+                    "type=%s perm=%04o nlink=%d uid=%d gid=%d size=%d",
+                    typeName(), perm(), nlink, uid, gid, type() == Linux.S_IFDIR ? -1 : size);
         }
 
         public String typeName() {
             switch (type()) {
-                case Linux.S_IFREG: return "reg";
-                case Linux.S_IFDIR: return "dir";
-                case Linux.S_IFLNK: return "lnk";
-                case Linux.S_IFIFO: return "fifo";
-                case Linux.S_IFCHR: return "chr";
-                case Linux.S_IFBLK: return "blk";
-                case Linux.S_IFSOCK: return "sock";
-                default: return "?" + type();
+                case Linux.S_IFREG:
+                    return "reg";
+                case Linux.S_IFDIR:
+                    return "dir";
+                case Linux.S_IFLNK:
+                    return "lnk";
+                case Linux.S_IFIFO:
+                    return "fifo";
+                case Linux.S_IFCHR:
+                    return "chr";
+                case Linux.S_IFBLK:
+                    return "blk";
+                case Linux.S_IFSOCK:
+                    return "sock";
+                default:
+                    return "?" + type();
             }
         }
     }
@@ -177,8 +198,21 @@ public final class Sys {
     }
 
     private static Stat of(Statx s) {
-        return new Stat(s.mode(), s.nlink(), s.uid(), s.gid(), s.size(), s.blocks(), s.ino(), s.rdev(),
-                s.atimeSec(), s.atimeNsec(), s.mtimeSec(), s.mtimeNsec(), s.ctimeSec(), s.ctimeNsec());
+        return new Stat(
+                s.mode(),
+                s.nlink(),
+                s.uid(),
+                s.gid(),
+                s.size(),
+                s.blocks(),
+                s.ino(),
+                s.rdev(),
+                s.atimeSec(),
+                s.atimeNsec(),
+                s.mtimeSec(),
+                s.mtimeNsec(),
+                s.ctimeSec(),
+                s.ctimeNsec());
     }
 
     public static void chmod(Path p, int mode) throws ErrnoException {
@@ -189,8 +223,7 @@ public final class Sys {
         withPath(p, a -> Linux.fchownat(Linux.AT_FDCWD, a, uid, gid, Linux.AT_SYMLINK_NOFOLLOW));
     }
 
-    public static void utimens(Path p, long aSec, long aNsec, long mSec, long mNsec, int flags)
-            throws ErrnoException {
+    public static void utimens(Path p, long aSec, long aNsec, long mSec, long mNsec, int flags) throws ErrnoException {
         long t = NativeMemory.allocate(32);
         try {
             NativeMemory.putLong(t, aSec);
@@ -311,7 +344,9 @@ public final class Sys {
     /** Names in a directory, sorted, as "[a, b]". */
     public static String listNames(Path dir) throws java.io.IOException {
         try (java.util.stream.Stream<Path> s = java.nio.file.Files.list(dir)) {
-            return s.map(p -> p.getFileName().toString()).sorted().collect(java.util.stream.Collectors.toList())
+            return s.map(p -> p.getFileName().toString())
+                    .sorted()
+                    .collect(java.util.stream.Collectors.toList())
                     .toString();
         }
     }

@@ -58,8 +58,8 @@ public final class Twins implements AutoCloseable {
                 Files.setPosixFilePermissions(base.resolve(d), PosixFilePermissions.fromString("rwxr-xr-x"));
             }
             Path shared = base.resolve("shared");
-            FuseMount m = FuseMount.mount(shared, base.resolve("mnt"), strategy,
-                    options.apply(PassthroughOptions.of(shared)));
+            FuseMount m = FuseMount.mount(
+                    shared, base.resolve("mnt"), strategy, options.apply(PassthroughOptions.of(shared)));
             return new Twins(base, m);
         } catch (IOException e) {
             throw new IllegalStateException(e);
@@ -125,7 +125,10 @@ public final class Twins implements AutoCloseable {
             mount.close();
         } finally {
             try {
-                new ProcessBuilder("rm", "-rf", base.toString()).inheritIO().start().waitFor();
+                new ProcessBuilder("rm", "-rf", base.toString())
+                        .inheritIO()
+                        .start()
+                        .waitFor();
             } catch (IOException | InterruptedException e) {
                 // left for the OS to clean /tmp
             }

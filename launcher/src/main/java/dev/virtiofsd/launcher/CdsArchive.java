@@ -8,9 +8,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.nio.file.StandardCopyOption;
-
 import javax.management.ObjectName;
-
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -26,8 +24,7 @@ final class CdsArchive {
     static final String DUMP_PROPERTY = "virtiofsd.cds.dump";
     private static final Logger LOG = LoggerFactory.getLogger(CdsArchive.class);
 
-    private CdsArchive() {
-    }
+    private CdsArchive() {}
 
     /** Starts the dump in the background if the bin script asked for one. */
     static void dumpIfRequested() {
@@ -42,16 +39,19 @@ final class CdsArchive {
     }
 
     static void dump(Path target) {
-        Path tmp = target.resolveSibling(target.getFileName() + "." + ProcessHandle.current().pid() + ".tmp");
+        Path tmp = target.resolveSibling(
+                target.getFileName() + "." + ProcessHandle.current().pid() + ".tmp");
         PrintStream stdout = System.out;
         try {
             // The JDK reports the dump on System.out, which carries only what was asked for.
             System.setOut(new PrintStream(OutputStream.nullOutputStream()));
             // jcmd VM.cds dynamic_dump, in-process (JDK 17+).
-            Object out = ManagementFactory.getPlatformMBeanServer().invoke(
-                    new ObjectName("com.sun.management:type=DiagnosticCommand"), "vmCds",
-                    new Object[] {new String[] {"dynamic_dump", tmp.toString()}},
-                    new String[] {String[].class.getName()});
+            Object out = ManagementFactory.getPlatformMBeanServer()
+                    .invoke(
+                            new ObjectName("com.sun.management:type=DiagnosticCommand"),
+                            "vmCds",
+                            new Object[] {new String[] {"dynamic_dump", tmp.toString()}},
+                            new String[] {String[].class.getName()});
             if (!Files.isRegularFile(tmp)) {
                 LOG.debug("no class-data archive written: {}", out);
                 return;

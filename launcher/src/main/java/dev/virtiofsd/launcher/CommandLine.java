@@ -25,7 +25,10 @@ public final class CommandLine {
     /** A strategy name goes into an LDAP filter: keep it to characters that need no escaping. */
     private static final Pattern STRATEGY_NAME = Pattern.compile("[A-Za-z0-9._-]+");
 
-    private enum Arity { FLAG, VALUE }
+    private enum Arity {
+        FLAG,
+        VALUE
+    }
 
     private interface Setter {
         void set(Options o, String option, String value) throws UsageException;
@@ -66,22 +69,44 @@ public final class CommandLine {
     }
 
     static {
-        supported("--shared-dir", Arity.VALUE, "SHARED_DIR", "Shared directory path",
+        supported(
+                "--shared-dir",
+                Arity.VALUE,
+                "SHARED_DIR",
+                "Shared directory path",
                 (o, n, v) -> o.sharedDir = nonEmpty(n, v));
-        supported("--socket-path", Arity.VALUE, "SOCKET_PATH", "vhost-user socket path",
+        supported(
+                "--socket-path",
+                Arity.VALUE,
+                "SOCKET_PATH",
+                "vhost-user socket path",
                 (o, n, v) -> o.socketPath = nonEmpty(n, v));
         supported("--socket", Arity.VALUE, "SOCKET", "vhost-user socket path [deprecated]", (o, n, v) -> {
             o.socketPath = nonEmpty(n, v);
             o.deprecatedSocket = true;
         });
-        supported("--fd", Arity.VALUE, "FD", "File descriptor for the listening (not yet connected) socket",
+        supported(
+                "--fd",
+                Arity.VALUE,
+                "FD",
+                "File descriptor for the listening (not yet connected) socket",
                 (o, n, v) -> o.fd = nonNegativeInt(n, v));
-        supported("--socket-group", Arity.VALUE, "SOCKET_GROUP", "Name of group for the vhost-user socket",
+        supported(
+                "--socket-group",
+                Arity.VALUE,
+                "SOCKET_GROUP",
+                "Name of group for the vhost-user socket",
                 (o, n, v) -> o.socketGroup = nonEmpty(n, v));
-        supported("--thread-pool-size", Arity.VALUE, "THREAD_POOL_SIZE",
+        supported(
+                "--thread-pool-size",
+                Arity.VALUE,
+                "THREAD_POOL_SIZE",
                 "Maximum thread pool size. A value of \"0\" disables the pool [default: 0]",
                 (o, n, v) -> o.threadPoolSize = nonNegativeInt(n, v));
-        supported("--inode-file-handles", Arity.VALUE, "MODE",
+        supported(
+                "--inode-file-handles",
+                Arity.VALUE,
+                "MODE",
                 "When to use file handles to reference inodes instead of O_PATH file descriptors"
                         + " (never, prefer, mandatory) [default: never]",
                 (o, n, v) -> {
@@ -93,37 +118,69 @@ public final class CommandLine {
                     }
                     o.inodeFileHandles = mode;
                 });
-        supported("--cache", Arity.VALUE, "CACHE",
+        supported(
+                "--cache",
+                Arity.VALUE,
+                "CACHE",
                 "The caching policy the file system should use (auto, always, never, metadata) [default: auto]",
                 (o, n, v) -> o.cache = oneOf(n, v, CACHE));
         supported("--xattr", Arity.FLAG, null, "Enable support for extended attributes", (o, n, v) -> o.xattr = true);
-        supported("--readonly", Arity.FLAG, null, "Prevent the guest from making modifications to the filesystem",
+        supported(
+                "--readonly",
+                Arity.FLAG,
+                null,
+                "Prevent the guest from making modifications to the filesystem",
                 (o, n, v) -> o.readonly = true);
-        supported("--announce-submounts", Arity.FLAG, null,
+        supported(
+                "--announce-submounts",
+                Arity.FLAG,
+                null,
                 "Tell the guest which directories are mount points [default]",
                 (o, n, v) -> o.announceSubmounts = true);
-        supported("--no-announce-submounts", Arity.FLAG, null,
+        supported(
+                "--no-announce-submounts",
+                Arity.FLAG,
+                null,
                 "Do not tell the guest which directories are mount points",
                 (o, n, v) -> o.announceSubmounts = false);
-        supported("--log-level", Arity.VALUE, "LOG_LEVEL",
+        supported(
+                "--log-level",
+                Arity.VALUE,
+                "LOG_LEVEL",
                 "Log level (error, warn, info, debug, trace, off) [default: info]",
                 (o, n, v) -> o.logLevel = oneOf(n, v, LOG_LEVELS));
-        supported("--print-capabilities", Arity.FLAG, null,
+        supported(
+                "--print-capabilities",
+                Arity.FLAG,
+                null,
                 "Print vhost-user.json backend program capabilities and exit",
                 (o, n, v) -> o.printCapabilities = true);
         supported("--help", Arity.FLAG, null, "Print help", (o, n, v) -> o.help = true);
         supported("--version", Arity.FLAG, null, "Print version", (o, n, v) -> o.version = true);
 
-        own("--transport", Arity.VALUE, "TRANSPORT",
+        own(
+                "--transport",
+                Arity.VALUE,
+                "TRANSPORT",
                 "How the guest's FUSE requests arrive: vhost-user (a vhost-user-fs socket for QEMU)"
                         + " or fuse-dev (mount on this host through /dev/fuse) [default: vhost-user]",
                 (o, n, v) -> o.transport = oneOf(n, v, TRANSPORTS));
-        own("--mountpoint", Arity.VALUE, "DIR", "Where --transport=fuse-dev mounts the shared directory",
+        own(
+                "--mountpoint",
+                Arity.VALUE,
+                "DIR",
+                "Where --transport=fuse-dev mounts the shared directory",
                 (o, n, v) -> o.mountpoint = nonEmpty(n, v));
-        own("--bundles", Arity.VALUE, "DIR",
+        own(
+                "--bundles",
+                Arity.VALUE,
+                "DIR",
                 "Also install and start every bundle (*.jar) of DIR, e.g. a third-party strategy; repeatable",
                 (o, n, v) -> o.bundleDirs.add(Paths.get(nonEmpty(n, v))));
-        own("--strategy", Arity.VALUE, "NAME",
+        own(
+                "--strategy",
+                Arity.VALUE,
+                "NAME",
                 "Inode-identity strategy by its inode.identity service property (fd, handle-preferred,"
                         + " handle-only, or a third-party one); overrides --inode-file-handles",
                 (o, n, v) -> {
@@ -134,32 +191,57 @@ public final class CommandLine {
                 });
 
         // Accepted because they ask for what we do anyway.
-        compat("--sandbox", Arity.VALUE, "SANDBOX",
+        compat(
+                "--sandbox",
+                Arity.VALUE,
+                "SANDBOX",
                 "Sandbox mechanism; only \"none\" is supported (the daemon does not sandbox itself)",
                 (o, n, v) -> onlyValue(n, v, "none"));
-        compat("--seccomp", Arity.VALUE, "SECCOMP",
+        compat(
+                "--seccomp",
+                Arity.VALUE,
+                "SECCOMP",
                 "Action on a not allowed syscall; only \"none\" is supported (no seccomp filter)",
                 (o, n, v) -> onlyValue(n, v, "none"));
-        compat("--no-killpriv-v2", Arity.FLAG, null, "Disable KILLPRIV V2 support [default]", (o, n, v) -> { });
-        compat("-f", Arity.FLAG, null, "Compatibility option that has no effect [deprecated]", (o, n, v) -> { });
+        compat("--no-killpriv-v2", Arity.FLAG, null, "Disable KILLPRIV V2 support [default]", (o, n, v) -> {});
+        compat("-f", Arity.FLAG, null, "Compatibility option that has no effect [deprecated]", (o, n, v) -> {});
         compat("-d", Arity.FLAG, null, "Set log level to \"debug\" [deprecated]", (o, n, v) -> o.logLevel = "debug");
         compat("-h", Arity.FLAG, null, "Print help", (o, n, v) -> o.help = true);
         compat("-V", Arity.FLAG, null, "Print version", (o, n, v) -> o.version = true);
 
-        for (String flag : new String[] {"--posix-acl", "--allow-mmap", "--no-readdirplus", "--writeback",
-                "--allow-direct-io", "--syslog", "--killpriv-v2", "--security-label", "--preserve-noatime",
-                "--migration-verify-handles", "--migration-confirm-paths"}) {
+        for (String flag : new String[] {
+            "--posix-acl",
+            "--allow-mmap",
+            "--no-readdirplus",
+            "--writeback",
+            "--allow-direct-io",
+            "--syslog",
+            "--killpriv-v2",
+            "--security-label",
+            "--preserve-noatime",
+            "--migration-verify-handles",
+            "--migration-confirm-paths"
+        }) {
             UNSUPPORTED.put(flag, Arity.FLAG);
         }
-        for (String valued : new String[] {"--tag", "--xattrmap", "--modcaps", "--rlimit-nofile", "--uid-map",
-                "--gid-map", "--translate-uid", "--translate-gid", "--migration-mode", "--migration-on-error",
-                "-o"}) {
+        for (String valued : new String[] {
+            "--tag",
+            "--xattrmap",
+            "--modcaps",
+            "--rlimit-nofile",
+            "--uid-map",
+            "--gid-map",
+            "--translate-uid",
+            "--translate-gid",
+            "--migration-mode",
+            "--migration-on-error",
+            "-o"
+        }) {
             UNSUPPORTED.put(valued, Arity.VALUE);
         }
     }
 
-    private CommandLine() {
-    }
+    private CommandLine() {}
 
     /**
      * Parses {@code args}. Stops at the first problem with a {@link UsageException} whose message
@@ -291,8 +373,11 @@ public final class CommandLine {
     public static String help() {
         StringBuilder b = new StringBuilder();
         b.append("Launch a virtio-fs backend (vhost-user-fs device daemon), compatible with virtiofsd.\n\n");
-        b.append("Usage: ").append(PROGRAM).append(" --shared-dir <SHARED_DIR> --socket-path <SOCKET_PATH> [OPTIONS]\n");
-        b.append("       ").append(PROGRAM)
+        b.append("Usage: ")
+                .append(PROGRAM)
+                .append(" --shared-dir <SHARED_DIR> --socket-path <SOCKET_PATH> [OPTIONS]\n");
+        b.append("       ")
+                .append(PROGRAM)
                 .append(" --transport=fuse-dev --shared-dir <SHARED_DIR> --mountpoint <DIR> [OPTIONS]\n\n");
         b.append("Options (as in virtiofsd):\n");
         appendSpecs(b, SUPPORTED);
@@ -376,7 +461,8 @@ public final class CommandLine {
 
     private static void onlyValue(String option, String value, String only) throws UsageException {
         if (!value.equals(only)) {
-            throw usage(option + "=" + value + " is not supported by " + PROGRAM + " (only " + option + "=" + only + ")");
+            throw usage(
+                    option + "=" + value + " is not supported by " + PROGRAM + " (only " + option + "=" + only + ")");
         }
     }
 

@@ -23,7 +23,6 @@ import java.util.Map;
 import java.util.ServiceLoader;
 import java.util.Set;
 import java.util.stream.Stream;
-
 import org.osgi.framework.Bundle;
 import org.osgi.framework.BundleContext;
 import org.osgi.framework.BundleException;
@@ -80,7 +79,8 @@ public final class FelixLauncher implements AutoCloseable {
     private static Map<String, String> frameworkProperties(boolean systemPackages) throws IOException {
         Map<String, String> p = new HashMap<>();
         if (systemPackages) {
-            p.put(Constants.FRAMEWORK_SYSTEMPACKAGES_EXTRA,
+            p.put(
+                    Constants.FRAMEWORK_SYSTEMPACKAGES_EXTRA,
                     SystemPackages.compute(SystemPackages.classPath(), SystemPackages.SHARED_JARS));
         }
         p.put(Constants.FRAMEWORK_STORAGE_CLEAN, Constants.FRAMEWORK_STORAGE_CLEAN_ONFIRSTINIT);
@@ -97,14 +97,15 @@ public final class FelixLauncher implements AutoCloseable {
         try {
             storage = Files.createTempDirectory("virtiofsd-java-felix-");
             // The class path scan is skipped when the caller already did it (Main, in the background).
-            Map<String, Object> config = new HashMap<>(frameworkProperties(
-                    !extraProperties.containsKey(Constants.FRAMEWORK_SYSTEMPACKAGES_EXTRA)));
+            Map<String, Object> config = new HashMap<>(
+                    frameworkProperties(!extraProperties.containsKey(Constants.FRAMEWORK_SYSTEMPACKAGES_EXTRA)));
             config.putAll(extraProperties);
             config.put(Constants.FRAMEWORK_STORAGE, storage.toString());
             config.put("felix.log.logger", new FelixLogBridge());
             config.put("felix.log.level", FelixLogBridge.felixLevel());
             FrameworkFactory factory = ServiceLoader.load(FrameworkFactory.class, FelixLauncher.class.getClassLoader())
-                    .findFirst().orElseThrow(() -> new LaunchException("no OSGi framework on the class path"));
+                    .findFirst()
+                    .orElseThrow(() -> new LaunchException("no OSGi framework on the class path"));
             @SuppressWarnings({"unchecked", "rawtypes"})
             Map<String, String> stringly = (Map) config;
             StartupTrace.mark("framework properties");
@@ -134,8 +135,8 @@ public final class FelixLauncher implements AutoCloseable {
                     b.start();
                     StartupTrace.mark("started " + b.getSymbolicName());
                 } catch (BundleException e) {
-                    throw new LaunchException("bundle " + b.getSymbolicName() + " failed to start: "
-                            + oneLine(e.getMessage()));
+                    throw new LaunchException(
+                            "bundle " + b.getSymbolicName() + " failed to start: " + oneLine(e.getMessage()));
                 }
             }
         } catch (IOException | BundleException e) {
@@ -161,7 +162,8 @@ public final class FelixLauncher implements AutoCloseable {
         try {
             iface = api.loadClass(DAEMON_CONTROL);
         } catch (ClassNotFoundException e) {
-            throw new LaunchException("bundle " + API_BUNDLE + " has no " + DAEMON_CONTROL + ": " + oneLine(e.getMessage()));
+            throw new LaunchException(
+                    "bundle " + API_BUNDLE + " has no " + DAEMON_CONTROL + ": " + oneLine(e.getMessage()));
         }
         InvocationHandler handler = (proxy, method, args) -> {
             switch (method.getName()) {
@@ -222,7 +224,8 @@ public final class FelixLauncher implements AutoCloseable {
             cfg.getMethod("update", Dictionary.class).invoke(configuration, dict);
             configuredPids.add(pid);
         } catch (ReflectiveOperationException e) {
-            throw new LaunchException("cannot configure " + pid + ": " + oneLine(String.valueOf(rootCause(e).getMessage())));
+            throw new LaunchException("cannot configure " + pid + ": "
+                    + oneLine(String.valueOf(rootCause(e).getMessage())));
         }
     }
 
@@ -231,17 +234,20 @@ public final class FelixLauncher implements AutoCloseable {
         try {
             Object configuration = configuration(pid);
             loadFromService(CONFIGURATION_ADMIN, "org.osgi.service.cm.Configuration")
-                    .getMethod("delete").invoke(configuration);
+                    .getMethod("delete")
+                    .invoke(configuration);
             configuredPids.remove(pid);
         } catch (ReflectiveOperationException e) {
-            throw new LaunchException("cannot delete " + pid + ": " + oneLine(String.valueOf(rootCause(e).getMessage())));
+            throw new LaunchException("cannot delete " + pid + ": "
+                    + oneLine(String.valueOf(rootCause(e).getMessage())));
         }
     }
 
     private Object configuration(String pid) throws ReflectiveOperationException, LaunchException {
         ServiceReference<?> ref = awaitService(CONFIGURATION_ADMIN, null, 5000);
         if (ref == null) {
-            throw new LaunchException("no ConfigurationAdmin service (org.apache.felix.configadmin missing from bundles/?)");
+            throw new LaunchException(
+                    "no ConfigurationAdmin service (org.apache.felix.configadmin missing from bundles/?)");
         }
         Object admin = context().getService(ref);
         Class<?> iface = ref.getBundle().loadClass(CONFIGURATION_ADMIN);
@@ -304,7 +310,8 @@ public final class FelixLauncher implements AutoCloseable {
         Object scr = context().getService(ref);
         try {
             Class<?> iface = ref.getBundle().loadClass(SCR);
-            Class<?> descClass = ref.getBundle().loadClass("org.osgi.service.component.runtime.dto.ComponentDescriptionDTO");
+            Class<?> descClass =
+                    ref.getBundle().loadClass("org.osgi.service.component.runtime.dto.ComponentDescriptionDTO");
             Method descriptions = iface.getMethod("getComponentDescriptionDTOs", Bundle[].class);
             Method configurations = iface.getMethod("getComponentConfigurationDTOs", descClass);
             for (Object desc : (Collection<?>) descriptions.invoke(scr, (Object) new Bundle[0])) {
@@ -324,8 +331,10 @@ public final class FelixLauncher implements AutoCloseable {
                     if (state == 16) { // FAILED_ACTIVATION
                         failed.add(name + " failed: " + failureReason((String) field(c, "failure")));
                     } else if (state == 2) { // UNSATISFIED_REFERENCE
-                        waiting.add(new String[] {name + " is missing " + missingReferences(desc, c),
-                            String.join(" ", missingInterfaces(desc, c))});
+                        waiting.add(new String[] {
+                            name + " is missing " + missingReferences(desc, c),
+                            String.join(" ", missingInterfaces(desc, c))
+                        });
                     } else if (state == 1 && configured && "require".equals(policy)) { // UNSATISFIED_CONFIGURATION
                         unsatisfied.add(name + " has not received its configuration");
                     }
@@ -400,7 +409,8 @@ public final class FelixLauncher implements AutoCloseable {
                 line = t.substring("Caused by: ".length());
             }
         }
-        return line.replaceFirst("^([\\w$]+\\.)*[\\w$]*(Exception|Error)(: )?", "").trim();
+        return line.replaceFirst("^([\\w$]+\\.)*[\\w$]*(Exception|Error)(: )?", "")
+                .trim();
     }
 
     private static Object field(Object dto, String name) throws ReflectiveOperationException {

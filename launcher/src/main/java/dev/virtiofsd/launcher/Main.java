@@ -15,10 +15,8 @@ import java.util.Properties;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.FutureTask;
 import java.util.concurrent.TimeUnit;
-
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-
 import sun.misc.Signal;
 
 /**
@@ -36,8 +34,7 @@ public final class Main {
     public static final String PID_VHOST_USER = "dev.virtiofsd.transport.vhostuser";
     public static final String PID_FUSE_DEV = "dev.virtiofsd.transport.fusedev";
 
-    private Main() {
-    }
+    private Main() {}
 
     public static void main(String[] args) {
         System.exit(run(args, System.out, System.err));
@@ -80,8 +77,8 @@ public final class Main {
         }
         Options o = parsed[0];
         // The class path scan for the system packages and the native warm-up run beside logging and Felix.
-        FutureTask<String> systemPackages = new FutureTask<>(
-                () -> SystemPackages.compute(SystemPackages.classPath(), SystemPackages.SHARED_JARS));
+        FutureTask<String> systemPackages =
+                new FutureTask<>(() -> SystemPackages.compute(SystemPackages.classPath(), SystemPackages.SHARED_JARS));
         NativePrewarm.start(systemPackages);
         Path home = home();
         configureLogging(home, o.logLevel);
@@ -114,7 +111,8 @@ public final class Main {
         try (FelixLauncher launcher = new FelixLauncher(dirs, frameworkProperties, events)) {
             try {
                 launcher.start();
-                for (Map.Entry<String, Map<String, Object>> e : configurations(o).entrySet()) {
+                for (Map.Entry<String, Map<String, Object>> e :
+                        configurations(o).entrySet()) {
                     launcher.configure(e.getKey(), e.getValue());
                 }
                 StartupTrace.mark("configured");
@@ -126,8 +124,9 @@ public final class Main {
             if (!events.awaitReadyOrStop(timeout, TimeUnit.SECONDS)) {
                 String what = launcher.diagnose();
                 err.println(CommandLine.PROGRAM + ": not serving after " + timeout + " s: "
-                        + (what.isEmpty() ? "no transport reported ready (is the " + o.transport
-                                + " transport bundle installed?)" : what));
+                        + (what.isEmpty()
+                                ? "no transport reported ready (is the " + o.transport + " transport bundle installed?)"
+                                : what));
                 return 1;
             }
             StartupTrace.mark("ready");
@@ -163,11 +162,17 @@ public final class Main {
         out.put(PID_PASSTHROUGH, fs);
         Map<String, Object> t = new LinkedHashMap<>();
         if (o.transport.equals(Options.FUSE_DEV)) {
-            t.put("mountpoint", Paths.get(o.mountpoint).toAbsolutePath().normalize().toString());
+            t.put(
+                    "mountpoint",
+                    Paths.get(o.mountpoint).toAbsolutePath().normalize().toString());
             t.put("threads", o.fuseDevThreads());
             out.put(PID_FUSE_DEV, t);
         } else {
-            t.put("socket.path", o.socketPath == null ? "" : Paths.get(o.socketPath).toAbsolutePath().toString());
+            t.put(
+                    "socket.path",
+                    o.socketPath == null
+                            ? ""
+                            : Paths.get(o.socketPath).toAbsolutePath().toString());
             t.put("fd", o.fd);
             t.put("socket.group", o.socketGroup);
             t.put("thread.pool.size", o.threadPoolSize);
@@ -198,8 +203,8 @@ public final class Main {
         }
         org.slf4j.Logger root = LoggerFactory.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME);
         if (root instanceof ch.qos.logback.classic.Logger) {
-            ((ch.qos.logback.classic.Logger) root).setLevel(ch.qos.logback.classic.Level.toLevel(level,
-                    ch.qos.logback.classic.Level.INFO));
+            ((ch.qos.logback.classic.Logger) root)
+                    .setLevel(ch.qos.logback.classic.Level.toLevel(level, ch.qos.logback.classic.Level.INFO));
         }
     }
 

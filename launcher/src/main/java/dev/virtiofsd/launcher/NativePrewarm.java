@@ -9,15 +9,16 @@ package dev.virtiofsd.launcher;
  * Failures are ignored here: the bundle that needs the library reports them when it starts.
  */
 final class NativePrewarm {
-    private NativePrewarm() {
-    }
+    private NativePrewarm() {}
 
     /** Runs {@code first} (other start-up work that needs no framework), then the native warm-up. */
     static void start(Runnable first) {
-        Thread t = new Thread(() -> {
-            first.run();
-            run();
-        }, "native-prewarm");
+        Thread t = new Thread(
+                () -> {
+                    first.run();
+                    run();
+                },
+                "native-prewarm");
         t.setDaemon(true);
         t.start();
     }

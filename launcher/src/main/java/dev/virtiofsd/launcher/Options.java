@@ -17,11 +17,13 @@ public final class Options {
     public String socketPath;
     /** Set when the deprecated --socket spelling was used. */
     public boolean deprecatedSocket;
+
     public int fd = -1;
     public String socketGroup = "";
     public int threadPoolSize = 0;
     /** virtiofsd's never|prefer|mandatory ("fallback" is normalised to "prefer"). */
     public String inodeFileHandles = "never";
+
     public String cache = "auto";
     public boolean xattr;
     public boolean readonly;

@@ -1,7 +1,6 @@
 package dev.virtiofsd.launcher;
 
 import java.lang.management.ManagementFactory;
-
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -12,8 +11,7 @@ import org.slf4j.LoggerFactory;
 final class StartupTrace {
     private static final Logger LOG = LoggerFactory.getLogger("dev.virtiofsd.launcher.startup");
 
-    private StartupTrace() {
-    }
+    private StartupTrace() {}
 
     static void mark(String what) {
         if (LOG.isDebugEnabled()) {

@@ -1,11 +1,5 @@
 package dev.virtiofsd.launcher;
 
-import java.io.IOException;
-import java.io.InputStream;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.util.Arrays;
-
 import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.LoggerContext;
 import ch.qos.logback.classic.encoder.PatternLayoutEncoder;
@@ -14,6 +8,11 @@ import ch.qos.logback.classic.spi.ConfiguratorRank;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.ConsoleAppender;
 import ch.qos.logback.core.spi.ContextAwareBase;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
 
 /**
  * Sets up the logging that the shipped conf/logback.xml (or, without one, the launcher's
@@ -30,8 +29,7 @@ public final class StockLogging extends ContextAwareBase implements Configurator
     /** The pattern of logback-default.xml, used when there is no conf/logback.xml. */
     static final String DEFAULT_PATTERN = "[%d{yyyy-MM-dd'T'HH:mm:ss.SSSX} %-5level %logger{0}] %msg%n";
 
-    public StockLogging() {
-    }
+    public StockLogging() {}
 
     @Override
     public ExecutionStatus configure(LoggerContext context) {

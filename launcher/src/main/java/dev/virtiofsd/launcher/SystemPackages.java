@@ -39,8 +39,7 @@ public final class SystemPackages {
     private static final Pattern VERSION_IN_NAME = Pattern.compile("-(\\d+(?:\\.\\d+){0,2})(?:[.-][^/]*)?\\.jar$");
     private static final Pattern OSGI_VERSION = Pattern.compile("\\d+(\\.\\d+(\\.\\d+(\\.[A-Za-z0-9_-]+)?)?)?");
 
-    private SystemPackages() {
-    }
+    private SystemPackages() {}
 
     /** The launcher's class path: java.class.path, following manifest Class-Path (surefire's booter jar). */
     public static List<Path> classPath() {
@@ -115,7 +114,7 @@ public final class SystemPackages {
             }
             String version = jarVersion(jf, mf, jar.getFileName().toString());
             Set<String> names = new TreeSet<>();
-            for (Enumeration<JarEntry> en = jf.entries(); en.hasMoreElements();) {
+            for (Enumeration<JarEntry> en = jf.entries(); en.hasMoreElements(); ) {
                 String n = en.nextElement().getName();
                 int slash = n.lastIndexOf('/');
                 if (n.endsWith(".class") && slash > 0 && !n.startsWith("META-INF/")) {
@@ -182,7 +181,7 @@ public final class SystemPackages {
             }
         }
         if (v == null) {
-            for (Enumeration<JarEntry> en = jf.entries(); en.hasMoreElements() && v == null;) {
+            for (Enumeration<JarEntry> en = jf.entries(); en.hasMoreElements() && v == null; ) {
                 JarEntry e = en.nextElement();
                 if (e.getName().startsWith("META-INF/maven/") && e.getName().endsWith("/pom.properties")) {
                     Properties p = new Properties();
@@ -205,7 +204,8 @@ public final class SystemPackages {
         if (OSGI_VERSION.matcher(v).matches()) {
             return v;
         }
-        Matcher m = Pattern.compile("^(\\d+)(?:\\.(\\d+))?(?:\\.(\\d+))?[.-]?([A-Za-z0-9_-]*)").matcher(v);
+        Matcher m = Pattern.compile("^(\\d+)(?:\\.(\\d+))?(?:\\.(\\d+))?[.-]?([A-Za-z0-9_-]*)")
+                .matcher(v);
         if (!m.find()) {
             return null;
         }

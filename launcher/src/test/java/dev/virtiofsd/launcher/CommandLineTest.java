@@ -12,7 +12,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
-
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -29,9 +28,19 @@ class CommandLineTest {
 
     @Test
     void bothSpellingsOfValuedOptions() throws Exception {
-        Options o = CommandLine.parse("--shared-dir=/srv", "--socket-path", "/run/x.sock", "--cache", "never",
-                "--thread-pool-size=4", "--xattr", "--readonly", "--no-announce-submounts", "--log-level=debug",
-                "--socket-group", "kvm");
+        Options o = CommandLine.parse(
+                "--shared-dir=/srv",
+                "--socket-path",
+                "/run/x.sock",
+                "--cache",
+                "never",
+                "--thread-pool-size=4",
+                "--xattr",
+                "--readonly",
+                "--no-announce-submounts",
+                "--log-level=debug",
+                "--socket-group",
+                "kvm");
         assertEquals("/srv", o.sharedDir);
         assertEquals("/run/x.sock", o.socketPath);
         assertEquals("never", o.cache);
@@ -65,10 +74,18 @@ class CommandLineTest {
 
     @Test
     void strategyOverridesInodeFileHandles() throws Exception {
-        Options o = CommandLine.parse("--shared-dir", "/srv", "--socket-path", "/s",
-                "--inode-file-handles=mandatory", "--strategy", "acme-cached");
+        Options o = CommandLine.parse(
+                "--shared-dir",
+                "/srv",
+                "--socket-path",
+                "/s",
+                "--inode-file-handles=mandatory",
+                "--strategy",
+                "acme-cached");
         assertEquals("acme-cached", o.strategyName());
-        assertTrue(Main.configurations(o).get(Main.PID_PASSTHROUGH).get("strategy.target")
+        assertTrue(Main.configurations(o)
+                .get(Main.PID_PASSTHROUGH)
+                .get("strategy.target")
                 .equals("(inode.identity=acme-cached)"));
     }
 
@@ -79,8 +96,19 @@ class CommandLineTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"--writeback", "--posix-acl", "--xattrmap", "--uid-map", "--migration-mode", "-o",
-            "--syslog", "--modcaps", "--killpriv-v2", "--tag"})
+    @ValueSource(
+            strings = {
+                "--writeback",
+                "--posix-acl",
+                "--xattrmap",
+                "--uid-map",
+                "--migration-mode",
+                "-o",
+                "--syslog",
+                "--modcaps",
+                "--killpriv-v2",
+                "--tag"
+            })
     void knownButUnsupportedOptionsAreNamed(String option) {
         UsageException e = fails("--shared-dir", "/srv", "--socket-path", "/s", option, "x");
         assertEquals(option + " is not supported by virtiofsd-java", e.getMessage());
@@ -89,32 +117,44 @@ class CommandLineTest {
 
     @Test
     void unsupportedOptionWithAttachedValueIsNamedToo() {
-        assertEquals("--xattrmap is not supported by virtiofsd-java",
+        assertEquals(
+                "--xattrmap is not supported by virtiofsd-java",
                 fails("--xattrmap=:map::user.virtiofs.:").getMessage());
-        assertEquals("-o is not supported by virtiofsd-java", fails("-osource=/srv").getMessage());
+        assertEquals(
+                "-o is not supported by virtiofsd-java", fails("-osource=/srv").getMessage());
     }
 
     @Test
     void sandboxAndSeccompOnlyNone() throws Exception {
-        CommandLine.parse("--shared-dir", "/srv", "--socket-path", "/s", "--sandbox", "none", "--seccomp=none",
-                "-f", "--no-killpriv-v2");
+        CommandLine.parse(
+                "--shared-dir",
+                "/srv",
+                "--socket-path",
+                "/s",
+                "--sandbox",
+                "none",
+                "--seccomp=none",
+                "-f",
+                "--no-killpriv-v2");
         assertTrue(fails("--sandbox=namespace").getMessage().contains("--sandbox=namespace is not supported"));
         assertTrue(fails("--seccomp", "kill").getMessage().contains("--seccomp=kill is not supported"));
     }
 
     @ParameterizedTest
-    @CsvSource(delimiter = '#', value = {
-        "--bogus#unknown option --bogus (see --help)",
-        "--cache=sometimes#--cache sometimes: must be one of always|auto|metadata|never",
-        "--thread-pool-size=-1#--thread-pool-size -1: not a non-negative integer",
-        "--fd=abc#--fd abc: not a non-negative integer",
-        "--inode-file-handles=maybe#--inode-file-handles maybe: must be one of fallback|mandatory|never|prefer",
-        "--log-level=loud#--log-level loud: must be one of debug|error|info|off|trace|warn",
-        "--transport=tcp#--transport tcp: must be one of fuse-dev|vhost-user",
-        "--xattr=yes#--xattr takes no value, got 'yes'",
-        "stray#unexpected argument 'stray' (options start with --; see --help)",
-        "--shared-dir#--shared-dir needs a value SHARED_DIR",
-    })
+    @CsvSource(
+            delimiter = '#',
+            value = {
+                "--bogus#unknown option --bogus (see --help)",
+                "--cache=sometimes#--cache sometimes: must be one of always|auto|metadata|never",
+                "--thread-pool-size=-1#--thread-pool-size -1: not a non-negative integer",
+                "--fd=abc#--fd abc: not a non-negative integer",
+                "--inode-file-handles=maybe#--inode-file-handles maybe: must be one of fallback|mandatory|never|prefer",
+                "--log-level=loud#--log-level loud: must be one of debug|error|info|off|trace|warn",
+                "--transport=tcp#--transport tcp: must be one of fuse-dev|vhost-user",
+                "--xattr=yes#--xattr takes no value, got 'yes'",
+                "stray#unexpected argument 'stray' (options start with --; see --help)",
+                "--shared-dir#--shared-dir needs a value SHARED_DIR",
+            })
     void badOptionsGiveOneLineNamingThem(String arg, String message) {
         UsageException e = fails(arg);
         assertEquals(message, e.getMessage());
@@ -125,15 +165,24 @@ class CommandLineTest {
     @Test
     void requiredAndConflictingOptions() {
         assertEquals("--shared-dir is required", fails("--socket-path", "/s").getMessage());
-        assertEquals("--socket-path or --fd is required", fails("--shared-dir", "/srv").getMessage());
-        assertEquals("--fd cannot be used with --socket-path",
-                fails("--shared-dir", "/srv", "--socket-path", "/s", "--fd", "3").getMessage());
-        assertEquals("--socket-group cannot be used with --fd",
-                fails("--shared-dir", "/srv", "--fd", "3", "--socket-group", "kvm").getMessage());
-        assertEquals("--transport=fuse-dev needs --mountpoint DIR",
+        assertEquals(
+                "--socket-path or --fd is required",
+                fails("--shared-dir", "/srv").getMessage());
+        assertEquals(
+                "--fd cannot be used with --socket-path",
+                fails("--shared-dir", "/srv", "--socket-path", "/s", "--fd", "3")
+                        .getMessage());
+        assertEquals(
+                "--socket-group cannot be used with --fd",
+                fails("--shared-dir", "/srv", "--fd", "3", "--socket-group", "kvm")
+                        .getMessage());
+        assertEquals(
+                "--transport=fuse-dev needs --mountpoint DIR",
                 fails("--shared-dir", "/srv", "--transport", "fuse-dev").getMessage());
-        assertEquals("--mountpoint needs --transport=fuse-dev",
-                fails("--shared-dir", "/srv", "--socket-path", "/s", "--mountpoint", "/m").getMessage());
+        assertEquals(
+                "--mountpoint needs --transport=fuse-dev",
+                fails("--shared-dir", "/srv", "--socket-path", "/s", "--mountpoint", "/m")
+                        .getMessage());
     }
 
     @Test
@@ -146,26 +195,60 @@ class CommandLineTest {
     @Test
     void validateChecksTheMachine() throws Exception {
         Path file = Files.createFile(tmp.resolve("file"));
-        UsageException e = assertThrows(UsageException.class, () -> CommandLine.validate(
-                CommandLine.parse("--shared-dir", "/nonexistent", "--socket-path", "/tmp/x.sock")));
+        UsageException e = assertThrows(
+                UsageException.class,
+                () -> CommandLine.validate(
+                        CommandLine.parse("--shared-dir", "/nonexistent", "--socket-path", "/tmp/x.sock")));
         assertEquals("--shared-dir /nonexistent: no such directory", e.getMessage());
         assertEquals(UsageException.INVALID, e.exitStatus());
-        assertEquals("--shared-dir " + file + ": not a directory", assertThrows(UsageException.class,
-                () -> CommandLine.validate(CommandLine.parse("--shared-dir", file.toString(), "--socket-path", "/s")))
-                .getMessage());
-        assertEquals("--socket-path /nope/x.sock: directory /nope does not exist", assertThrows(UsageException.class,
-                () -> CommandLine.validate(CommandLine.parse("--shared-dir", tmp.toString(), "--socket-path",
-                        "/nope/x.sock"))).getMessage());
-        assertEquals("--mountpoint /nope: no such directory", assertThrows(UsageException.class,
-                () -> CommandLine.validate(CommandLine.parse("--shared-dir", tmp.toString(), "--transport=fuse-dev",
-                        "--mountpoint", "/nope"))).getMessage());
-        assertEquals("--bundles /nope: no such directory", assertThrows(UsageException.class,
-                () -> CommandLine.validate(CommandLine.parse("--shared-dir", tmp.toString(), "--socket-path",
-                        tmp.resolve("s").toString(), "--bundles", "/nope"))).getMessage());
-        assertEquals("--fd 999999: not an open file descriptor", assertThrows(UsageException.class,
-                () -> CommandLine.validate(CommandLine.parse("--shared-dir", tmp.toString(), "--fd", "999999")))
-                .getMessage());
-        CommandLine.validate(CommandLine.parse("--shared-dir", tmp.toString(), "--socket-path",
+        assertEquals(
+                "--shared-dir " + file + ": not a directory",
+                assertThrows(
+                                UsageException.class,
+                                () -> CommandLine.validate(
+                                        CommandLine.parse("--shared-dir", file.toString(), "--socket-path", "/s")))
+                        .getMessage());
+        assertEquals(
+                "--socket-path /nope/x.sock: directory /nope does not exist",
+                assertThrows(
+                                UsageException.class,
+                                () -> CommandLine.validate(CommandLine.parse(
+                                        "--shared-dir", tmp.toString(), "--socket-path", "/nope/x.sock")))
+                        .getMessage());
+        assertEquals(
+                "--mountpoint /nope: no such directory",
+                assertThrows(
+                                UsageException.class,
+                                () -> CommandLine.validate(CommandLine.parse(
+                                        "--shared-dir",
+                                        tmp.toString(),
+                                        "--transport=fuse-dev",
+                                        "--mountpoint",
+                                        "/nope")))
+                        .getMessage());
+        assertEquals(
+                "--bundles /nope: no such directory",
+                assertThrows(
+                                UsageException.class,
+                                () -> CommandLine.validate(CommandLine.parse(
+                                        "--shared-dir",
+                                        tmp.toString(),
+                                        "--socket-path",
+                                        tmp.resolve("s").toString(),
+                                        "--bundles",
+                                        "/nope")))
+                        .getMessage());
+        assertEquals(
+                "--fd 999999: not an open file descriptor",
+                assertThrows(
+                                UsageException.class,
+                                () -> CommandLine.validate(
+                                        CommandLine.parse("--shared-dir", tmp.toString(), "--fd", "999999")))
+                        .getMessage());
+        CommandLine.validate(CommandLine.parse(
+                "--shared-dir",
+                tmp.toString(),
+                "--socket-path",
                 tmp.resolve("s.sock").toString()));
     }
 
@@ -175,10 +258,27 @@ class CommandLineTest {
         for (String name : CommandLine.optionNames()) {
             assertTrue(help.contains(name), name + " missing from --help");
         }
-        for (String required : List.of("--shared-dir", "--socket-path", "--socket", "--fd", "--socket-group",
-                "--thread-pool-size", "--inode-file-handles", "--cache", "--xattr", "--readonly",
-                "--announce-submounts", "--no-announce-submounts", "--log-level", "--help", "--version",
-                "--print-capabilities", "--transport", "--mountpoint", "--bundles", "--strategy")) {
+        for (String required : List.of(
+                "--shared-dir",
+                "--socket-path",
+                "--socket",
+                "--fd",
+                "--socket-group",
+                "--thread-pool-size",
+                "--inode-file-handles",
+                "--cache",
+                "--xattr",
+                "--readonly",
+                "--announce-submounts",
+                "--no-announce-submounts",
+                "--log-level",
+                "--help",
+                "--version",
+                "--print-capabilities",
+                "--transport",
+                "--mountpoint",
+                "--bundles",
+                "--strategy")) {
             assertTrue(CommandLine.optionNames().contains(required), required);
         }
     }
@@ -186,10 +286,14 @@ class CommandLineTest {
     private static String[] runPreflight(String... args) {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         ByteArrayOutputStream err = new ByteArrayOutputStream();
-        int status = Main.preflight(new Options[1], args, new PrintStream(out, true, StandardCharsets.UTF_8),
+        int status = Main.preflight(
+                new Options[1],
+                args,
+                new PrintStream(out, true, StandardCharsets.UTF_8),
                 new PrintStream(err, true, StandardCharsets.UTF_8));
-        return new String[] {String.valueOf(status), out.toString(StandardCharsets.UTF_8),
-            err.toString(StandardCharsets.UTF_8)};
+        return new String[] {
+            String.valueOf(status), out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8)
+        };
     }
 
     @Test
@@ -226,12 +330,36 @@ class CommandLineTest {
 
     @Test
     void configurationsFollowTheContract() throws Exception {
-        Options vu = CommandLine.parse("--shared-dir", "/srv/../srv", "--socket-path", "/run/v.sock",
-                "--thread-pool-size", "8", "--socket-group", "kvm", "--cache", "always", "--xattr");
+        Options vu = CommandLine.parse(
+                "--shared-dir",
+                "/srv/../srv",
+                "--socket-path",
+                "/run/v.sock",
+                "--thread-pool-size",
+                "8",
+                "--socket-group",
+                "kvm",
+                "--cache",
+                "always",
+                "--xattr");
         Map<String, Map<String, Object>> c = Main.configurations(vu);
-        assertEquals(Map.of("shared.dir", "/srv", "cache", "always", "xattr", true, "readonly", false,
-                "announce.submounts", true, "strategy.target", "(inode.identity=fd)"), c.get(Main.PID_PASSTHROUGH));
-        assertEquals(Map.of("socket.path", "/run/v.sock", "fd", -1, "socket.group", "kvm", "thread.pool.size", 8),
+        assertEquals(
+                Map.of(
+                        "shared.dir",
+                        "/srv",
+                        "cache",
+                        "always",
+                        "xattr",
+                        true,
+                        "readonly",
+                        false,
+                        "announce.submounts",
+                        true,
+                        "strategy.target",
+                        "(inode.identity=fd)"),
+                c.get(Main.PID_PASSTHROUGH));
+        assertEquals(
+                Map.of("socket.path", "/run/v.sock", "fd", -1, "socket.group", "kvm", "thread.pool.size", 8),
                 c.get(Main.PID_VHOST_USER));
         assertFalse(c.containsKey(Main.PID_FUSE_DEV));
         Options fd = CommandLine.parse("--shared-dir", "/srv", "--transport=fuse-dev", "--mountpoint", "/mnt");

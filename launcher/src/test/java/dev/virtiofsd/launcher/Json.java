@@ -106,10 +106,19 @@ final class Json {
             if (c == '\\') {
                 char e = s.charAt(i++);
                 switch (e) {
-                    case 'n': b.append('\n'); break;
-                    case 't': b.append('\t'); break;
-                    case 'u': b.append((char) Integer.parseInt(s.substring(i, i + 4), 16)); i += 4; break;
-                    default: b.append(e); break;
+                    case 'n':
+                        b.append('\n');
+                        break;
+                    case 't':
+                        b.append('\t');
+                        break;
+                    case 'u':
+                        b.append((char) Integer.parseInt(s.substring(i, i + 4), 16));
+                        i += 4;
+                        break;
+                    default:
+                        b.append(e);
+                        break;
                 }
             } else if (c < 0x20) {
                 throw error("control character in string");

@@ -9,7 +9,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
-
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -47,8 +46,11 @@ class StockLoggingTest {
     @Test
     void anEditedFileIsNotStock() throws Exception {
         Path conf = tmp.resolve("logback.xml");
-        Files.write(conf, new String(resource("logback-stock.xml"), StandardCharsets.UTF_8)
-                .replace("INFO", "DEBUG").getBytes(StandardCharsets.UTF_8));
+        Files.write(
+                conf,
+                new String(resource("logback-stock.xml"), StandardCharsets.UTF_8)
+                        .replace("INFO", "DEBUG")
+                        .getBytes(StandardCharsets.UTF_8));
         assertFalse(StockLogging.isStock(conf));
         assertFalse(StockLogging.isStock(tmp.resolve("missing.xml")));
     }

@@ -6,15 +6,14 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.LinkedHashMap;
 import java.util.Map;
-
 import org.junit.jupiter.api.Test;
 
 class SystemPackagesTest {
     @Test
     void exportPackageKeepsNamesAndVersionsOnly() {
         Map<String, String> out = new LinkedHashMap<>();
-        SystemPackages.parseExportPackage("a.b;version=\"1.2.3\";uses:=\"x.y,z.w\",c.d;e.f;version=2.0,"
-                + "g;mandatory:=\"version\"", out);
+        SystemPackages.parseExportPackage(
+                "a.b;version=\"1.2.3\";uses:=\"x.y,z.w\",c.d;e.f;version=2.0," + "g;mandatory:=\"version\"", out);
         assertEquals(Map.of("a.b", "1.2.3", "c.d", "2.0", "e.f", "2.0"), filterNonNull(out));
         assertTrue(out.containsKey("g"));
         assertEquals(null, out.get("g"));
@@ -41,9 +40,14 @@ class SystemPackagesTest {
     @Test
     void classPathJarsExportJnrJffiAndSlf4jWithVersions() throws Exception {
         String extra = SystemPackages.compute(SystemPackages.classPath(), SystemPackages.SHARED_JARS);
-        for (String expected : new String[] {"jnr.ffi;version=\"2.2.17\"", "jnr.ffi.provider.jffi;version=\"2.2.17\"",
-                "jnr.posix;version=\"3.1.20\"", "jnr.unixsocket;version=\"0.38.23\"", "com.kenai.jffi;version=\"1.3.13\"",
-                "org.slf4j;version=\"2.0.17\""}) {
+        for (String expected : new String[] {
+            "jnr.ffi;version=\"2.2.17\"",
+            "jnr.ffi.provider.jffi;version=\"2.2.17\"",
+            "jnr.posix;version=\"3.1.20\"",
+            "jnr.unixsocket;version=\"0.38.23\"",
+            "com.kenai.jffi;version=\"1.3.13\"",
+            "org.slf4j;version=\"2.0.17\""
+        }) {
             assertTrue(("," + extra + ",").contains("," + expected + ","), expected + " not in " + extra);
         }
         assertFalse(extra.contains("uses:="));
@@ -53,11 +57,13 @@ class SystemPackagesTest {
 
     @Test
     void dsFailureReasonIsTheInnermostMessage() {
-        assertEquals("--inode-file-handles=mandatory needs CAP_DAC_READ_SEARCH", FelixLauncher.failureReason(
-                "org.osgi.service.component.ComponentException: java.lang.reflect.InvocationTargetException\n"
-                + "\tat org.apache.felix.scr.Foo.bar(Foo.java:1)\n"
-                + "Caused by: java.lang.IllegalStateException: --inode-file-handles=mandatory needs CAP_DAC_READ_SEARCH\n"
-                + "\tat x.Y.z(Y.java:2)\n"));
+        assertEquals(
+                "--inode-file-handles=mandatory needs CAP_DAC_READ_SEARCH",
+                FelixLauncher.failureReason(
+                        "org.osgi.service.component.ComponentException: java.lang.reflect.InvocationTargetException\n"
+                                + "\tat org.apache.felix.scr.Foo.bar(Foo.java:1)\n"
+                                + "Caused by: java.lang.IllegalStateException: --inode-file-handles=mandatory needs CAP_DAC_READ_SEARCH\n"
+                                + "\tat x.Y.z(Y.java:2)\n"));
         assertEquals("boom", FelixLauncher.failureReason("java.lang.RuntimeException: boom"));
         assertEquals("unknown reason", FelixLauncher.failureReason(null));
     }

@@ -25,6 +25,7 @@ public final class Fuse {
     public static final int F_UNLCK = 2;
     /** lk_flags bit: a flock(2) lock rather than a POSIX record lock. */
     public static final int LK_FLOCK = 1;
+
     public static final int INTERRUPT = 36;
     public static final int DESTROY = 38;
     public static final int BATCH_FORGET = 42;
@@ -38,7 +39,14 @@ public final class Fuse {
     public byte[] request(int opcode, long nodeId, byte[] body) {
         int len = IN_HEADER + body.length;
         ByteBuffer b = ByteBuffer.allocate(len).order(ByteOrder.LITTLE_ENDIAN);
-        b.putInt(len).putInt(opcode).putLong(unique += 2).putLong(nodeId).putInt(0).putInt(0).putInt(1).putInt(0);
+        b.putInt(len)
+                .putInt(opcode)
+                .putLong(unique += 2)
+                .putLong(nodeId)
+                .putInt(0)
+                .putInt(0)
+                .putInt(1)
+                .putInt(0);
         b.put(body);
         return b.array();
     }
@@ -55,7 +63,14 @@ public final class Fuse {
     }
 
     public byte[] init(int minor, int flags) {
-        return request(INIT, 0, body(64).putInt(7).putInt(minor).putInt(128 * 1024).putInt(flags).array());
+        return request(
+                INIT,
+                0,
+                body(64).putInt(7)
+                        .putInt(minor)
+                        .putInt(128 * 1024)
+                        .putInt(flags)
+                        .array());
     }
 
     public byte[] lookup(long parent, String name) {
@@ -75,11 +90,15 @@ public final class Fuse {
     }
 
     public byte[] read(long node, long fh, long offset, int size) {
-        return request(READ, node, body(40).putLong(fh).putLong(offset).putInt(size).array());
+        return request(
+                READ, node, body(40).putLong(fh).putLong(offset).putInt(size).array());
     }
 
     public byte[] readdirplus(long node, long fh, long offset, int size) {
-        return request(READDIRPLUS, node, body(40).putLong(fh).putLong(offset).putInt(size).array());
+        return request(
+                READDIRPLUS,
+                node,
+                body(40).putLong(fh).putLong(offset).putInt(size).array());
     }
 
     public byte[] write(long node, long fh, long offset, byte[] data) {
@@ -106,7 +125,12 @@ public final class Fuse {
 
     /** SETLK or SETLKW (fuse_lk_in): whole-file lock of {@code type} for {@code owner}. */
     public byte[] setlk(boolean sleep, long node, long fh, long owner, int type, int lkFlags) {
-        ByteBuffer b = body(48).putLong(fh).putLong(owner).putLong(0).putLong(Long.MAX_VALUE).putInt(type).putInt(1)
+        ByteBuffer b = body(48).putLong(fh)
+                .putLong(owner)
+                .putLong(0)
+                .putLong(Long.MAX_VALUE)
+                .putInt(type)
+                .putInt(1)
                 .putInt(lkFlags);
         return request(sleep ? SETLKW : SETLK, node, b.array());
     }

@@ -38,7 +38,9 @@ public final class FuseReply {
 
     /** The body after the 16-byte out header, little-endian. */
     public ByteBuffer body() {
-        return ByteBuffer.wrap(bytes, 16, Math.max(0, bytes.length - 16)).slice().order(ByteOrder.LITTLE_ENDIAN);
+        return ByteBuffer.wrap(bytes, 16, Math.max(0, bytes.length - 16))
+                .slice()
+                .order(ByteOrder.LITTLE_ENDIAN);
     }
 
     private ByteBuffer buffer() {

@@ -59,6 +59,7 @@ public final class VhostUserFrontend implements AutoCloseable {
 
     /** Guest-physical base of the second memory region (above 4 GiB like a real guest's high RAM). */
     public static final long HIGH_GPA = 0x1_0000_0000L;
+
     private static final long UVA0 = 0x7f00_0000_0000L;
     private static final long UVA1 = 0x7f40_0000_0000L;
 
@@ -364,7 +365,8 @@ public final class VhostUserFrontend implements AutoCloseable {
             if ((protocol & PF_MQ) != 0) {
                 queueNum = (int) call(GET_QUEUE_NUM, new byte[0]).u64();
                 if (queueNum < queues.length) {
-                    throw ErrnoException.of(dev.virtiofsd.api.Errno.EINVAL, "back end has only " + queueNum + " queues");
+                    throw ErrnoException.of(
+                            dev.virtiofsd.api.Errno.EINVAL, "back end has only " + queueNum + " queues");
                 }
             }
             if ((protocol & PF_CONFIGURE_MEM_SLOTS) != 0) {
@@ -429,8 +431,15 @@ public final class VhostUserFrontend implements AutoCloseable {
     private void setupRing(Queue q) throws ErrnoException {
         message(SET_VRING_NUM, state(q.index, q.size));
         message(SET_VRING_BASE, state(q.index, q.availIdx));
-        message(SET_VRING_ADDR, le(40).putInt(q.index).putInt(0).putLong(uva(q.desc)).putLong(uva(q.used))
-                .putLong(uva(q.avail)).putLong(0).array());
+        message(
+                SET_VRING_ADDR,
+                le(40).putInt(q.index)
+                        .putInt(0)
+                        .putLong(uva(q.desc))
+                        .putLong(uva(q.used))
+                        .putLong(uva(q.avail))
+                        .putLong(0)
+                        .array());
         if (q.kickFd < 0) {
             q.kickFd = Linux.eventfd(0, 0);
             q.callFd = Linux.eventfd(0, Linux.EFD_NONBLOCK);
@@ -536,7 +545,11 @@ public final class VhostUserFrontend implements AutoCloseable {
                 idx[i] = q.freeDesc.poll();
             }
             for (int i = 0; i < n; i++) {
-                writeDesc(host(q.desc) + 16L * idx[i], addr[i], len[i], flags[i] | (i + 1 < n ? DESC_F_NEXT : 0),
+                writeDesc(
+                        host(q.desc) + 16L * idx[i],
+                        addr[i],
+                        len[i],
+                        flags[i] | (i + 1 < n ? DESC_F_NEXT : 0),
                         i + 1 < n ? idx[i + 1] : 0);
             }
             head = idx[0];
@@ -598,8 +611,7 @@ public final class VhostUserFrontend implements AutoCloseable {
     }
 
     /** A used element: descriptor head and length. */
-    public record Used(int head, int len) {
-    }
+    public record Used(int head, int len) {}
 
     /** Low-level: the next used element of queue {@code qi}, waiting up to the timeout; null if none. */
     public Used waitUsed(int qi, int timeoutMillis) throws ErrnoException {

@@ -62,8 +62,7 @@ public final class Errno {
         }
     }
 
-    private Errno() {
-    }
+    private Errno() {}
 
     /** "ENOENT" for 2; "errno 200" for numbers without a name here. */
     public static String name(int errno) {

@@ -14,8 +14,7 @@ public final class Accounts {
 
     private static volatile POSIX posix;
 
-    private Accounts() {
-    }
+    private Accounts() {}
 
     private static POSIX posix() {
         POSIX p = posix;

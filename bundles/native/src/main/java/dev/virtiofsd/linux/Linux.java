@@ -118,6 +118,7 @@ public final class Linux {
     private static final long SYS_COPY_FILE_RANGE = AARCH64 ? 285 : 326;
     /** A NUL byte: the "" path of AT_EMPTY_PATH calls. */
     public static final long EMPTY_PATH;
+
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
 
     static {
@@ -126,8 +127,7 @@ public final class Linux {
         EMPTY_PATH = NativeMemory.allocate(8);
     }
 
-    private Linux() {
-    }
+    private Linux() {}
 
     /** Per-thread native scratch space for small arguments (proc paths, iovecs, flock structs). */
     private static final class Scratch {
@@ -271,8 +271,7 @@ public final class Linux {
         check(C.symlinkat(target, dirfd, path));
     }
 
-    public static void linkat(int olddirfd, long oldpath, int newdirfd, long newpath, int flags)
-            throws ErrnoException {
+    public static void linkat(int olddirfd, long oldpath, int newdirfd, long newpath, int flags) throws ErrnoException {
         check(C.linkat(olddirfd, oldpath, newdirfd, newpath, flags));
     }
 
@@ -385,16 +384,20 @@ public final class Linux {
     public static int preadv(int fd, SegmentList dst, int size, long offset) throws ErrnoException {
         long iov = SCRATCH.get().base + Scratch.IOV;
         int n = fillIovecs(iov, dst, size);
-        return (int) check(n == 1 ? C.pread(fd, NativeMemory.getLong(iov), NativeMemory.getLong(iov + 8), offset)
-                : C.preadv(fd, iov, n, offset));
+        return (int) check(
+                n == 1
+                        ? C.pread(fd, NativeMemory.getLong(iov), NativeMemory.getLong(iov + 8), offset)
+                        : C.preadv(fd, iov, n, offset));
     }
 
     /** pwritev(2) of every byte of {@code src}. */
     public static int pwritev(int fd, SegmentList src, long offset) throws ErrnoException {
         long iov = SCRATCH.get().base + Scratch.IOV;
         int n = fillIovecs(iov, src, Integer.MAX_VALUE);
-        return (int) check(n == 1 ? C.pwrite(fd, NativeMemory.getLong(iov), NativeMemory.getLong(iov + 8), offset)
-                : C.pwritev(fd, iov, n, offset));
+        return (int) check(
+                n == 1
+                        ? C.pwrite(fd, NativeMemory.getLong(iov), NativeMemory.getLong(iov + 8), offset)
+                        : C.pwritev(fd, iov, n, offset));
     }
 
     /** writev(2) of the first {@code size} bytes of {@code src}. */

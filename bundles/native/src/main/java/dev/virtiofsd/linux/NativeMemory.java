@@ -13,8 +13,7 @@ import java.nio.charset.StandardCharsets;
 public final class NativeMemory {
     private static final MemoryIO IO = MemoryIO.getInstance();
 
-    private NativeMemory() {
-    }
+    private NativeMemory() {}
 
     /** Allocates {@code size} zeroed bytes outside the heap; release with {@link #free}. */
     public static long allocate(long size) {

@@ -16,8 +16,12 @@ public final class Statx implements AutoCloseable {
 
     /** statx of the file behind {@code fd} (O_PATH works), basic stats plus mount id. */
     public Statx ofFd(int fd) throws ErrnoException {
-        Linux.statx(fd, Linux.EMPTY_PATH, Linux.AT_EMPTY_PATH | Linux.AT_SYMLINK_NOFOLLOW,
-                Linux.STATX_BASIC_STATS | Linux.STATX_MNT_ID, this);
+        Linux.statx(
+                fd,
+                Linux.EMPTY_PATH,
+                Linux.AT_EMPTY_PATH | Linux.AT_SYMLINK_NOFOLLOW,
+                Linux.STATX_BASIC_STATS | Linux.STATX_MNT_ID,
+                this);
         return this;
     }
 
@@ -127,7 +131,9 @@ public final class Statx implements AutoCloseable {
     }
 
     public static long makedev(long major, long minor) {
-        return ((major & 0xfffff000L) << 32) | ((major & 0xfffL) << 8) | ((minor & 0xffffff00L) << 12)
+        return ((major & 0xfffff000L) << 32)
+                | ((major & 0xfffL) << 8)
+                | ((minor & 0xffffff00L) << 12)
                 | (minor & 0xffL);
     }
 

@@ -13,6 +13,7 @@ import java.nio.charset.StandardCharsets;
 public final class UnixSocket implements AutoCloseable {
     /** Most fds one message may carry (vhost-user allows 8). */
     public static final int MAX_FDS = 8;
+
     private static final int MSGHDR = 0;
     private static final int IOV = 64;
     private static final int CMSG = 96;

@@ -2,7 +2,6 @@ package dev.virtiofsd.it.framework;
 
 import java.io.IOException;
 import java.io.InputStream;
-
 import org.osgi.framework.Bundle;
 
 /**

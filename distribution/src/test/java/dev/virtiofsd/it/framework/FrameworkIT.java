@@ -8,6 +8,9 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.virtiofsd.launcher.DaemonEvents;
+import dev.virtiofsd.launcher.FelixLauncher;
+import dev.virtiofsd.launcher.Main;
 import java.io.IOException;
 import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Method;
@@ -22,17 +25,12 @@ import java.util.Map;
 import java.util.TreeSet;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
-
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.osgi.framework.Bundle;
 import org.osgi.framework.ServiceReference;
-
-import dev.virtiofsd.launcher.DaemonEvents;
-import dev.virtiofsd.launcher.FelixLauncher;
-import dev.virtiofsd.launcher.Main;
 
 /**
  * Boots Felix from the distribution's bundles/ exactly as the launcher does, and checks from
@@ -69,7 +67,9 @@ class FrameworkIT {
     void everyBundleOfTheDistributionIsResolvedAndActive() throws IOException {
         List<String> jars;
         try (Stream<Path> s = Files.list(DIST.resolve("bundles"))) {
-            jars = s.filter(p -> p.toString().endsWith(".jar")).map(Path::toString).collect(Collectors.toList());
+            jars = s.filter(p -> p.toString().endsWith(".jar"))
+                    .map(Path::toString)
+                    .collect(Collectors.toList());
         }
         assertEquals(jars.size(), launcher.bundles().size());
         List<String> notActive = new ArrayList<>();
@@ -79,10 +79,15 @@ class FrameworkIT {
             }
         }
         assertEquals(List.of(), notActive);
-        TreeSet<String> names = launcher.bundles().stream().map(Bundle::getSymbolicName)
-                .collect(Collectors.toCollection(TreeSet::new));
-        for (String expected : List.of("dev.virtiofsd.api", "dev.virtiofsd.native", "dev.virtiofsd.strategy.fd",
-                "dev.virtiofsd.transport.fusedev", "org.apache.felix.scr", "org.apache.felix.configadmin")) {
+        TreeSet<String> names =
+                launcher.bundles().stream().map(Bundle::getSymbolicName).collect(Collectors.toCollection(TreeSet::new));
+        for (String expected : List.of(
+                "dev.virtiofsd.api",
+                "dev.virtiofsd.native",
+                "dev.virtiofsd.strategy.fd",
+                "dev.virtiofsd.transport.fusedev",
+                "org.apache.felix.scr",
+                "org.apache.felix.configadmin")) {
             assertTrue(names.contains(expected), expected + " not among " + names);
         }
         assertNotNull(launcher.awaitService(FelixLauncher.DAEMON_CONTROL, null, 0));
@@ -90,8 +95,12 @@ class FrameworkIT {
 
     private static Object probe(String method, Object... args) throws Exception {
         Bundle nativeBundle = launcher.bundle("dev.virtiofsd.native");
-        Class<?> probe = new BundleDelegatingLoader(nativeBundle, NativeProbe.class).loadClass(NativeProbe.class.getName());
-        Method m = Arrays.stream(probe.getMethods()).filter(x -> x.getName().equals(method)).findFirst().orElseThrow();
+        Class<?> probe =
+                new BundleDelegatingLoader(nativeBundle, NativeProbe.class).loadClass(NativeProbe.class.getName());
+        Method m = Arrays.stream(probe.getMethods())
+                .filter(x -> x.getName().equals(method))
+                .findFirst()
+                .orElseThrow();
         try {
             return m.invoke(null, args);
         } catch (InvocationTargetException e) {
@@ -102,7 +111,8 @@ class FrameworkIT {
     @Test
     void probeRunsAgainstTheNativeBundlesClasses() throws Exception {
         Bundle nativeBundle = launcher.bundle("dev.virtiofsd.native");
-        ClassLoader bundleLoader = nativeBundle.loadClass("dev.virtiofsd.linux.Linux").getClassLoader();
+        ClassLoader bundleLoader =
+                nativeBundle.loadClass("dev.virtiofsd.linux.Linux").getClassLoader();
         assertSame(bundleLoader, probe("linuxLoader"));
         assertNotEquals(getClass().getClassLoader(), bundleLoader);
     }
@@ -135,15 +145,19 @@ class FrameworkIT {
 
     private static ServiceReference<?> await(String objectClass, String filter) {
         ServiceReference<?> ref = launcher.awaitService(objectClass, filter, 15_000);
-        assertNotNull(ref, () -> objectClass + (filter == null ? "" : " " + filter) + " not registered; "
-                + launcher.diagnose());
+        assertNotNull(
+                ref,
+                () -> objectClass + (filter == null ? "" : " " + filter) + " not registered; " + launcher.diagnose());
         return ref;
     }
 
     private static Object call(ServiceReference<?> ref, String iface, String method) throws Exception {
         Object service = launcher.context().getService(ref);
         try {
-            return launcher.bundle(FelixLauncher.API_BUNDLE).loadClass(iface).getMethod(method).invoke(service);
+            return launcher.bundle(FelixLauncher.API_BUNDLE)
+                    .loadClass(iface)
+                    .getMethod(method)
+                    .invoke(service);
         } finally {
             launcher.context().ungetService(ref);
         }
@@ -169,9 +183,21 @@ class FrameworkIT {
         Path mountpoint = Files.createDirectory(tmp.resolve("mnt"));
         Files.writeString(shared.resolve("hello.txt"), "hello from the host", StandardCharsets.UTF_8);
 
-        launcher.configure(Main.PID_PASSTHROUGH, Map.of("shared.dir", shared.toString(), "cache", "auto",
-                "xattr", true, "readonly", false, "announce.submounts", true,
-                "strategy.target", "(inode.identity=fd)"));
+        launcher.configure(
+                Main.PID_PASSTHROUGH,
+                Map.of(
+                        "shared.dir",
+                        shared.toString(),
+                        "cache",
+                        "auto",
+                        "xattr",
+                        true,
+                        "readonly",
+                        false,
+                        "announce.submounts",
+                        true,
+                        "strategy.target",
+                        "(inode.identity=fd)"));
         launcher.configure(Main.PID_FUSE_DEV, Map.of("mountpoint", mountpoint.toString(), "threads", 2));
         try {
             ServiceReference<?> fs = await(FILE_SYSTEM, null);
@@ -180,10 +206,12 @@ class FrameworkIT {
             ServiceReference<?> transport = await(TRANSPORT, "(virtiofsd.transport=fuse-dev)");
             assertEquals("fuse-dev", call(transport, TRANSPORT, "name"));
             assertEquals("fd", call(stats, INODE_STATS, "strategy"));
-            assertTrue(usedBy(fs, "dev.virtiofsd.fuse-dispatch") || usedBy(fs, "fuse-dispatch"),
+            assertTrue(
+                    usedBy(fs, "dev.virtiofsd.fuse-dispatch") || usedBy(fs, "fuse-dispatch"),
                     "FileSystem not used by fuse-dispatch");
             assertTrue(usedBy(server, "dev.virtiofsd.transport.fusedev"), "FuseServer not used by the transport");
-            assertTrue(usedBy(await(STRATEGY, "(inode.identity=fd)"), "dev.virtiofsd.passthrough"),
+            assertTrue(
+                    usedBy(await(STRATEGY, "(inode.identity=fd)"), "dev.virtiofsd.passthrough"),
                     "fd strategy not used by the passthrough");
             assertTrue(events.awaitReadyOrStop(15, java.util.concurrent.TimeUnit.SECONDS));
             assertNotNull(events.readyWhat(), "transport did not call DaemonControl.ready");

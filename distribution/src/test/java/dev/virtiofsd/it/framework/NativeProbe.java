@@ -1,14 +1,13 @@
 package dev.virtiofsd.it.framework;
 
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.nio.file.Paths;
-
 import dev.virtiofsd.linux.Linux;
 import dev.virtiofsd.linux.NativeMemory;
 import dev.virtiofsd.linux.Statx;
 import dev.virtiofsd.linux.UnixSocket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
 
 /**
  * Native calls made with the native bundle's classes: {@link BundleDelegatingLoader} defines this
@@ -17,8 +16,7 @@ import dev.virtiofsd.linux.UnixSocket;
  * java.* types cross back to the test.
  */
 public final class NativeProbe {
-    private NativeProbe() {
-    }
+    private NativeProbe() {}
 
     /** The class loader of the Linux class this probe linked against. */
     public static ClassLoader linuxLoader() {
@@ -74,7 +72,8 @@ public final class NativeProbe {
         long buf = NativeMemory.allocate(4096);
         int fd = Linux.open(file, Linux.O_RDONLY | Linux.O_CLOEXEC, 0);
         int received = -1;
-        try (UnixSocket a = new UnixSocket(pair[0]); UnixSocket b = new UnixSocket(pair[1])) {
+        try (UnixSocket a = new UnixSocket(pair[0]);
+                UnixSocket b = new UnixSocket(pair[1])) {
             byte[] payload = "fd!".getBytes(StandardCharsets.US_ASCII);
             NativeMemory.putBytes(buf, payload, 0, payload.length);
             a.send(buf, payload.length, new int[] {fd}, 1);

@@ -47,24 +47,23 @@ final class Cpio implements Closeable {
         entry(name, S_IFCHR | perm, 1, major, minor, new byte[0]);
     }
 
-    private void entry(String name, int mode, int nlink, int rdevMajor, int rdevMinor, byte[] data)
-            throws IOException {
+    private void entry(String name, int mode, int nlink, int rdevMajor, int rdevMinor, byte[] data) throws IOException {
         byte[] nameBytes = name.getBytes(StandardCharsets.UTF_8);
         StringBuilder h = new StringBuilder(110);
         h.append("070701");
-        hex(h, nextIno++);        // c_ino
-        hex(h, mode);             // c_mode
-        hex(h, 0);                // c_uid: root
-        hex(h, 0);                // c_gid
-        hex(h, nlink);            // c_nlink
-        hex(h, 0);                // c_mtime
-        hex(h, data.length);      // c_filesize
-        hex(h, 0);                // c_devmajor
-        hex(h, 0);                // c_devminor
-        hex(h, rdevMajor);        // c_rdevmajor
-        hex(h, rdevMinor);        // c_rdevminor
+        hex(h, nextIno++); // c_ino
+        hex(h, mode); // c_mode
+        hex(h, 0); // c_uid: root
+        hex(h, 0); // c_gid
+        hex(h, nlink); // c_nlink
+        hex(h, 0); // c_mtime
+        hex(h, data.length); // c_filesize
+        hex(h, 0); // c_devmajor
+        hex(h, 0); // c_devminor
+        hex(h, rdevMajor); // c_rdevmajor
+        hex(h, rdevMinor); // c_rdevminor
         hex(h, nameBytes.length + 1); // c_namesize incl. NUL
-        hex(h, 0);                // c_check
+        hex(h, 0); // c_check
         write(h.toString().getBytes(StandardCharsets.US_ASCII));
         write(nameBytes);
         write(new byte[] {0});

@@ -14,8 +14,8 @@ public record DaemonCommand(String name, List<String> argv) {
 
     /** Our daemon from the assembled distribution. */
     public static DaemonCommand ours(Path launcher, Path sharedDir, Path socket, String strategy, boolean xattr) {
-        List<String> a = new ArrayList<>(List.of(launcher.toString(),
-                "--shared-dir", sharedDir.toString(), "--socket-path", socket.toString()));
+        List<String> a = new ArrayList<>(
+                List.of(launcher.toString(), "--shared-dir", sharedDir.toString(), "--socket-path", socket.toString()));
         if (strategy != null) a.add("--inode-file-handles=" + strategy);
         if (xattr) a.add("--xattr");
         return new DaemonCommand("virtiofsd-java", a);
@@ -23,9 +23,16 @@ public record DaemonCommand(String name, List<String> argv) {
 
     /** Rust virtiofsd 1.13, without sandbox and seccomp (it runs as root next to the tests). */
     public static DaemonCommand peer(Path binary, Path sharedDir, Path socket, String strategy, boolean xattr) {
-        List<String> a = new ArrayList<>(List.of(binary.toString(),
-                "--shared-dir", sharedDir.toString(), "--socket-path", socket.toString(),
-                "--sandbox", "none", "--seccomp", "none"));
+        List<String> a = new ArrayList<>(List.of(
+                binary.toString(),
+                "--shared-dir",
+                sharedDir.toString(),
+                "--socket-path",
+                socket.toString(),
+                "--sandbox",
+                "none",
+                "--seccomp",
+                "none"));
         if (strategy != null) a.add("--inode-file-handles=" + strategy);
         if (xattr) a.add("--xattr");
         return new DaemonCommand("rust-virtiofsd", a);

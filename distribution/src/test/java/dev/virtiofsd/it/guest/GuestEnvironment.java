@@ -43,8 +43,8 @@ public final class GuestEnvironment {
             Path candidate = d.resolve("scripts");
             if (Files.isRegularFile(candidate.resolve("guest/fetch-kernel.sh"))) return candidate;
         }
-        throw new IllegalStateException("scripts/guest/fetch-kernel.sh not found above " + userDir()
-                + "; set -Dvirtiofsd.scripts");
+        throw new IllegalStateException(
+                "scripts/guest/fetch-kernel.sh not found above " + userDir() + "; set -Dvirtiofsd.scripts");
     }
 
     /** The assembled distribution layout (may not exist). */
@@ -108,7 +108,8 @@ public final class GuestEnvironment {
     static String runScript(Path script, long timeoutSeconds) throws IOException, InterruptedException {
         Process p = new ProcessBuilder(List.of("/bin/sh", script.toString()))
                 .redirectError(ProcessBuilder.Redirect.INHERIT)
-                .redirectInput(ProcessBuilder.Redirect.from(Paths.get("/dev/null").toFile()))
+                .redirectInput(
+                        ProcessBuilder.Redirect.from(Paths.get("/dev/null").toFile()))
                 .start();
         byte[] out = p.getInputStream().readAllBytes();
         if (!p.waitFor(timeoutSeconds, TimeUnit.SECONDS)) {

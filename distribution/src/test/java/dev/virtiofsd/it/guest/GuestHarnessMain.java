@@ -16,8 +16,14 @@ public final class GuestHarnessMain {
         long t0 = System.nanoTime();
         GuestResult r = run.execute(daemon, workload, xattr, workload.equals("reboot"));
         System.out.println(r.describe());
-        System.out.printf("total %d ms, failures %d, work dir %s%n",
+        System.out.printf(
+                "total %d ms, failures %d, work dir %s%n",
                 (System.nanoTime() - t0) / 1_000_000, r.failures().size(), run.workDir());
-        System.exit(r.failures().isEmpty() && r.qemuExit != null && Integer.valueOf(0).equals(r.daemonExit) ? 0 : 1);
+        System.exit(
+                r.failures().isEmpty()
+                                && r.qemuExit != null
+                                && Integer.valueOf(0).equals(r.daemonExit)
+                        ? 0
+                        : 1);
     }
 }

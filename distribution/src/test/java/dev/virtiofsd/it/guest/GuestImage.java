@@ -46,8 +46,21 @@ public final class GuestImage {
         Set<String> dirs = new LinkedHashSet<>();
         try (Cpio cpio = new Cpio(tmp)) {
             cpio.dir(".", 0755);
-            for (String d : List.of("bin", "sbin", "usr", "usr/bin", "usr/sbin", "proc", "sys", "dev", "mnt",
-                    "etc", "root", "home", "lib", "lib/modules")) {
+            for (String d : List.of(
+                    "bin",
+                    "sbin",
+                    "usr",
+                    "usr/bin",
+                    "usr/sbin",
+                    "proc",
+                    "sys",
+                    "dev",
+                    "mnt",
+                    "etc",
+                    "root",
+                    "home",
+                    "lib",
+                    "lib/modules")) {
                 cpio.dir(d, 0755);
                 dirs.add(d);
             }
@@ -61,17 +74,24 @@ public final class GuestImage {
             for (String r : RESOURCES) {
                 if (!r.equals("init.sh")) cpio.file(r, 0644, resource(r));
             }
-            cpio.file("etc/passwd", 0644, ("root:x:0:0:root:/root:/bin/sh\n"
-                    + "user:x:1000:1000:user:/home/user:/bin/sh\n").getBytes(StandardCharsets.US_ASCII));
+            cpio.file(
+                    "etc/passwd",
+                    0644,
+                    ("root:x:0:0:root:/root:/bin/sh\n" + "user:x:1000:1000:user:/home/user:/bin/sh\n")
+                            .getBytes(StandardCharsets.US_ASCII));
             cpio.file("etc/group", 0644, "root:x:0:\nuser:x:1000:\n".getBytes(StandardCharsets.US_ASCII));
             cpio.file("etc/shells", 0644, "/bin/sh\n".getBytes(StandardCharsets.US_ASCII));
 
             Path modules = kernelDir.resolve("modules");
             List<String> order = Files.readAllLines(modules.resolve("ORDER"));
             for (String m : order) {
-                if (!m.isBlank()) cpio.file("lib/modules/" + m.strip() + ".ko", 0644, modules.resolve(m.strip() + ".ko"));
+                if (!m.isBlank())
+                    cpio.file("lib/modules/" + m.strip() + ".ko", 0644, modules.resolve(m.strip() + ".ko"));
             }
-            cpio.file("lib/modules/ORDER", 0644, String.join("\n", order).concat("\n").getBytes(StandardCharsets.US_ASCII));
+            cpio.file(
+                    "lib/modules/ORDER",
+                    0644,
+                    String.join("\n", order).concat("\n").getBytes(StandardCharsets.US_ASCII));
 
             // Dynamic host binaries go in with their libraries at the same absolute paths.
             Set<String> files = new LinkedHashSet<>();

@@ -15,7 +15,6 @@ import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.stream.Stream;
-
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -40,12 +39,25 @@ class GuestMountIT {
     }
 
     static List<String> expectedChecks(boolean xattr) {
-        List<String> names = new ArrayList<>(List.of("mount", "root-chmod", "create", "write-read", "append",
-                "truncate", "unlink", "mkdir-rmdir", "rename", "link", "symlink-readlink", "chmod", "chown",
-                "nonroot", "nonroot-denied", "mkfifo"));
+        List<String> names = new ArrayList<>(List.of(
+                "mount",
+                "root-chmod",
+                "create",
+                "write-read",
+                "append",
+                "truncate",
+                "unlink",
+                "mkdir-rmdir",
+                "rename",
+                "link",
+                "symlink-readlink",
+                "chmod",
+                "chown",
+                "nonroot",
+                "nonroot-denied",
+                "mkfifo"));
         names.add(xattr ? "xattr" : "xattr-disabled");
-        names.addAll(List.of("times-fsync-fallocate", "statfs", "ls-1000", "big-64MiB", "submount", "sync",
-                "umount"));
+        names.addAll(List.of("times-fsync-fallocate", "statfs", "ls-1000", "big-64MiB", "submount", "sync", "umount"));
         return names;
     }
 
@@ -53,7 +65,8 @@ class GuestMountIT {
     @MethodSource("cases")
     void workloadPassesInGuest(String strategy, boolean xattr, int requestQueues) throws Exception {
         GuestSupport.assumeDaemonAvailable();
-        assumeTrue(requestQueues == 1 || !GuestEnvironment.usePeer(),
+        assumeTrue(
+                requestQueues == 1 || !GuestEnvironment.usePeer(),
                 "Rust virtiofsd 1.13 serves a single request queue (QEMU fails vring 2 with EINVAL)");
         GuestRun run = GuestRun.prepare("mount-" + strategy + (xattr ? "-xattr" : "") + "-q" + requestQueues)
                 .requestQueues(requestQueues);
@@ -67,10 +80,12 @@ class GuestMountIT {
         try {
             Files.writeString(sub.resolve("marker"), "submount\n");
             r = run.execute(GuestSupport.daemon(run, strategy, xattr), "mount", xattr, false);
-            System.out.printf("guest run %s xattr=%s: %d ms (daemon start %d ms, guest %d ms)%n",
+            System.out.printf(
+                    "guest run %s xattr=%s: %d ms (daemon start %d ms, guest %d ms)%n",
                     strategy, xattr, (System.nanoTime() - t0) / 1_000_000, r.daemonStartMillis, r.guestMillis);
             GuestSupport.assertCleanRun(r, expectedChecks(xattr), 1);
-            assertEquals("guest\n", Files.readString(sub.resolve("from-guest")), "written by the guest into the submount");
+            assertEquals(
+                    "guest\n", Files.readString(sub.resolve("from-guest")), "written by the guest into the submount");
         } finally {
             host("umount", sub.toString());
         }
@@ -98,8 +113,8 @@ class GuestMountIT {
         }
         assertTrue(Files.exists(shared.resolve("rd2/moved/x")));
         if (xattr) {
-            UserDefinedFileAttributeView view = Files.getFileAttributeView(shared.resolve("f1"),
-                    UserDefinedFileAttributeView.class);
+            UserDefinedFileAttributeView view =
+                    Files.getFileAttributeView(shared.resolve("f1"), UserDefinedFileAttributeView.class);
             assertTrue(view.list().contains("keep"), "user.keep set by the guest");
             assertTrue(!view.list().contains("vtest"), "user.vtest removed by the guest");
             ByteBuffer b = ByteBuffer.allocate(16);

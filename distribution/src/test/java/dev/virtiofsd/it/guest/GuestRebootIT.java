@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Files;
 import java.util.List;
-
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -22,8 +21,9 @@ class GuestRebootIT {
         GuestRun run = GuestRun.prepare("reboot-" + strategy);
         long t0 = System.nanoTime();
         GuestResult r = run.execute(GuestSupport.daemon(run, strategy, false), "reboot", false, true);
-        System.out.printf("guest reboot run %s: %d ms (guest %d ms)%n", strategy,
-                (System.nanoTime() - t0) / 1_000_000, r.guestMillis);
+        System.out.printf(
+                "guest reboot run %s: %d ms (guest %d ms)%n",
+                strategy, (System.nanoTime() - t0) / 1_000_000, r.guestMillis);
         GuestSupport.assertCleanRun(r, List.of("mount", "first-boot", "mount", "second-boot", "umount"), 2);
         assertEquals("before-reboot\n", Files.readString(run.sharedDir().resolve("reboot/boot1")));
         assertEquals("after-reboot\n", Files.readString(run.sharedDir().resolve("reboot/boot2")));

@@ -37,12 +37,20 @@ public final class GuestResult {
     public final String killedBecause;
     /** The last STEP the guest started (names the step that hung when QEMU was killed). */
     public final String lastStep;
+
     public final long daemonStartMillis;
     public final long guestMillis;
     public final long daemonExitMillis;
 
-    GuestResult(String console, String daemonLog, Integer qemuExit, Integer daemonExit, String killedBecause,
-            long daemonStartMillis, long guestMillis, long daemonExitMillis) {
+    GuestResult(
+            String console,
+            String daemonLog,
+            Integer qemuExit,
+            Integer daemonExit,
+            String killedBecause,
+            long daemonStartMillis,
+            long guestMillis,
+            long daemonExitMillis) {
         this.killedBecause = killedBecause;
         this.console = console;
         this.daemonLog = daemonLog;
@@ -58,7 +66,8 @@ public final class GuestResult {
             String line = raw.replace("\r", "");
             Matcher m = RESULT.matcher(line);
             if (m.find()) {
-                checks.add(new Check(m.group(1), m.group(2).equals("PASS"), m.group(3).strip()));
+                checks.add(new Check(
+                        m.group(1), m.group(2).equals("PASS"), m.group(3).strip()));
                 continue;
             }
             m = VALUE.matcher(line);
@@ -96,15 +105,32 @@ public final class GuestResult {
     public String describe() {
         StringBuilder s = new StringBuilder();
         if (killedBecause != null) {
-            s.append("QEMU KILLED: ").append(killedBecause).append(", last guest step: ").append(lastStep).append('\n');
+            s.append("QEMU KILLED: ")
+                    .append(killedBecause)
+                    .append(", last guest step: ")
+                    .append(lastStep)
+                    .append('\n');
         }
-        s.append("qemuExit=").append(qemuExit).append(" daemonExit=").append(daemonExit)
-                .append(" boots=").append(boots).append(" ends=").append(ends)
-                .append(" daemonStart=").append(daemonStartMillis).append("ms guest=").append(guestMillis)
-                .append("ms daemonExitAfter=").append(daemonExitMillis).append("ms\n");
+        s.append("qemuExit=")
+                .append(qemuExit)
+                .append(" daemonExit=")
+                .append(daemonExit)
+                .append(" boots=")
+                .append(boots)
+                .append(" ends=")
+                .append(ends)
+                .append(" daemonStart=")
+                .append(daemonStartMillis)
+                .append("ms guest=")
+                .append(guestMillis)
+                .append("ms daemonExitAfter=")
+                .append(daemonExitMillis)
+                .append("ms\n");
         checks.forEach(c -> s.append("  ").append(c).append('\n'));
-        values.forEach((k, v) -> s.append("  VALUE ").append(k).append(' ').append(v).append('\n'));
-        guestTimes.forEach((k, v) -> s.append("  TIME ").append(k).append(' ').append(v).append('\n'));
+        values.forEach(
+                (k, v) -> s.append("  VALUE ").append(k).append(' ').append(v).append('\n'));
+        guestTimes.forEach(
+                (k, v) -> s.append("  TIME ").append(k).append(' ').append(v).append('\n'));
         s.append("--- console (tail) ---\n").append(tail(console, 60));
         s.append("--- daemon log (tail) ---\n").append(tail(daemonLog, 40));
         return s.toString();
@@ -113,7 +139,8 @@ public final class GuestResult {
     static String tail(String text, int lines) {
         String[] all = text.split("\n");
         StringBuilder s = new StringBuilder();
-        for (int i = Math.max(0, all.length - lines); i < all.length; i++) s.append(all[i]).append('\n');
+        for (int i = Math.max(0, all.length - lines); i < all.length; i++)
+            s.append(all[i]).append('\n');
         return s.toString();
     }
 }

@@ -116,18 +116,33 @@ public final class GuestRun {
             }
             daemonStart = (System.nanoTime() - t0) / 1_000_000;
 
-            List<String> qemu = new ArrayList<>(List.of("qemu-system-x86_64",
-                    "-accel", "tcg", "-m", "1024", "-nodefaults", "-no-user-config", "-display", "none",
-                    "-object", "memory-backend-memfd,id=mem,size=1024M,share=on",
-                    "-numa", "node,memdev=mem",
-                    "-chardev", "socket,id=c,path=" + socket,
-                    "-device", "vhost-user-fs-pci,queue-size=1024,chardev=c,tag=myfs"
+            List<String> qemu = new ArrayList<>(List.of(
+                    "qemu-system-x86_64",
+                    "-accel",
+                    "tcg",
+                    "-m",
+                    "1024",
+                    "-nodefaults",
+                    "-no-user-config",
+                    "-display",
+                    "none",
+                    "-object",
+                    "memory-backend-memfd,id=mem,size=1024M,share=on",
+                    "-numa",
+                    "node,memdev=mem",
+                    "-chardev",
+                    "socket,id=c,path=" + socket,
+                    "-device",
+                    "vhost-user-fs-pci,queue-size=1024,chardev=c,tag=myfs"
                             + (requestQueues > 1 ? ",num-request-queues=" + requestQueues : ""),
-                    "-kernel", kernel.resolve("vmlinuz").toString(),
-                    "-initrd", initramfs.toString(),
-                    "-append", "console=ttyS0 quiet panic=-1 vfstest.workload=" + workload
-                            + " vfstest.xattr=" + (xattr ? 1 : 0),
-                    "-serial", "file:" + console));
+                    "-kernel",
+                    kernel.resolve("vmlinuz").toString(),
+                    "-initrd",
+                    initramfs.toString(),
+                    "-append",
+                    "console=ttyS0 quiet panic=-1 vfstest.workload=" + workload + " vfstest.xattr=" + (xattr ? 1 : 0),
+                    "-serial",
+                    "file:" + console));
             if (!allowReboot) qemu.add("-no-reboot");
             Files.writeString(workDir.resolve("qemu.cmd"), String.join(" ", qemu) + "\n");
             long g0 = System.nanoTime();
@@ -179,8 +194,15 @@ public final class GuestRun {
             Files.deleteIfExists(socket);
             deleteTree(socketDir);
         }
-        return new GuestResult(read(console), read(daemonLog) + read(qemuLog), qemuExit, daemonExit,
-                stopReason, daemonStart, guest, daemonExitAfter);
+        return new GuestResult(
+                read(console),
+                read(daemonLog) + read(qemuLog),
+                qemuExit,
+                daemonExit,
+                stopReason,
+                daemonStart,
+                guest,
+                daemonExitAfter);
     }
 
     /** Deletes the shared dir contents (the 64 MiB file) once a run has been checked. */

@@ -18,8 +18,10 @@ final class GuestSupport {
     static void assumeDaemonAvailable() {
         if (GuestEnvironment.usePeer()) return;
         Path launcher = GuestEnvironment.ourLauncher();
-        assumeTrue(Files.isExecutable(launcher), () -> "distribution layout not built: " + launcher
-                + " missing (run mvn verify on distribution, or set -Dvirtiofsd.distribution)");
+        assumeTrue(
+                Files.isExecutable(launcher),
+                () -> "distribution layout not built: " + launcher
+                        + " missing (run mvn verify on distribution, or set -Dvirtiofsd.distribution)");
     }
 
     static DaemonCommand daemon(GuestRun run, String strategy, boolean xattr) throws IOException, InterruptedException {

@@ -16,7 +16,6 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
-
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -32,11 +31,17 @@ class DaemonProcessIT {
         List<String> cmd = new ArrayList<>();
         cmd.add(BIN.toString());
         cmd.addAll(Arrays.asList(args));
-        return new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        return new ProcessBuilder(cmd)
+                .redirectErrorStream(true)
+                .redirectOutput(log.toFile())
+                .start();
     }
 
     private static String run(Path cwd, String... cmd) throws Exception {
-        Process p = new ProcessBuilder(cmd).directory(cwd.toFile()).redirectErrorStream(true).start();
+        Process p = new ProcessBuilder(cmd)
+                .directory(cwd.toFile())
+                .redirectErrorStream(true)
+                .start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertTrue(p.waitFor(120, TimeUnit.SECONDS), String.join(" ", cmd) + " hangs");
         assertEquals(0, p.exitValue(), String.join(" ", cmd) + ": " + out);
@@ -86,11 +91,17 @@ class DaemonProcessIT {
     @Test
     void unsupportedOptionIsNamed() throws Exception {
         Path log = tmp.resolve("log");
-        Process p = start(log, "--shared-dir", tmp.toString(), "--socket-path", tmp.resolve("s").toString(),
+        Process p = start(
+                log,
+                "--shared-dir",
+                tmp.toString(),
+                "--socket-path",
+                tmp.resolve("s").toString(),
                 "--writeback");
         assertTrue(p.waitFor(30, TimeUnit.SECONDS));
         assertEquals(2, p.exitValue());
-        assertEquals(List.of("virtiofsd-java: --writeback is not supported by virtiofsd-java"), Files.readAllLines(log));
+        assertEquals(
+                List.of("virtiofsd-java: --writeback is not supported by virtiofsd-java"), Files.readAllLines(log));
     }
 
     @Test
@@ -110,8 +121,15 @@ class DaemonProcessIT {
         Path source = Paths.get("src").toAbsolutePath();
         Files.writeString(shared.resolve("from-host.txt"), "written on the host\n");
         Path log = tmp.resolve("log");
-        Process daemon = start(log, "--transport=fuse-dev", "--shared-dir", shared.toString(),
-                "--mountpoint", mnt.toString(), "--log-level", "warn");
+        Process daemon = start(
+                log,
+                "--transport=fuse-dev",
+                "--shared-dir",
+                shared.toString(),
+                "--mountpoint",
+                mnt.toString(),
+                "--log-level",
+                "warn");
         try {
             await("mount in /proc/self/mountinfo", () -> mounted(mnt), daemon, log);
             assertTrue(run(mnt, "ls", "-la", mnt.toString()).contains("from-host.txt"));
@@ -119,7 +137,8 @@ class DaemonProcessIT {
             run(mnt, "diff", "-r", source.toString(), mnt.resolve("copy").toString());
             run(mnt, "diff", "-r", source.toString(), shared.resolve("copy").toString());
             // Same names, modes, owners, sizes and mtimes seen through the mount as on the host.
-            assertEquals(run(shared.resolve("copy"), "ls", "-lnR", "--time-style=+%s", "."),
+            assertEquals(
+                    run(shared.resolve("copy"), "ls", "-lnR", "--time-style=+%s", "."),
                     run(mnt.resolve("copy"), "ls", "-lnR", "--time-style=+%s", "."));
         } finally {
             int status = stop(daemon, log);
@@ -133,8 +152,16 @@ class DaemonProcessIT {
         Path shared = Files.createDirectory(tmp.resolve("shared"));
         Path socket = tmp.resolve("vhost.sock");
         Path log = tmp.resolve("log");
-        Process daemon = start(log, "--shared-dir", shared.toString(), "--socket-path", socket.toString(),
-                "--sandbox", "none", "--log-level", "warn");
+        Process daemon = start(
+                log,
+                "--shared-dir",
+                shared.toString(),
+                "--socket-path",
+                socket.toString(),
+                "--sandbox",
+                "none",
+                "--log-level",
+                "warn");
         try {
             await("socket " + socket, () -> Files.exists(socket), daemon, log);
         } finally {

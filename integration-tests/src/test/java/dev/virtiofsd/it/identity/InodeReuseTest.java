@@ -59,8 +59,8 @@ class InodeReuseTest {
     }
 
     /** What the client saw. {@code readB}/{@code readA} hold the content or "<ERRNO>". */
-    record Outcome(String strategy, long inoA, long inoB, int attempts, long nodeA, long nodeB, String readB,
-            String readA) {
+    record Outcome(
+            String strategy, long inoA, long inoB, int attempts, long nodeA, long nodeB, String readB, String readA) {
         boolean reused() {
             return inoA == inoB;
         }
@@ -97,8 +97,8 @@ class InodeReuseTest {
             Sys.lstat(mnt.resolve("B"));
             Long nodeB = m.nodeIdOf("B");
             assertNotNull(nodeB, "the kernel sent a LOOKUP for B");
-            Outcome o = new Outcome(strategy, inoA, inoB, attempts, nodeA, nodeB, read(mnt.resolve("B")),
-                    read(mnt.resolve("A")));
+            Outcome o = new Outcome(
+                    strategy, inoA, inoB, attempts, nodeA, nodeB, read(mnt.resolve("B")), read(mnt.resolve("A")));
             System.out.println(o);
             return o;
         } finally {
@@ -118,8 +118,10 @@ class InodeReuseTest {
     @ValueSource(strings = {"handle-preferred", "handle-only"})
     void handleStrategiesTellTheNewFileFromTheOldOne(String strategy) throws Exception {
         Outcome o = scenario(strategy);
-        assertTrue(o.reused(), "precondition: ext4 gave B A's inode number within " + MAX_ATTEMPTS
-                + " tries (A is held by handle only, so nothing pins it): " + o);
+        assertTrue(
+                o.reused(),
+                "precondition: ext4 gave B A's inode number within " + MAX_ATTEMPTS
+                        + " tries (A is held by handle only, so nothing pins it): " + o);
         assertNotEquals(o.nodeA(), o.nodeB(), "B must be a new node, not A's: " + o);
         assertEquals(B_CONTENT, o.readB(), "reading B returns B's content: " + o);
         assertNotEquals(B_CONTENT, o.readA(), "A's stale node must never serve B's data: " + o);

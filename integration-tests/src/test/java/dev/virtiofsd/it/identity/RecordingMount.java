@@ -42,8 +42,8 @@ final class RecordingMount implements AutoCloseable {
             }
             return result;
         };
-        FileSystem recorded = (FileSystem) Proxy.newProxyInstance(FileSystem.class.getClassLoader(),
-                new Class<?>[] {FileSystem.class}, recorder);
+        FileSystem recorded = (FileSystem)
+                Proxy.newProxyInstance(FileSystem.class.getClassLoader(), new Class<?>[] {FileSystem.class}, recorder);
         this.transport = new FuseDevTransport(new FuseServerImpl(recorded), mountpoint, threads);
     }
 

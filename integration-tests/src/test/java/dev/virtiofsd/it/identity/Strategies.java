@@ -18,8 +18,7 @@ final class Strategies {
     /** Logger of the handle strategies' per-share state (its once-per-mount warnings). */
     static final String HANDLE_LOGGER = "dev.virtiofsd.strategy.handle.internal.HandleIdentityProvider";
 
-    private Strategies() {
-    }
+    private Strategies() {}
 
     static InodeIdentityStrategy byName(String name) {
         switch (name) {

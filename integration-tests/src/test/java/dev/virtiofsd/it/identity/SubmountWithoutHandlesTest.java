@@ -82,8 +82,10 @@ class SubmountWithoutHandlesTest {
     }
 
     private List<String> warnings() {
-        return log.list.stream().filter(e -> e.getLevel().isGreaterOrEqual(Level.WARN))
-                .map(ILoggingEvent::getFormattedMessage).collect(Collectors.toList());
+        return log.list.stream()
+                .filter(e -> e.getLevel().isGreaterOrEqual(Level.WARN))
+                .map(ILoggingEvent::getFormattedMessage)
+                .collect(Collectors.toList());
     }
 
     @Test
@@ -92,8 +94,9 @@ class SubmountWithoutHandlesTest {
         int fd = Sys.open(sub.resolve("file"), Linux.O_PATH, 0);
         try {
             NativeMemory.putInt(buf, 128);
-            ErrnoException e = assertThrows(ErrnoException.class, () -> Linux.nameToHandleAt(fd, Linux.EMPTY_PATH,
-                    buf, buf + 8 + 128, Linux.AT_EMPTY_PATH));
+            ErrnoException e = assertThrows(
+                    ErrnoException.class,
+                    () -> Linux.nameToHandleAt(fd, Linux.EMPTY_PATH, buf, buf + 8 + 128, Linux.AT_EMPTY_PATH));
             assertEquals(Errno.EOPNOTSUPP, e.errno());
         } finally {
             Sys.close(fd);
@@ -104,7 +107,10 @@ class SubmountWithoutHandlesTest {
     @Test
     void preferServesTheSubmountThroughOPathFallback() throws Exception {
         Path mnt = Files.createDirectory(base.resolve("mnt-prefer"));
-        try (FuseMount m = FuseMount.mount(shared, mnt, Strategies.byName("handle-preferred"),
+        try (FuseMount m = FuseMount.mount(
+                shared,
+                mnt,
+                Strategies.byName("handle-preferred"),
                 PassthroughOptions.of(shared).cache("auto"))) {
             assertEquals(SUB_CONTENT, Sys.readString(mnt.resolve("sub/file")));
             assertEquals(Linux.S_IFDIR, Sys.lstat(mnt.resolve("sub/dir")).type());
@@ -122,7 +128,10 @@ class SubmountWithoutHandlesTest {
     @Test
     void mandatoryAnswersEopnotsuppAndLogsOneLineForTheMount() throws Exception {
         Path mnt = Files.createDirectory(base.resolve("mnt-mandatory"));
-        try (FuseMount m = FuseMount.mount(shared, mnt, Strategies.byName("handle-only"),
+        try (FuseMount m = FuseMount.mount(
+                shared,
+                mnt,
+                Strategies.byName("handle-only"),
                 PassthroughOptions.of(shared).cache("auto"))) {
             for (String p : new String[] {"sub", "sub/file", "sub", "sub/dir", "sub/file"}) {
                 ErrnoException e = assertThrows(ErrnoException.class, () -> Sys.lstat(mnt.resolve(p)), p);
@@ -133,7 +142,8 @@ class SubmountWithoutHandlesTest {
             List<String> w = warnings();
             assertEquals(1, w.size(), "exactly one line for the ramfs mount: " + w);
             assertTrue(w.get(0).contains("ramfs") && w.get(0).contains("EOPNOTSUPP"), w.get(0));
-            assertTrue(m.fileSystem().inodesByKind().getOrDefault("fd", 0L) <= 1,
+            assertTrue(
+                    m.fileSystem().inodesByKind().getOrDefault("fd", 0L) <= 1,
                     "mandatory holds no O_PATH fds: " + m.fileSystem().inodesByKind());
         } finally {
             Files.deleteIfExists(mnt);

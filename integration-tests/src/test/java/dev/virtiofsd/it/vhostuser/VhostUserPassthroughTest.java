@@ -39,6 +39,7 @@ class VhostUserPassthroughTest {
 
     @TempDir
     Path tmp;
+
     Path shared;
     PassthroughFileSystem fs;
     VhostUserTransport transport;
@@ -58,15 +59,15 @@ class VhostUserPassthroughTest {
         }
 
         @Override
-        public void ready(String what) {
-        }
+        public void ready(String what) {}
     }
 
     VhostUserFrontend start(int poolSize, VhostUserFrontend.Options fo) throws Exception {
         shared = Files.createDirectory(tmp.resolve("shared"));
         fs = new PassthroughFileSystem(PassthroughOptions.of(shared), new FdStrategy());
         String sock = tmp.resolve("vfs.sock").toString();
-        transport = new VhostUserTransport(new FuseServerImpl(fs), VhostUserOptions.socket(sock).threadPoolSize(poolSize), control);
+        transport = new VhostUserTransport(
+                new FuseServerImpl(fs), VhostUserOptions.socket(sock).threadPoolSize(poolSize), control);
         transport.start();
         f = VhostUserFrontend.connect(sock, fo);
         return f;
@@ -223,11 +224,17 @@ class VhostUserPassthroughTest {
         long node = f.lookup(Fuse.ROOT, "lockme").nodeId();
         long fh1 = f.open(node, O_RDWR).fh();
         long fh2 = f.open(node, O_RDWR).fh();
-        assertEquals(0, f.request(1, f.fuse().setlk(false, node, fh1, 1, Fuse.F_WRLCK, Fuse.LK_FLOCK), 16).error());
+        assertEquals(
+                0,
+                f.request(1, f.fuse().setlk(false, node, fh1, 1, Fuse.F_WRLCK, Fuse.LK_FLOCK), 16)
+                        .error());
         // The waiter sleeps in the daemon; the unlock comes behind it on the same ring.
         int waiter = f.submit(1, f.fuse().setlk(true, node, fh2, 2, Fuse.F_WRLCK, Fuse.LK_FLOCK), 16);
         assertNull(f.await(1, waiter, 300), "the second lock must wait");
-        assertEquals(0, f.request(1, f.fuse().setlk(false, node, fh1, 1, Fuse.F_UNLCK, Fuse.LK_FLOCK), 16).error());
+        assertEquals(
+                0,
+                f.request(1, f.fuse().setlk(false, node, fh1, 1, Fuse.F_UNLCK, Fuse.LK_FLOCK), 16)
+                        .error());
         FuseReply r = f.await(1, waiter, 10_000);
         assertNotNull(r, "the waiter got the lock after the unlock");
         assertEquals(0, r.error());
@@ -259,7 +266,11 @@ class VhostUserPassthroughTest {
         VhostUserFrontend.Used u = f.waitUsed(1, 10_000);
         assertNotNull(u);
         assertEquals(16, u.len());
-        assertEquals(-Errno.EIO, ByteBuffer.wrap(f.readGuest(out, 16)).order(ByteOrder.LITTLE_ENDIAN).getInt(4));
+        assertEquals(
+                -Errno.EIO,
+                ByteBuffer.wrap(f.readGuest(out, 16))
+                        .order(ByteOrder.LITTLE_ENDIAN)
+                        .getInt(4));
     }
 
     @Test

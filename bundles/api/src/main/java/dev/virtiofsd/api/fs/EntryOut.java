@@ -12,6 +12,7 @@ public final class EntryOut {
     public long entryTimeoutNanos;
     /** Attribute cache timeout in nanoseconds. */
     public long attrTimeoutNanos;
+
     public final Attr attr = new Attr();
 
     public void clear() {

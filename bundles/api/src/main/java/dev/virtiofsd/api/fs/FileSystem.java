@@ -56,8 +56,9 @@ public interface FileSystem {
 
     void open(RequestContext ctx, long nodeId, int flags, OpenOut out) throws ErrnoException;
 
-    void create(RequestContext ctx, long parent, long name, int mode, int flags, int umask, EntryOut entry,
-            OpenOut open) throws ErrnoException;
+    void create(
+            RequestContext ctx, long parent, long name, int mode, int flags, int umask, EntryOut entry, OpenOut open)
+            throws ErrnoException;
 
     /** O_TMPFILE in directory {@code parent}: an unnamed file, returned as entry and open file. */
     void tmpfile(RequestContext ctx, long parent, int mode, int flags, int umask, EntryOut entry, OpenOut open)
@@ -105,13 +106,21 @@ public interface FileSystem {
 
     void removexattr(RequestContext ctx, long nodeId, long xattrName) throws ErrnoException;
 
-    void fallocate(RequestContext ctx, long nodeId, long fh, int mode, long offset, long length)
-            throws ErrnoException;
+    void fallocate(RequestContext ctx, long nodeId, long fh, int mode, long offset, long length) throws ErrnoException;
 
     long lseek(RequestContext ctx, long nodeId, long fh, long offset, int whence) throws ErrnoException;
 
-    long copyFileRange(RequestContext ctx, long nodeIn, long fhIn, long offIn, long nodeOut, long fhOut,
-            long offOut, long length, int flags) throws ErrnoException;
+    long copyFileRange(
+            RequestContext ctx,
+            long nodeIn,
+            long fhIn,
+            long offIn,
+            long nodeOut,
+            long fhOut,
+            long offOut,
+            long length,
+            int flags)
+            throws ErrnoException;
 
     void syncfs(RequestContext ctx, long nodeId) throws ErrnoException;
 

@@ -13,6 +13,7 @@ public final class OpenOut {
 
     /** The file handle the client passes back on every request on this open file. */
     public long fh;
+
     public int openFlags;
 
     public void clear() {

@@ -6,6 +6,7 @@ public final class RequestContext {
     public long unique;
     /** Caller's fsuid, fsgid and pid as seen by the kernel client. */
     public int uid;
+
     public int gid;
     public int pid;
 

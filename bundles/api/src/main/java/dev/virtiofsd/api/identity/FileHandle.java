@@ -73,7 +73,9 @@ public final class FileHandle {
             return false;
         }
         FileHandle other = (FileHandle) o;
-        return hash == other.hash && mountId == other.mountId && type == other.type
+        return hash == other.hash
+                && mountId == other.mountId
+                && type == other.type
                 && Arrays.equals(bytes, other.bytes);
     }
 
@@ -84,7 +86,10 @@ public final class FileHandle {
 
     @Override
     public String toString() {
-        StringBuilder sb = new StringBuilder("FileHandle[mnt=").append(mountId).append(", type=").append(type)
+        StringBuilder sb = new StringBuilder("FileHandle[mnt=")
+                .append(mountId)
+                .append(", type=")
+                .append(type)
                 .append(", ");
         for (byte b : bytes) {
             sb.append(String.format("%02x", b & 0xff));

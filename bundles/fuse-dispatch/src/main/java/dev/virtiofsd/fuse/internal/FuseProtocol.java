@@ -106,10 +106,27 @@ final class FuseProtocol {
      * no place for setxattr_flags, so the kernel keeps the 8-byte fuse_setxattr_in), INIT_EXT (we
      * send flags2 = 0).
      */
-    static final long SUPPORTED = ASYNC_READ | POSIX_LOCKS | ATOMIC_O_TRUNC | EXPORT_SUPPORT | BIG_WRITES
-            | DONT_MASK | FLOCK_LOCKS | AUTO_INVAL_DATA | DO_READDIRPLUS | READDIRPLUS_AUTO | ASYNC_DIO
-            | WRITEBACK_CACHE | PARALLEL_DIROPS | HANDLE_KILLPRIV | POSIX_ACL | ABORT_ERROR | MAX_PAGES
-            | CACHE_SYMLINKS | EXPLICIT_INVAL_DATA | SUBMOUNTS | HANDLE_KILLPRIV_V2;
+    static final long SUPPORTED = ASYNC_READ
+            | POSIX_LOCKS
+            | ATOMIC_O_TRUNC
+            | EXPORT_SUPPORT
+            | BIG_WRITES
+            | DONT_MASK
+            | FLOCK_LOCKS
+            | AUTO_INVAL_DATA
+            | DO_READDIRPLUS
+            | READDIRPLUS_AUTO
+            | ASYNC_DIO
+            | WRITEBACK_CACHE
+            | PARALLEL_DIROPS
+            | HANDLE_KILLPRIV
+            | POSIX_ACL
+            | ABORT_ERROR
+            | MAX_PAGES
+            | CACHE_SYMLINKS
+            | EXPLICIT_INVAL_DATA
+            | SUBMOUNTS
+            | HANDLE_KILLPRIV_V2;
 
     /** Flags about the transport and this engine, not the filesystem: sent whenever the kernel offers them. */
     static final long DISPATCHER_OWNED = MAX_PAGES | BIG_WRITES;
@@ -170,20 +187,67 @@ final class FuseProtocol {
     private static final String[] NAMES = new String[OPCODE_SLOTS];
 
     static {
-        String[] n = {"", "LOOKUP", "FORGET", "GETATTR", "SETATTR", "READLINK", "SYMLINK", "7", "MKNOD", "MKDIR",
-            "UNLINK", "RMDIR", "RENAME", "LINK", "OPEN", "READ", "WRITE", "STATFS", "RELEASE", "19", "FSYNC",
-            "SETXATTR", "GETXATTR", "LISTXATTR", "REMOVEXATTR", "FLUSH", "INIT", "OPENDIR", "READDIR",
-            "RELEASEDIR", "FSYNCDIR", "GETLK", "SETLK", "SETLKW", "ACCESS", "CREATE", "INTERRUPT", "BMAP",
-            "DESTROY", "IOCTL", "POLL", "NOTIFY_REPLY", "BATCH_FORGET", "FALLOCATE", "READDIRPLUS", "RENAME2",
-            "LSEEK", "COPY_FILE_RANGE", "SETUPMAPPING", "REMOVEMAPPING", "SYNCFS", "TMPFILE"};
+        String[] n = {
+            "",
+            "LOOKUP",
+            "FORGET",
+            "GETATTR",
+            "SETATTR",
+            "READLINK",
+            "SYMLINK",
+            "7",
+            "MKNOD",
+            "MKDIR",
+            "UNLINK",
+            "RMDIR",
+            "RENAME",
+            "LINK",
+            "OPEN",
+            "READ",
+            "WRITE",
+            "STATFS",
+            "RELEASE",
+            "19",
+            "FSYNC",
+            "SETXATTR",
+            "GETXATTR",
+            "LISTXATTR",
+            "REMOVEXATTR",
+            "FLUSH",
+            "INIT",
+            "OPENDIR",
+            "READDIR",
+            "RELEASEDIR",
+            "FSYNCDIR",
+            "GETLK",
+            "SETLK",
+            "SETLKW",
+            "ACCESS",
+            "CREATE",
+            "INTERRUPT",
+            "BMAP",
+            "DESTROY",
+            "IOCTL",
+            "POLL",
+            "NOTIFY_REPLY",
+            "BATCH_FORGET",
+            "FALLOCATE",
+            "READDIRPLUS",
+            "RENAME2",
+            "LSEEK",
+            "COPY_FILE_RANGE",
+            "SETUPMAPPING",
+            "REMOVEMAPPING",
+            "SYNCFS",
+            "TMPFILE"
+        };
         for (int i = 0; i < NAMES.length; i++) {
             NAMES[i] = i < n.length ? n[i] : Integer.toString(i);
         }
         NAMES[0] = "UNKNOWN";
     }
 
-    private FuseProtocol() {
-    }
+    private FuseProtocol() {}
 
     /** "LOOKUP" for 1; the number for opcodes without a name. */
     static String name(int opcode) {

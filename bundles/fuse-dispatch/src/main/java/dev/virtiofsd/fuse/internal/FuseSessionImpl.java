@@ -26,6 +26,7 @@ final class FuseSessionImpl implements FuseSession {
 
     /** Negotiated minor; 0 until INIT. Written before {@link #initialized} (volatile publication). */
     private volatile int minor;
+
     private volatile long flags;
     private volatile boolean initialized;
 

@@ -44,9 +44,11 @@ final class FuseWorkerImpl implements FuseWorker {
     private static final int NO_REPLY = Integer.MIN_VALUE;
     /** EPROTO: not in {@link Errno}. */
     static final int EPROTO = 71;
+
     private static final long NANOS_PER_SECOND = 1_000_000_000L;
     /** Kernel's own cap of one COPY_FILE_RANGE: UINT_MAX & PAGE_MASK (the reply size is a u32). */
     private static final long COPY_FILE_RANGE_MAX = 0xFFFFF000L;
+
     private static final int A = IN_HEADER;
     private static final int O = OUT_HEADER;
 
@@ -132,8 +134,11 @@ final class FuseWorkerImpl implements FuseWorker {
     /** Writes the out header (and body unless it is already in place); returns the reply length. */
     private int reply(int r) {
         if (outTotal < OUT_HEADER) {
-            LOG.debug("{} request {}: reply space of {} bytes cannot hold a reply header; no reply",
-                    name(opcode), unique, outTotal);
+            LOG.debug(
+                    "{} request {}: reply space of {} bytes cannot hold a reply header; no reply",
+                    name(opcode),
+                    unique,
+                    outTotal);
             return 0;
         }
         int len = r < 0 ? OUT_HEADER : OUT_HEADER + r;
@@ -185,8 +190,11 @@ final class FuseWorkerImpl implements FuseWorker {
         }
         if (outTotal < OUT_HEADER && !noReply(opcode)) {
             // nowhere to say how it went: do nothing rather than change state the client never learns of
-            LOG.debug("{} request {}: reply space of {} bytes cannot hold a reply header; ignored", name(opcode),
-                    unique, outTotal);
+            LOG.debug(
+                    "{} request {}: reply space of {} bytes cannot hold a reply header; ignored",
+                    name(opcode),
+                    unique,
+                    outTotal);
             return NO_REPLY;
         }
         if (!known(opcode)) {
@@ -219,62 +227,144 @@ final class FuseWorkerImpl implements FuseWorker {
 
     private int op() throws ErrnoException {
         switch (opcode) {
-            case INIT: return init();
-            case DESTROY: session.destroy(); return 0;
-            case LOOKUP: return lookup();
-            case FORGET: return forget();
-            case BATCH_FORGET: return batchForget();
-            case INTERRUPT: return interrupt();
-            case GETATTR: return getattr();
-            case SETATTR: return setattr();
-            case READLINK: return readlink();
-            case SYMLINK: return symlink();
-            case MKNOD: return mknod();
-            case MKDIR: return mkdir();
-            case UNLINK: return unlinkOrRmdir();
-            case RMDIR: return unlinkOrRmdir();
-            case RENAME: return rename(RENAME_IN, false);
-            case RENAME2: return rename(RENAME2_IN, true);
-            case LINK: return link();
-            case OPEN: return open();
-            case OPENDIR: return open();
-            case CREATE: return create();
-            case TMPFILE: return tmpfile();
-            case READ: return read();
-            case WRITE: return write();
-            case FLUSH: return flush();
-            case RELEASE: return release();
-            case RELEASEDIR: return release();
-            case FSYNC: return fsync();
-            case FSYNCDIR: return fsync();
-            case READDIR: return readdir(false);
-            case READDIRPLUS: return readdir(true);
-            case STATFS: return statfs();
-            case ACCESS: return access();
-            case SETXATTR: return setxattr();
-            case GETXATTR: return getxattr();
-            case LISTXATTR: return listxattr();
-            case REMOVEXATTR: return removexattr();
-            case GETLK: return getlk();
-            case SETLK: return setlk(false);
-            case SETLKW: return setlk(true);
-            case FALLOCATE: return fallocate();
-            case LSEEK: return lseek();
-            case COPY_FILE_RANGE: return copyFileRange();
-            case SYNCFS: fs.syncfs(ctx, nodeId); return 0;
-            default: return -Errno.ENOSYS;
+            case INIT:
+                return init();
+            case DESTROY:
+                session.destroy();
+                return 0;
+            case LOOKUP:
+                return lookup();
+            case FORGET:
+                return forget();
+            case BATCH_FORGET:
+                return batchForget();
+            case INTERRUPT:
+                return interrupt();
+            case GETATTR:
+                return getattr();
+            case SETATTR:
+                return setattr();
+            case READLINK:
+                return readlink();
+            case SYMLINK:
+                return symlink();
+            case MKNOD:
+                return mknod();
+            case MKDIR:
+                return mkdir();
+            case UNLINK:
+                return unlinkOrRmdir();
+            case RMDIR:
+                return unlinkOrRmdir();
+            case RENAME:
+                return rename(RENAME_IN, false);
+            case RENAME2:
+                return rename(RENAME2_IN, true);
+            case LINK:
+                return link();
+            case OPEN:
+                return open();
+            case OPENDIR:
+                return open();
+            case CREATE:
+                return create();
+            case TMPFILE:
+                return tmpfile();
+            case READ:
+                return read();
+            case WRITE:
+                return write();
+            case FLUSH:
+                return flush();
+            case RELEASE:
+                return release();
+            case RELEASEDIR:
+                return release();
+            case FSYNC:
+                return fsync();
+            case FSYNCDIR:
+                return fsync();
+            case READDIR:
+                return readdir(false);
+            case READDIRPLUS:
+                return readdir(true);
+            case STATFS:
+                return statfs();
+            case ACCESS:
+                return access();
+            case SETXATTR:
+                return setxattr();
+            case GETXATTR:
+                return getxattr();
+            case LISTXATTR:
+                return listxattr();
+            case REMOVEXATTR:
+                return removexattr();
+            case GETLK:
+                return getlk();
+            case SETLK:
+                return setlk(false);
+            case SETLKW:
+                return setlk(true);
+            case FALLOCATE:
+                return fallocate();
+            case LSEEK:
+                return lseek();
+            case COPY_FILE_RANGE:
+                return copyFileRange();
+            case SYNCFS:
+                fs.syncfs(ctx, nodeId);
+                return 0;
+            default:
+                return -Errno.ENOSYS;
         }
     }
 
     private static boolean known(int opcode) {
         switch (opcode) {
-            case LOOKUP: case FORGET: case GETATTR: case SETATTR: case READLINK: case SYMLINK: case MKNOD:
-            case MKDIR: case UNLINK: case RMDIR: case RENAME: case LINK: case OPEN: case READ: case WRITE:
-            case STATFS: case RELEASE: case FSYNC: case SETXATTR: case GETXATTR: case LISTXATTR:
-            case REMOVEXATTR: case FLUSH: case INIT: case OPENDIR: case READDIR: case RELEASEDIR:
-            case FSYNCDIR: case GETLK: case SETLK: case SETLKW: case ACCESS: case CREATE: case INTERRUPT:
-            case DESTROY: case BATCH_FORGET: case FALLOCATE: case READDIRPLUS: case RENAME2: case LSEEK:
-            case COPY_FILE_RANGE: case SYNCFS: case TMPFILE:
+            case LOOKUP:
+            case FORGET:
+            case GETATTR:
+            case SETATTR:
+            case READLINK:
+            case SYMLINK:
+            case MKNOD:
+            case MKDIR:
+            case UNLINK:
+            case RMDIR:
+            case RENAME:
+            case LINK:
+            case OPEN:
+            case READ:
+            case WRITE:
+            case STATFS:
+            case RELEASE:
+            case FSYNC:
+            case SETXATTR:
+            case GETXATTR:
+            case LISTXATTR:
+            case REMOVEXATTR:
+            case FLUSH:
+            case INIT:
+            case OPENDIR:
+            case READDIR:
+            case RELEASEDIR:
+            case FSYNCDIR:
+            case GETLK:
+            case SETLK:
+            case SETLKW:
+            case ACCESS:
+            case CREATE:
+            case INTERRUPT:
+            case DESTROY:
+            case BATCH_FORGET:
+            case FALLOCATE:
+            case READDIRPLUS:
+            case RENAME2:
+            case LSEEK:
+            case COPY_FILE_RANGE:
+            case SYNCFS:
+            case TMPFILE:
                 return true;
             default:
                 return false;
@@ -303,8 +393,12 @@ final class FuseWorkerImpl implements FuseWorker {
             return INIT_OUT;
         }
         if (major < KERNEL_VERSION || minor < MIN_MINOR) {
-            LOG.warn("FUSE INIT: kernel protocol {}.{} is older than {}.{}; refusing", major, minor,
-                    KERNEL_VERSION, MIN_MINOR);
+            LOG.warn(
+                    "FUSE INIT: kernel protocol {}.{} is older than {}.{}; refusing",
+                    major,
+                    minor,
+                    KERNEL_VERSION,
+                    MIN_MINOR);
             return -EPROTO;
         }
         if (session.initialized()) {
@@ -332,8 +426,14 @@ final class FuseWorkerImpl implements FuseWorker {
             repBuf.putShort(O + 28, (short) Math.max(1, Math.min(0xffff, maxWrite / 4096)));
         }
         session.initDone(negotiatedMinor, flags);
-        LOG.info("FUSE INIT: kernel {}.{}, negotiated 7.{}, flags 0x{} of 0x{}, max_write {}", major, minor,
-                negotiatedMinor, Long.toHexString(flags), Long.toHexString(kernelFlags), maxWrite);
+        LOG.info(
+                "FUSE INIT: kernel {}.{}, negotiated 7.{}, flags 0x{} of 0x{}, max_write {}",
+                major,
+                minor,
+                negotiatedMinor,
+                Long.toHexString(flags),
+                Long.toHexString(kernelFlags),
+                maxWrite);
         return INIT_OUT;
     }
 
@@ -368,8 +468,8 @@ final class FuseWorkerImpl implements FuseWorker {
         long count = argInt(0) & 0xffffffffL;
         long fit = (argTotal - BATCH_FORGET_IN) / FORGET_ONE;
         if (count > fit) {
-            LOG.debug("BATCH_FORGET request {}: count {} but room for {} entries; forgetting those", unique,
-                    count, fit);
+            LOG.debug(
+                    "BATCH_FORGET request {}: count {} but room for {} entries; forgetting those", unique, count, fit);
             count = fit;
         }
         // entries stream through the buffer in chunks: a /dev/fuse batch can be as large as max_write
@@ -377,8 +477,8 @@ final class FuseWorkerImpl implements FuseWorker {
         long done = 0;
         while (done < count) {
             int chunk = (int) Math.min(perChunk, count - done);
-            Segments.copyIn(in, A + BATCH_FORGET_IN + done * FORGET_ONE, req + A + BATCH_FORGET_IN,
-                    (long) chunk * FORGET_ONE);
+            Segments.copyIn(
+                    in, A + BATCH_FORGET_IN + done * FORGET_ONE, req + A + BATCH_FORGET_IN, (long) chunk * FORGET_ONE);
             for (int i = 0; i < chunk; i++) {
                 int off = A + BATCH_FORGET_IN + i * FORGET_ONE;
                 fs.forget(reqBuf.getLong(off), reqBuf.getLong(off + 8));
@@ -749,7 +849,8 @@ final class FuseWorkerImpl implements FuseWorker {
             if (!room(GETXATTR_OUT)) {
                 return outTooSmall(GETXATTR_OUT);
             }
-            int needed = get ? fs.getxattr(ctx, nodeId, req + A + GETXATTR_IN, rep + O, 0)
+            int needed = get
+                    ? fs.getxattr(ctx, nodeId, req + A + GETXATTR_IN, rep + O, 0)
                     : fs.listxattr(ctx, nodeId, rep + O, 0);
             if (needed < 0) {
                 return badResult(needed);
@@ -762,7 +863,8 @@ final class FuseWorkerImpl implements FuseWorker {
         if (cap <= 0) {
             return outTooSmall(1);
         }
-        int n = get ? fs.getxattr(ctx, nodeId, req + A + GETXATTR_IN, rep + O, cap)
+        int n = get
+                ? fs.getxattr(ctx, nodeId, req + A + GETXATTR_IN, rep + O, cap)
                 : fs.listxattr(ctx, nodeId, rep + O, cap);
         return checkedLength(n, cap);
     }
@@ -864,8 +966,8 @@ final class FuseWorkerImpl implements FuseWorker {
             return outTooSmall(WRITE_OUT);
         }
         long len = Math.min(argLong(40) < 0 ? COPY_FILE_RANGE_MAX : argLong(40), COPY_FILE_RANGE_MAX);
-        long n = fs.copyFileRange(ctx, nodeId, argLong(0), argLong(8), argLong(16), argLong(24), argLong(32),
-                len, (int) flags);
+        long n = fs.copyFileRange(
+                ctx, nodeId, argLong(0), argLong(8), argLong(16), argLong(24), argLong(32), len, (int) flags);
         if (n < 0 || n > len) {
             return badResult(n);
         }
@@ -901,8 +1003,7 @@ final class FuseWorkerImpl implements FuseWorker {
     }
 
     private int outTooSmall(int body) {
-        LOG.debug("{} request {}: reply space {} bytes, {} needed", name(opcode), unique, outTotal,
-                OUT_HEADER + body);
+        LOG.debug("{} request {}: reply space {} bytes, {} needed", name(opcode), unique, outTotal, OUT_HEADER + body);
         return -Errno.EIO;
     }
 

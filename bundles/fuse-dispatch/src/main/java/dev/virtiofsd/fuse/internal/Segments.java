@@ -5,8 +5,7 @@ import dev.virtiofsd.linux.NativeMemory;
 
 /** Copies between a segment list, read as one byte stream, and a contiguous native buffer. */
 final class Segments {
-    private Segments() {
-    }
+    private Segments() {}
 
     /** Sum of the segment lengths; a negative length (a transport bug) counts as empty. */
     static long total(SegmentList list) {

@@ -105,7 +105,11 @@ class Fixture {
     }
 
     static byte[] initRequest(int major, int minor, int flags, int flags2) {
-        Req r = Req.op(FuseProtocol.INIT, 1, 0).u32(major).u32(minor).u32(131072).u32(flags);
+        Req r = Req.op(FuseProtocol.INIT, 1, 0)
+                .u32(major)
+                .u32(minor)
+                .u32(131072)
+                .u32(flags);
         if (minor >= 36) {
             r.u32(flags2).zeros(44);
         }

@@ -105,7 +105,8 @@ class InitTest extends Fixture {
     void minor37IgnoresHeaderPadding() {
         init(37);
         // 7.37 header ends in u32 padding: garbage there must not be read as total_extlen
-        Reply r = send(Req.op(LOOKUP, 1).str("name").headerTail(0xffffffff).build()).assertOk(128);
+        Reply r = send(Req.op(LOOKUP, 1).str("name").headerTail(0xffffffff).build())
+                .assertOk(128);
         assertEquals(100, r.u64(0));
         assertEquals("lookup 1 name uid=1000 gid=1001 pid=4242 unique=77", fs.last());
     }
@@ -119,7 +120,12 @@ class InitTest extends Fixture {
         assertEquals("lookup 1 abc uid=1000 gid=1001 pid=4242 unique=77", fs.last());
         // the NUL is only inside the extension: the name is not terminated within the args
         fs.calls.clear();
-        byte[] bad = Req.op(LOOKUP, 1).bytes("abcdefgh".getBytes()).u32(0).u32(0).headerTail(1).build();
+        byte[] bad = Req.op(LOOKUP, 1)
+                .bytes("abcdefgh".getBytes())
+                .u32(0)
+                .u32(0)
+                .headerTail(1)
+                .build();
         send(bad).assertError(Errno.EINVAL);
         assertTrue(fs.calls.isEmpty());
         // extensions longer than the request

@@ -54,15 +54,18 @@ class MalformedTest extends Fixture {
     void dotsRejectedWhereANameIsMadeOrRemoved() {
         for (String dots : new String[] {".", ".."}) {
             send(Req.op(MKDIR, 1).u32(0755).u32(0).str(dots).build()).assertError(Errno.EINVAL);
-            send(Req.op(MKNOD, 1).u32(0644).u32(0).u32(0).u32(0).str(dots).build()).assertError(Errno.EINVAL);
-            send(Req.op(CREATE, 1).u32(0).u32(0644).u32(0).u32(0).str(dots).build()).assertError(Errno.EINVAL);
+            send(Req.op(MKNOD, 1).u32(0644).u32(0).u32(0).u32(0).str(dots).build())
+                    .assertError(Errno.EINVAL);
+            send(Req.op(CREATE, 1).u32(0).u32(0644).u32(0).u32(0).str(dots).build())
+                    .assertError(Errno.EINVAL);
             send(Req.op(SYMLINK, 1).str(dots).str("t").build()).assertError(Errno.EINVAL);
             send(Req.op(UNLINK, 1).str(dots).build()).assertError(Errno.EINVAL);
             send(Req.op(RMDIR, 1).str(dots).build()).assertError(Errno.EINVAL);
             send(Req.op(LINK, 1).u64(5).str(dots).build()).assertError(Errno.EINVAL);
             send(Req.op(RENAME, 1).u64(1).str(dots).str("b").build()).assertError(Errno.EINVAL);
             send(Req.op(RENAME, 1).u64(1).str("a").str(dots).build()).assertError(Errno.EINVAL);
-            send(Req.op(RENAME2, 1).u64(1).u32(0).u32(0).str("a").str(dots).build()).assertError(Errno.EINVAL);
+            send(Req.op(RENAME2, 1).u64(1).u32(0).u32(0).str("a").str(dots).build())
+                    .assertError(Errno.EINVAL);
         }
         assertTrue(fs.calls.isEmpty());
         // "..." is an ordinary name
@@ -77,20 +80,43 @@ class MalformedTest extends Fixture {
         send(Req.op(SYMLINK, 1).str("a").str("").build()).assertError(Errno.EINVAL);
         send(Req.op(SYMLINK, 1).str("a").str("t".repeat(4096)).build()).assertError(Errno.ENAMETOOLONG);
         send(Req.op(GETXATTR, 1).u32(0).u32(0).build()).assertError(Errno.EINVAL);
-        send(Req.op(SETXATTR, 1).u32(0).u32(0).bytes("user.x".getBytes()).build()).assertError(Errno.EINVAL);
+        send(Req.op(SETXATTR, 1).u32(0).u32(0).bytes("user.x".getBytes()).build())
+                .assertError(Errno.EINVAL);
         assertTrue(fs.calls.isEmpty());
     }
 
     /** Argument struct sizes of every opcode that has one. */
-    private static final Map<Integer, Integer> STRUCTS = Map.ofEntries(Map.entry(GETATTR, 16),
-            Map.entry(SETATTR, 88), Map.entry(MKNOD, 16), Map.entry(MKDIR, 8), Map.entry(RENAME, 8),
-            Map.entry(RENAME2, 16), Map.entry(LINK, 8), Map.entry(OPEN, 8), Map.entry(OPENDIR, 8),
-            Map.entry(CREATE, 16), Map.entry(TMPFILE, 16), Map.entry(READ, 40), Map.entry(WRITE, 40),
-            Map.entry(READDIR, 40), Map.entry(READDIRPLUS, 40), Map.entry(RELEASE, 24),
-            Map.entry(RELEASEDIR, 24), Map.entry(FLUSH, 24), Map.entry(FSYNC, 16), Map.entry(FSYNCDIR, 16),
-            Map.entry(SETXATTR, 8), Map.entry(GETXATTR, 8), Map.entry(LISTXATTR, 8), Map.entry(GETLK, 48),
-            Map.entry(SETLK, 48), Map.entry(SETLKW, 48), Map.entry(ACCESS, 8), Map.entry(FALLOCATE, 32),
-            Map.entry(LSEEK, 24), Map.entry(COPY_FILE_RANGE, 56));
+    private static final Map<Integer, Integer> STRUCTS = Map.ofEntries(
+            Map.entry(GETATTR, 16),
+            Map.entry(SETATTR, 88),
+            Map.entry(MKNOD, 16),
+            Map.entry(MKDIR, 8),
+            Map.entry(RENAME, 8),
+            Map.entry(RENAME2, 16),
+            Map.entry(LINK, 8),
+            Map.entry(OPEN, 8),
+            Map.entry(OPENDIR, 8),
+            Map.entry(CREATE, 16),
+            Map.entry(TMPFILE, 16),
+            Map.entry(READ, 40),
+            Map.entry(WRITE, 40),
+            Map.entry(READDIR, 40),
+            Map.entry(READDIRPLUS, 40),
+            Map.entry(RELEASE, 24),
+            Map.entry(RELEASEDIR, 24),
+            Map.entry(FLUSH, 24),
+            Map.entry(FSYNC, 16),
+            Map.entry(FSYNCDIR, 16),
+            Map.entry(SETXATTR, 8),
+            Map.entry(GETXATTR, 8),
+            Map.entry(LISTXATTR, 8),
+            Map.entry(GETLK, 48),
+            Map.entry(SETLK, 48),
+            Map.entry(SETLKW, 48),
+            Map.entry(ACCESS, 8),
+            Map.entry(FALLOCATE, 32),
+            Map.entry(LSEEK, 24),
+            Map.entry(COPY_FILE_RANGE, 56));
 
     @Test
     void truncatedArgStructsAreEinval() {
@@ -109,7 +135,8 @@ class MalformedTest extends Fixture {
 
     @Test
     void oversizedArgumentsAreEinval() {
-        send(Req.op(LOOKUP, 1).str("x".repeat(FuseWorkerImpl.ARGS_CAP + 10)).build()).assertError(Errno.EINVAL);
+        send(Req.op(LOOKUP, 1).str("x".repeat(FuseWorkerImpl.ARGS_CAP + 10)).build())
+                .assertError(Errno.EINVAL);
         assertTrue(fs.calls.isEmpty());
     }
 
@@ -119,7 +146,18 @@ class MalformedTest extends Fixture {
         assertEquals(0, r.returned);
         r = send(Req.op(LOOKUP, 1).str("x").build(), IN_CUTS, new int[0]);
         assertEquals(0, r.returned);
-        r = send(Req.op(READ, 1).u64(0).u64(0).u32(4096).u32(0).u64(0).u32(0).u32(0).build(), IN_CUTS, 15);
+        r = send(
+                Req.op(READ, 1)
+                        .u64(0)
+                        .u64(0)
+                        .u32(4096)
+                        .u32(0)
+                        .u64(0)
+                        .u32(0)
+                        .u32(0)
+                        .build(),
+                IN_CUTS,
+                15);
         assertEquals(0, r.returned);
         assertTrue(fs.calls.isEmpty(), "nothing done that could not be answered: " + fs.calls);
         // requests without reply need no reply space (hiprio queue descriptors have none)
@@ -146,10 +184,32 @@ class MalformedTest extends Fixture {
             Req.op(LOOKUP, 1).str("name").build(),
             Req.op(SETATTR, 1).zeros(88).build(),
             Req.op(RENAME2, 1).u64(1).u32(0).u32(0).str("a").str("b").build(),
-            Req.op(WRITE, 1).u64(0).u64(0).u32(10).u32(0).u64(0).u32(0).u32(0).zeros(10).build(),
+            Req.op(WRITE, 1)
+                    .u64(0)
+                    .u64(0)
+                    .u32(10)
+                    .u32(0)
+                    .u64(0)
+                    .u32(0)
+                    .u32(0)
+                    .zeros(10)
+                    .build(),
             Req.op(READ, 1).u64(0).u64(0).u32(100).u32(0).u64(0).u32(0).u32(0).build(),
-            Req.op(READDIRPLUS, 1).u64(0).u64(0).u32(4096).u32(0).u64(0).u32(0).u32(0).build(),
-            Req.op(SETXATTR, 1).u32(3).u32(0).str("user.a").bytes("xyz".getBytes()).build(),
+            Req.op(READDIRPLUS, 1)
+                    .u64(0)
+                    .u64(0)
+                    .u32(4096)
+                    .u32(0)
+                    .u64(0)
+                    .u32(0)
+                    .u32(0)
+                    .build(),
+            Req.op(SETXATTR, 1)
+                    .u32(3)
+                    .u32(0)
+                    .str("user.a")
+                    .bytes("xyz".getBytes())
+                    .build(),
             Req.op(BATCH_FORGET, 0).u32(2).u32(0).u64(5).u64(1).u64(6).u64(1).build(),
             Req.op(GETXATTR, 1).u32(64).u32(0).str("user.a").build(),
             Req.op(SYMLINK, 1).str("l").str("t").build(),
@@ -170,8 +230,9 @@ class MalformedTest extends Fixture {
                     default -> {
                         // keep the header's len consistent sometimes, so deeper paths are reached
                         if (req.length >= 4) {
-                            java.nio.ByteBuffer.wrap(req).order(java.nio.ByteOrder.LITTLE_ENDIAN).putInt(0,
-                                    req.length);
+                            java.nio.ByteBuffer.wrap(req)
+                                    .order(java.nio.ByteOrder.LITTLE_ENDIAN)
+                                    .putInt(0, req.length);
                         }
                     }
                 }

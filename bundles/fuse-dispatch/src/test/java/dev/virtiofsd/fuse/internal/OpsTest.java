@@ -63,8 +63,11 @@ class OpsTest extends Fixture {
     void lookupAllowsDotsButNotSlash() {
         send(Req.op(LOOKUP, 1).str(".").build()).assertOk(128);
         send(Req.op(LOOKUP, 1).str("..").build()).assertOk(128);
-        assertEquals(List.of("lookup 1 . uid=1000 gid=1001 pid=4242 unique=77",
-                "lookup 1 .. uid=1000 gid=1001 pid=4242 unique=77"), fs.calls);
+        assertEquals(
+                List.of(
+                        "lookup 1 . uid=1000 gid=1001 pid=4242 unique=77",
+                        "lookup 1 .. uid=1000 gid=1001 pid=4242 unique=77"),
+                fs.calls);
     }
 
     @Test
@@ -100,10 +103,26 @@ class OpsTest extends Fixture {
 
     @Test
     void setattrDecodesEveryField() {
-        int valid = SetattrIn.FATTR_MODE | SetattrIn.FATTR_SIZE | SetattrIn.FATTR_ATIME_NOW
-                | SetattrIn.FATTR_KILL_SUIDGID;
-        byte[] req = Req.op(SETATTR, 9).u32(valid).u32(0).u64(1).u64(2).u64(3).u64(4).u64(5).u64(6).u32(7).u32(8)
-                .u32(9).u32(0755).u32(0).u32(11).u32(12).u32(0).build();
+        int valid =
+                SetattrIn.FATTR_MODE | SetattrIn.FATTR_SIZE | SetattrIn.FATTR_ATIME_NOW | SetattrIn.FATTR_KILL_SUIDGID;
+        byte[] req = Req.op(SETATTR, 9)
+                .u32(valid)
+                .u32(0)
+                .u64(1)
+                .u64(2)
+                .u64(3)
+                .u64(4)
+                .u64(5)
+                .u64(6)
+                .u32(7)
+                .u32(8)
+                .u32(9)
+                .u32(0755)
+                .u32(0)
+                .u32(11)
+                .u32(12)
+                .u32(0)
+                .build();
         Reply r = send(req).assertOk(104);
         SetattrIn s = fs.lastSetattr;
         assertEquals(valid, s.valid);
@@ -133,7 +152,14 @@ class OpsTest extends Fixture {
     void nameCreatingOps() {
         assertEntry(send(Req.op(SYMLINK, 1).str("ln").str("../x/y").build()).assertOk(128), 0, 101);
         assertEquals("symlink 1 ln -> ../x/y", fs.last());
-        send(Req.op(MKNOD, 1).u32(0010644).u32(0x0801).u32(022).u32(0).str("fifo").build()).assertOk(128);
+        send(Req.op(MKNOD, 1)
+                        .u32(0010644)
+                        .u32(0x0801)
+                        .u32(022)
+                        .u32(0)
+                        .str("fifo")
+                        .build())
+                .assertOk(128);
         assertEquals("mknod 1 fifo mode=10644 rdev=2049 umask=22", fs.last());
         send(Req.op(MKDIR, 1).u32(0755).u32(022).str("dir").build()).assertOk(128);
         assertEquals("mkdir 1 dir mode=755 umask=22", fs.last());
@@ -151,13 +177,27 @@ class OpsTest extends Fixture {
 
     @Test
     void createAndTmpfileReplyEntryPlusOpen() {
-        Reply r = send(Req.op(CREATE, 1).u32(0101).u32(0100640).u32(022).u32(0).str("new").build()).assertOk(144);
+        Reply r = send(Req.op(CREATE, 1)
+                        .u32(0101)
+                        .u32(0100640)
+                        .u32(022)
+                        .u32(0)
+                        .str("new")
+                        .build())
+                .assertOk(144);
         assertEquals("create 1 new mode=100640 flags=101 umask=22", fs.last());
         assertEntry(r, 0, 104);
         assertEquals(556, r.u64(128));
         assertEquals(OpenOut.DIRECT_IO, r.u32(136));
         // the kernel sends its placeholder name "/" with TMPFILE: ignored, not an error
-        r = send(Req.op(TMPFILE, 1).u32(02).u32(0100600).u32(077).u32(0).str("/").build()).assertOk(144);
+        r = send(Req.op(TMPFILE, 1)
+                        .u32(02)
+                        .u32(0100600)
+                        .u32(077)
+                        .u32(0)
+                        .str("/")
+                        .build())
+                .assertOk(144);
         assertEquals("tmpfile 1 mode=100600 flags=2 umask=77", fs.last());
         assertEquals(557, r.u64(128));
     }
@@ -177,7 +217,8 @@ class OpsTest extends Fixture {
     void flushReleaseFsync() {
         send(Req.op(FLUSH, 4).u64(9).u32(0).u32(0).u64(77).build()).assertOk(0);
         assertEquals("flush 4 fh=9 owner=77", fs.last());
-        send(Req.op(RELEASE, 4).u64(9).u32(02).u32(RELEASE_FLOCK_UNLOCK).u64(78).build()).assertOk(0);
+        send(Req.op(RELEASE, 4).u64(9).u32(02).u32(RELEASE_FLOCK_UNLOCK).u64(78).build())
+                .assertOk(0);
         assertEquals("release 4 fh=9 flags=2 owner=78 flock=true", fs.last());
         send(Req.op(RELEASE, 4).u64(9).u32(0).u32(1).u64(78).build()).assertOk(0);
         assertEquals("release 4 fh=9 flags=0 owner=78 flock=false", fs.last());
@@ -205,7 +246,12 @@ class OpsTest extends Fixture {
 
     @Test
     void xattrs() {
-        send(Req.op(SETXATTR, 2).u32(5).u32(1).str("user.k/with/slash").bytes("vwxyz".getBytes()).build())
+        send(Req.op(SETXATTR, 2)
+                        .u32(5)
+                        .u32(1)
+                        .str("user.k/with/slash")
+                        .bytes("vwxyz".getBytes())
+                        .build())
                 .assertOk(0);
         assertEquals("setxattr 2 user.k/with/slash=vwxyz flags=1", fs.last());
 
@@ -227,43 +273,102 @@ class OpsTest extends Fixture {
 
     @Test
     void setxattrValueLongerThanRequestIsEinval() {
-        send(Req.op(SETXATTR, 2).u32(50).u32(0).str("user.k").bytes("short".getBytes()).build())
+        send(Req.op(SETXATTR, 2)
+                        .u32(50)
+                        .u32(0)
+                        .str("user.k")
+                        .bytes("short".getBytes())
+                        .build())
                 .assertError(Errno.EINVAL);
         assertTrue(fs.calls.isEmpty());
     }
 
     @Test
     void locks() {
-        Reply r = send(Req.op(GETLK, 3).u64(9).u64(0xabc).u64(0).u64(100).u32(1).u32(55).u32(0).u32(0).build())
+        Reply r = send(Req.op(GETLK, 3)
+                        .u64(9)
+                        .u64(0xabc)
+                        .u64(0)
+                        .u64(100)
+                        .u32(1)
+                        .u32(55)
+                        .u32(0)
+                        .u32(0)
+                        .build())
                 .assertOk(24);
         assertEquals("getlk 3 fh=9 owner=2748 0-100 type=1 pid=55", fs.last());
         assertEquals(10, r.u64(0));
         assertEquals(20, r.u64(8));
         assertEquals(1, r.u32(16));
         assertEquals(99, r.u32(20));
-        send(Req.op(SETLK, 3).u64(9).u64(1).u64(5).u64(6).u32(0).u32(1).u32(0).u32(0).build()).assertOk(0);
+        send(Req.op(SETLK, 3)
+                        .u64(9)
+                        .u64(1)
+                        .u64(5)
+                        .u64(6)
+                        .u32(0)
+                        .u32(1)
+                        .u32(0)
+                        .u32(0)
+                        .build())
+                .assertOk(0);
         assertEquals("setlk 3 fh=9 owner=1 5-6 type=0 flock=false sleep=false", fs.last());
-        send(Req.op(SETLKW, 3).u64(9).u64(1).u64(0).u64(-1).u32(1).u32(1).u32(LK_FLOCK).u32(0).build()).assertOk(0);
+        send(Req.op(SETLKW, 3)
+                        .u64(9)
+                        .u64(1)
+                        .u64(0)
+                        .u64(-1)
+                        .u32(1)
+                        .u32(1)
+                        .u32(LK_FLOCK)
+                        .u32(0)
+                        .build())
+                .assertOk(0);
         assertEquals("setlk 3 fh=9 owner=1 0--1 type=1 flock=true sleep=true", fs.last());
     }
 
     @Test
     void fallocateLseekCopyFileRange() {
-        send(Req.op(FALLOCATE, 3).u64(9).u64(100).u64(200).u32(1).u32(0).build()).assertOk(0);
+        send(Req.op(FALLOCATE, 3).u64(9).u64(100).u64(200).u32(1).u32(0).build())
+                .assertOk(0);
         assertEquals("fallocate 3 fh=9 mode=1 off=100 len=200", fs.last());
         Reply r = send(Req.op(LSEEK, 3).u64(9).u64(100).u32(3).u32(0).build()).assertOk(8);
         assertEquals(4196, r.u64(0));
         assertEquals("lseek 3 fh=9 off=100 whence=3", fs.last());
-        r = send(Req.op(COPY_FILE_RANGE, 3).u64(9).u64(1).u64(4).u64(10).u64(2).u64(4096).u64(0).build())
+        r = send(Req.op(COPY_FILE_RANGE, 3)
+                        .u64(9)
+                        .u64(1)
+                        .u64(4)
+                        .u64(10)
+                        .u64(2)
+                        .u64(4096)
+                        .u64(0)
+                        .build())
                 .assertOk(8);
         assertEquals("copy 3 9 1 -> 4 10 2 len=4096 flags=0", fs.last());
         assertEquals(4096, r.u32(0));
         // lengths beyond the u32 reply are capped as the kernel does
-        send(Req.op(COPY_FILE_RANGE, 3).u64(9).u64(1).u64(4).u64(10).u64(2).u64(1L << 40).u64(0).build())
+        send(Req.op(COPY_FILE_RANGE, 3)
+                        .u64(9)
+                        .u64(1)
+                        .u64(4)
+                        .u64(10)
+                        .u64(2)
+                        .u64(1L << 40)
+                        .u64(0)
+                        .build())
                 .assertOk(8);
         assertEquals("copy 3 9 1 -> 4 10 2 len=" + 0xFFFFF000L + " flags=0", fs.last());
         fs.copyResult = 1L << 33; // a filesystem bug: more than asked
-        send(Req.op(COPY_FILE_RANGE, 3).u64(9).u64(1).u64(4).u64(10).u64(2).u64(10).u64(0).build())
+        send(Req.op(COPY_FILE_RANGE, 3)
+                        .u64(9)
+                        .u64(1)
+                        .u64(4)
+                        .u64(10)
+                        .u64(2)
+                        .u64(10)
+                        .u64(0)
+                        .build())
                 .assertError(Errno.EIO);
     }
 
@@ -307,8 +412,8 @@ class OpsTest extends Fixture {
 
     @Test
     void unsupportedOpcodesAreEnosys() {
-        for (int op : new int[] {7, 19, BMAP, IOCTL, POLL, NOTIFY_REPLY, SETUPMAPPING, REMOVEMAPPING, 52, 63, 64,
-            4096, -1}) {
+        for (int op :
+                new int[] {7, 19, BMAP, IOCTL, POLL, NOTIFY_REPLY, SETUPMAPPING, REMOVEMAPPING, 52, 63, 64, 4096, -1}) {
             send(Req.op(op, 1).zeros(64).build()).assertError(Errno.ENOSYS);
         }
         assertTrue(fs.calls.isEmpty());

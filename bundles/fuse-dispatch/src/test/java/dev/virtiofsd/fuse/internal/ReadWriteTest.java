@@ -23,7 +23,15 @@ class ReadWriteTest extends Fixture {
     }
 
     private static byte[] readReq(long offset, int size) {
-        return Req.op(READ, 5).u64(9).u64(offset).u32(size).u32(0).u64(0).u32(0).u32(0).build();
+        return Req.op(READ, 5)
+                .u64(9)
+                .u64(offset)
+                .u32(size)
+                .u32(0)
+                .u64(0)
+                .u32(0)
+                .u32(0)
+                .build();
     }
 
     @Test
@@ -67,8 +75,16 @@ class ReadWriteTest extends Fixture {
         for (int i = 0; i < payload.length; i++) {
             payload[i] = (byte) (i ^ 0x5c);
         }
-        byte[] req = Req.op(WRITE, 6).u64(9).u64(4096).u32(payload.length).u32(WRITE_KILL_SUIDGID).u64(0).u32(0)
-                .u32(0).bytes(payload).build();
+        byte[] req = Req.op(WRITE, 6)
+                .u64(9)
+                .u64(4096)
+                .u32(payload.length)
+                .u32(WRITE_KILL_SUIDGID)
+                .u64(0)
+                .u32(0)
+                .u32(0)
+                .bytes(payload)
+                .build();
         // header straddles, write_in straddles, payload spans several segments
         Reply r = send(req, new int[] {30, 25, 33, 1000, 7}).assertOk(8);
         assertEquals(5000, r.u32(0));
@@ -76,7 +92,8 @@ class ReadWriteTest extends Fixture {
         assertArrayEquals(payload, fs.lastWrite);
         assertTrue(fs.lastWriteSrc[0].length >= 3);
         for (int i = 0; i < fs.lastWriteSrc[0].length; i++) {
-            assertTrue(r.in.contains(fs.lastWriteSrc[0][i], (int) fs.lastWriteSrc[1][i]),
+            assertTrue(
+                    r.in.contains(fs.lastWriteSrc[0][i], (int) fs.lastWriteSrc[1][i]),
                     "payload segment " + i + " lies in the request's own memory");
         }
     }
@@ -85,15 +102,32 @@ class ReadWriteTest extends Fixture {
     void largeWriteBeyondCopyBuffer() {
         byte[] payload = new byte[MAX_WRITE];
         Arrays.fill(payload, (byte) 3);
-        byte[] req = Req.op(WRITE, 6).u64(9).u64(0).u32(payload.length).u32(0).u64(0).u32(0).u32(0)
-                .bytes(payload).build();
+        byte[] req = Req.op(WRITE, 6)
+                .u64(9)
+                .u64(0)
+                .u32(payload.length)
+                .u32(0)
+                .u64(0)
+                .u32(0)
+                .u32(0)
+                .bytes(payload)
+                .build();
         send(req, new int[] {80, 4096, 4096}).assertOk(8);
         assertArrayEquals(payload, fs.lastWrite);
     }
 
     @Test
     void writeSizeBeyondPayloadIsEinval() {
-        byte[] req = Req.op(WRITE, 6).u64(9).u64(0).u32(100).u32(0).u64(0).u32(0).u32(0).zeros(50).build();
+        byte[] req = Req.op(WRITE, 6)
+                .u64(9)
+                .u64(0)
+                .u32(100)
+                .u32(0)
+                .u64(0)
+                .u32(0)
+                .u32(0)
+                .zeros(50)
+                .build();
         send(req).assertError(Errno.EINVAL);
         assertTrue(fs.calls.isEmpty());
     }

@@ -21,11 +21,18 @@ class ReaddirTest extends Fixture {
     }
 
     private static byte[] req(int opcode, long offset, int size) {
-        return Req.op(opcode, 2).u64(600).u64(offset).u32(size).u32(0).u64(0).u32(0).u32(0).build();
+        return Req.op(opcode, 2)
+                .u64(600)
+                .u64(offset)
+                .u32(size)
+                .u32(0)
+                .u64(0)
+                .u32(0)
+                .u32(0)
+                .build();
     }
 
-    record Dirent(long ino, long off, int type, String name, long nodeId, long entryIno, int entryMode) {
-    }
+    record Dirent(long ino, long off, int type, String name, long nodeId, long entryIno, int entryMode) {}
 
     /** Parses the packed records, checking alignment and padding. */
     static List<Dirent> parse(byte[] body, boolean plus) {

@@ -24,6 +24,7 @@ final class RecordingFs implements FileSystem {
     final List<String> calls = new ArrayList<>();
     /** Thrown by the next operation (then cleared), if set. */
     Throwable failNext;
+
     long wantedFlags = -1L;
     long kernelFlagsSeen;
     int destroyed;
@@ -32,6 +33,7 @@ final class RecordingFs implements FileSystem {
     byte[] lastWrite;
     /** Copies of the segment lists the fs was given (views die with the request). */
     long[][] lastReadDst;
+
     long[][] lastWriteSrc;
     int lastReadCount;
     byte[] xattrValue = "hello-value".getBytes(StandardCharsets.UTF_8);
@@ -188,8 +190,8 @@ final class RecordingFs implements FileSystem {
     @Override
     public void mknod(RequestContext ctx, long parent, long name, int mode, int rdev, int umask, EntryOut out)
             throws ErrnoException {
-        record("mknod " + parent + " " + s(name) + " mode=" + Integer.toOctalString(mode) + " rdev=" + rdev
-                + " umask=" + Integer.toOctalString(umask));
+        record("mknod " + parent + " " + s(name) + " mode=" + Integer.toOctalString(mode) + " rdev=" + rdev + " umask="
+                + Integer.toOctalString(umask));
         check();
         fillEntry(out, 102);
     }
@@ -239,8 +241,9 @@ final class RecordingFs implements FileSystem {
     }
 
     @Override
-    public void create(RequestContext ctx, long parent, long name, int mode, int flags, int umask, EntryOut entry,
-            OpenOut open) throws ErrnoException {
+    public void create(
+            RequestContext ctx, long parent, long name, int mode, int flags, int umask, EntryOut entry, OpenOut open)
+            throws ErrnoException {
         record("create " + parent + " " + s(name) + " mode=" + Integer.toOctalString(mode) + " flags="
                 + Integer.toOctalString(flags) + " umask=" + Integer.toOctalString(umask));
         check();
@@ -250,8 +253,8 @@ final class RecordingFs implements FileSystem {
     }
 
     @Override
-    public void tmpfile(RequestContext ctx, long parent, int mode, int flags, int umask, EntryOut entry,
-            OpenOut open) throws ErrnoException {
+    public void tmpfile(RequestContext ctx, long parent, int mode, int flags, int umask, EntryOut entry, OpenOut open)
+            throws ErrnoException {
         record("tmpfile " + parent + " mode=" + Integer.toOctalString(mode) + " flags=" + Integer.toOctalString(flags)
                 + " umask=" + Integer.toOctalString(umask));
         check();
@@ -280,8 +283,7 @@ final class RecordingFs implements FileSystem {
     @Override
     public int write(RequestContext ctx, long nodeId, long fh, long offset, SegmentList src, boolean killPriv)
             throws ErrnoException {
-        record("write " + nodeId + " fh=" + fh + " off=" + offset + " len=" + src.totalLength() + " kill="
-                + killPriv);
+        record("write " + nodeId + " fh=" + fh + " off=" + offset + " len=" + src.totalLength() + " kill=" + killPriv);
         check();
         lastWriteSrc = snapshot(src);
         ByteArrayOutputStream bo = new ByteArrayOutputStream();
@@ -430,8 +432,17 @@ final class RecordingFs implements FileSystem {
     }
 
     @Override
-    public long copyFileRange(RequestContext ctx, long nodeIn, long fhIn, long offIn, long nodeOut, long fhOut,
-            long offOut, long length, int flags) throws ErrnoException {
+    public long copyFileRange(
+            RequestContext ctx,
+            long nodeIn,
+            long fhIn,
+            long offIn,
+            long nodeOut,
+            long fhOut,
+            long offOut,
+            long length,
+            int flags)
+            throws ErrnoException {
         record("copy " + nodeIn + " " + fhIn + " " + offIn + " -> " + nodeOut + " " + fhOut + " " + offOut + " len="
                 + length + " flags=" + flags);
         check();
@@ -456,8 +467,8 @@ final class RecordingFs implements FileSystem {
     }
 
     @Override
-    public void setlk(RequestContext ctx, long nodeId, long fh, long owner, FileLock lock, boolean flock,
-            boolean sleep) throws ErrnoException {
+    public void setlk(RequestContext ctx, long nodeId, long fh, long owner, FileLock lock, boolean flock, boolean sleep)
+            throws ErrnoException {
         record("setlk " + nodeId + " fh=" + fh + " owner=" + owner + " " + lock.start + "-" + lock.end + " type="
                 + lock.type + " flock=" + flock + " sleep=" + sleep);
         check();

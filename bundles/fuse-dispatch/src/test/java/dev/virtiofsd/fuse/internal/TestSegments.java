@@ -53,7 +53,8 @@ final class TestSegments implements SegmentList {
         if (used < data.length || lens.isEmpty()) {
             lens.add(data.length - used);
         }
-        TestSegments s = new TestSegments(lens.stream().mapToInt(Integer::intValue).toArray());
+        TestSegments s =
+                new TestSegments(lens.stream().mapToInt(Integer::intValue).toArray());
         int off = 0;
         for (int i = 0; i < s.lengths.length; i++) {
             NativeMemory.putBytes(s.addresses[i], data, off, s.lengths[i]);
@@ -77,7 +78,9 @@ final class TestSegments implements SegmentList {
         for (int i = 0; i < lengths.length; i++) {
             for (int g = 1; g <= GUARD; g++) {
                 assertEquals(GUARD_BYTE, NativeMemory.getByte(addresses[i] - g), "guard before segment " + i);
-                assertEquals(GUARD_BYTE, NativeMemory.getByte(addresses[i] + lengths[i] + g - 1),
+                assertEquals(
+                        GUARD_BYTE,
+                        NativeMemory.getByte(addresses[i] + lengths[i] + g - 1),
                         "guard after segment " + i);
             }
         }

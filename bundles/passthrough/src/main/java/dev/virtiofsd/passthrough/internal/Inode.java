@@ -14,6 +14,7 @@ final class Inode {
     final IdsKey ids;
     /** st_mode at lookup; only the file type bits are relied upon. */
     final int mode;
+
     final long mntId;
     final boolean root;
 

@@ -19,6 +19,7 @@ class OpenFile {
      * FUSE_POSIX_LOCKS): RELEASE must drop them. Guarded by this object.
      */
     private long[] lockOwners;
+
     private int lockOwnerCount;
 
     synchronized void addLockOwner(long owner) {
@@ -61,6 +62,7 @@ class OpenFile {
         long buffer = NativeMemory.allocate(BUFFER);
         /** Unconsumed records are [pos, len) of the buffer. */
         int pos;
+
         int len;
         /** The offset of the next unconsumed entry, as the client names it (a d_off, 0 at the start). */
         long nextOffset;

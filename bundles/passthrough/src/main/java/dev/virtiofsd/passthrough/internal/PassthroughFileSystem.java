@@ -52,7 +52,9 @@ import org.slf4j.LoggerFactory;
  * where O_PATH fds cannot be used); the daemon never follows a symlink and never leaves the shared
  * directory. Inodes hold the identity their strategy gave them (see {@link InodeStore}).
  */
-@Component(configurationPid = PassthroughFileSystem.PID, configurationPolicy = ConfigurationPolicy.REQUIRE,
+@Component(
+        configurationPid = PassthroughFileSystem.PID,
+        configurationPolicy = ConfigurationPolicy.REQUIRE,
         service = {FileSystem.class, InodeStats.class})
 @Designate(ocd = PassthroughConfig.class)
 public final class PassthroughFileSystem implements FileSystem, InodeStats, AutoCloseable {
@@ -81,6 +83,7 @@ public final class PassthroughFileSystem implements FileSystem, InodeStats, Auto
 
     /** Names as native NUL-terminated strings, shared read-only by every thread. */
     private static final long DOT = NativeMemory.allocate(8);
+
     private static final long DOTDOT = DOT + 2;
 
     static {
@@ -156,8 +159,11 @@ public final class PassthroughFileSystem implements FileSystem, InodeStats, Auto
      * (Three parameters so that SCR cannot mistake the two-argument plain constructor for it.)
      */
     @Activate
-    public PassthroughFileSystem(PassthroughConfig config, Map<String, Object> properties,
-            @Reference(name = "strategy") InodeIdentityStrategy strategy) throws ErrnoException {
+    public PassthroughFileSystem(
+            PassthroughConfig config,
+            Map<String, Object> properties,
+            @Reference(name = "strategy") InodeIdentityStrategy strategy)
+            throws ErrnoException {
         this(fromConfig(config), strategy);
     }
 
@@ -166,7 +172,10 @@ public final class PassthroughFileSystem implements FileSystem, InodeStats, Auto
         if (dir == null || dir.isEmpty()) {
             throw new IllegalArgumentException("shared.dir is not set");
         }
-        return PassthroughOptions.of(Paths.get(dir)).cache(c.cache()).xattr(c.xattr()).readonly(c.readonly())
+        return PassthroughOptions.of(Paths.get(dir))
+                .cache(c.cache())
+                .xattr(c.xattr())
+                .readonly(c.readonly())
                 .announceSubmounts(c.announce_submounts());
     }
 
@@ -231,7 +240,8 @@ public final class PassthroughFileSystem implements FileSystem, InodeStats, Auto
     }
 
     private static boolean isDotDot(long name) {
-        return NativeMemory.getByte(name) == '.' && NativeMemory.getByte(name + 1) == '.'
+        return NativeMemory.getByte(name) == '.'
+                && NativeMemory.getByte(name + 1) == '.'
                 && NativeMemory.getByte(name + 2) == 0;
     }
 
@@ -372,9 +382,17 @@ public final class PassthroughFileSystem implements FileSystem, InodeStats, Auto
 
     @Override
     public long initFlags(long kernelFlags) {
-        long want = FUSE_ASYNC_READ | FUSE_POSIX_LOCKS | FUSE_FLOCK_LOCKS | FUSE_ATOMIC_O_TRUNC | FUSE_BIG_WRITES
-                | FUSE_DO_READDIRPLUS | FUSE_READDIRPLUS_AUTO | FUSE_PARALLEL_DIROPS | FUSE_MAX_PAGES
-                | FUSE_CACHE_SYMLINKS | FUSE_EXPORT_SUPPORT;
+        long want = FUSE_ASYNC_READ
+                | FUSE_POSIX_LOCKS
+                | FUSE_FLOCK_LOCKS
+                | FUSE_ATOMIC_O_TRUNC
+                | FUSE_BIG_WRITES
+                | FUSE_DO_READDIRPLUS
+                | FUSE_READDIRPLUS_AUTO
+                | FUSE_PARALLEL_DIROPS
+                | FUSE_MAX_PAGES
+                | FUSE_CACHE_SYMLINKS
+                | FUSE_EXPORT_SUPPORT;
         if (options.announceSubmounts()) {
             want |= FUSE_SUBMOUNTS;
         }
@@ -458,7 +476,9 @@ public final class PassthroughFileSystem implements FileSystem, InodeStats, Auto
                     }
                 }
             }
-            int timeBits = SetattrIn.FATTR_ATIME | SetattrIn.FATTR_MTIME | SetattrIn.FATTR_ATIME_NOW
+            int timeBits = SetattrIn.FATTR_ATIME
+                    | SetattrIn.FATTR_MTIME
+                    | SetattrIn.FATTR_ATIME_NOW
                     | SetattrIn.FATTR_MTIME_NOW;
             if ((in.valid & timeBits) != 0) {
                 long t = s.mem;
@@ -680,8 +700,9 @@ public final class PassthroughFileSystem implements FileSystem, InodeStats, Auto
     }
 
     @Override
-    public void create(RequestContext ctx, long parent, long name, int mode, int flags, int umask, EntryOut entry,
-            OpenOut open) throws ErrnoException {
+    public void create(
+            RequestContext ctx, long parent, long name, int mode, int flags, int umask, EntryOut entry, OpenOut open)
+            throws ErrnoException {
         int[] fd = {-1};
         int oflags = (openFlags(flags) | Linux.O_CREAT | Linux.O_NOFOLLOW) | (flags & Linux.O_EXCL);
         Inode inode;
@@ -933,16 +954,25 @@ public final class PassthroughFileSystem implements FileSystem, InodeStats, Auto
         boolean owner = st.uid() == uid;
         boolean group = st.gid() == gid;
         // Same rules as Rust virtiofsd: root may read and write anything, and execute what anyone may.
-        if ((want & R_OK) != 0 && uid != 0 && !(owner && (mode & 0400) != 0) && !(group && (mode & 040) != 0)
+        if ((want & R_OK) != 0
+                && uid != 0
+                && !(owner && (mode & 0400) != 0)
+                && !(group && (mode & 040) != 0)
                 && (mode & 04) == 0) {
             throw ErrnoException.of(EACCES);
         }
-        if ((want & W_OK) != 0 && uid != 0 && !(owner && (mode & 0200) != 0) && !(group && (mode & 020) != 0)
+        if ((want & W_OK) != 0
+                && uid != 0
+                && !(owner && (mode & 0200) != 0)
+                && !(group && (mode & 020) != 0)
                 && (mode & 02) == 0) {
             throw ErrnoException.of(EACCES);
         }
-        if ((want & X_OK) != 0 && (uid != 0 || (mode & 0111) == 0) && !(owner && (mode & 0100) != 0)
-                && !(group && (mode & 010) != 0) && (mode & 01) == 0) {
+        if ((want & X_OK) != 0
+                && (uid != 0 || (mode & 0111) == 0)
+                && !(owner && (mode & 0100) != 0)
+                && !(group && (mode & 010) != 0)
+                && (mode & 01) == 0) {
             throw ErrnoException.of(EACCES);
         }
     }
@@ -1020,8 +1050,17 @@ public final class PassthroughFileSystem implements FileSystem, InodeStats, Auto
     }
 
     @Override
-    public long copyFileRange(RequestContext ctx, long nodeIn, long fhIn, long offIn, long nodeOut, long fhOut,
-            long offOut, long length, int flags) throws ErrnoException {
+    public long copyFileRange(
+            RequestContext ctx,
+            long nodeIn,
+            long fhIn,
+            long offIn,
+            long nodeOut,
+            long fhOut,
+            long offOut,
+            long length,
+            int flags)
+            throws ErrnoException {
         checkWritable();
         OpenFile in = file(nodeIn, fhIn);
         OpenFile out = file(nodeOut, fhOut);
@@ -1105,8 +1144,8 @@ public final class PassthroughFileSystem implements FileSystem, InodeStats, Auto
     }
 
     @Override
-    public void setlk(RequestContext ctx, long nodeId, long fh, long owner, FileLock lock, boolean flock,
-            boolean sleep) throws ErrnoException {
+    public void setlk(RequestContext ctx, long nodeId, long fh, long owner, FileLock lock, boolean flock, boolean sleep)
+            throws ErrnoException {
         if (flock) {
             OpenFile f = file(nodeId, fh);
             int op;

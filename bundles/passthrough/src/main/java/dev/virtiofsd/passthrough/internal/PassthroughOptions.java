@@ -8,7 +8,10 @@ import java.util.Objects;
 public final class PassthroughOptions {
     /** Cache modes as in virtiofsd {@code --cache}. */
     public enum Cache {
-        NEVER, METADATA, AUTO, ALWAYS;
+        NEVER,
+        METADATA,
+        AUTO,
+        ALWAYS;
 
         static Cache parse(String s) {
             switch (s == null ? "auto" : s.trim().toLowerCase(Locale.ROOT)) {
@@ -37,8 +40,13 @@ public final class PassthroughOptions {
     private final boolean announceSubmounts;
     private final long inodeFdBudget;
 
-    private PassthroughOptions(Path sharedDir, Cache cache, boolean xattr, boolean readonly,
-            boolean announceSubmounts, long inodeFdBudget) {
+    private PassthroughOptions(
+            Path sharedDir,
+            Cache cache,
+            boolean xattr,
+            boolean readonly,
+            boolean announceSubmounts,
+            long inodeFdBudget) {
         this.sharedDir = Objects.requireNonNull(sharedDir, "sharedDir");
         this.cache = cache;
         this.xattr = xattr;
@@ -57,8 +65,8 @@ public final class PassthroughOptions {
     }
 
     public PassthroughOptions cache(Cache mode) {
-        return new PassthroughOptions(sharedDir, Objects.requireNonNull(mode), xattr, readonly, announceSubmounts,
-                inodeFdBudget);
+        return new PassthroughOptions(
+                sharedDir, Objects.requireNonNull(mode), xattr, readonly, announceSubmounts, inodeFdBudget);
     }
 
     public PassthroughOptions xattr(boolean on) {
@@ -119,7 +127,8 @@ public final class PassthroughOptions {
 
     @Override
     public String toString() {
-        return "PassthroughOptions[sharedDir=" + sharedDir + ", cache=" + cache.name().toLowerCase(Locale.ROOT)
-                + ", xattr=" + xattr + ", readonly=" + readonly + ", announceSubmounts=" + announceSubmounts + ", inodeFdBudget=" + inodeFdBudget + "]";
+        return "PassthroughOptions[sharedDir=" + sharedDir + ", cache="
+                + cache.name().toLowerCase(Locale.ROOT) + ", xattr=" + xattr + ", readonly=" + readonly
+                + ", announceSubmounts=" + announceSubmounts + ", inodeFdBudget=" + inodeFdBudget + "]";
     }
 }

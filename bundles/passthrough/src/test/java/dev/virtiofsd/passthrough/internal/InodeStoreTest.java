@@ -58,8 +58,7 @@ class InodeStoreTest {
         }
 
         @Override
-        public void releasePath(int fd) {
-        }
+        public void releasePath(int fd) {}
 
         @Override
         public int open(int flags) {
@@ -74,7 +73,11 @@ class InodeStoreTest {
 
     /** An ext4-like handle: inode number and generation, little endian. */
     static FileHandle handle(long mnt, int ino, int generation) {
-        byte[] b = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putInt(ino).putInt(generation).array();
+        byte[] b = ByteBuffer.allocate(8)
+                .order(ByteOrder.LITTLE_ENDIAN)
+                .putInt(ino)
+                .putInt(generation)
+                .array();
         return new FileHandle(mnt, 1, b);
     }
 

@@ -175,8 +175,10 @@ class PassthroughFileSystemTest {
         int n = fs.read(root, f, fh, 0, 100, new Segments(new long[] {b1, b2}, new int[] {7, 64}));
         assertEquals(text.length(), n);
         assertEquals(text, NativeMemory.getString(b1, 7) + NativeMemory.getString(b2, n - 7));
-        assertEquals(Errno.EBADF, errno(() -> fs.read(root, f, 9999, 0, 10, new Segments(new long[] {b1}, new int[] {7}))));
-        assertEquals(Errno.EBADF, errno(() -> fs.read(root, d, fh, 0, 10, new Segments(new long[] {b1}, new int[] {7}))));
+        assertEquals(
+                Errno.EBADF, errno(() -> fs.read(root, f, 9999, 0, 10, new Segments(new long[] {b1}, new int[] {7}))));
+        assertEquals(
+                Errno.EBADF, errno(() -> fs.read(root, d, fh, 0, 10, new Segments(new long[] {b1}, new int[] {7}))));
 
         // lookup again: same node, one more lookup
         EntryOut e2 = new EntryOut();
@@ -315,15 +317,18 @@ class PassthroughFileSystemTest {
         fs.rename(root, FileSystem.ROOT_ID, name("y"), FileSystem.ROOT_ID, name("z"), 0);
         assertTrue(Files.exists(dir.resolve("z")));
         Files.writeString(dir.resolve("w"), "w");
-        assertEquals(Errno.EEXIST, errno(() -> fs.rename(root, FileSystem.ROOT_ID, name("z"), FileSystem.ROOT_ID,
-                name("w"), Linux.RENAME_NOREPLACE)));
+        assertEquals(
+                Errno.EEXIST,
+                errno(() -> fs.rename(
+                        root, FileSystem.ROOT_ID, name("z"), FileSystem.ROOT_ID, name("w"), Linux.RENAME_NOREPLACE)));
         fs.rename(root, FileSystem.ROOT_ID, name("z"), FileSystem.ROOT_ID, name("w"), Linux.RENAME_EXCHANGE);
         assertEquals("x", Files.readString(dir.resolve("w")));
         assertEquals("w", Files.readString(dir.resolve("z")));
 
         fs.mknod(root, FileSystem.ROOT_ID, name("fifo"), Linux.S_IFIFO | 0640, 0, 0, e);
         assertEquals(Linux.S_IFIFO | 0640, e.attr.mode);
-        assertTrue(Files.readAttributes(dir.resolve("fifo"), java.nio.file.attribute.BasicFileAttributes.class).isOther());
+        assertTrue(Files.readAttributes(dir.resolve("fifo"), java.nio.file.attribute.BasicFileAttributes.class)
+                .isOther());
 
         assertEquals(Errno.EEXIST, errno(() -> fs.mkdir(root, FileSystem.ROOT_ID, name("x"), 0755, 0, new EntryOut())));
         assertEquals(Errno.ENOTDIR, errno(() -> fs.rmdir(root, FileSystem.ROOT_ID, name("fifo"))));

@@ -14,8 +14,7 @@ import org.osgi.service.component.annotations.Component;
 public final class FdStrategy implements InodeIdentityStrategy {
     public static final String NAME = PathFdIdentity.KIND;
 
-    public FdStrategy() {
-    }
+    public FdStrategy() {}
 
     @Override
     public String name() {
@@ -42,7 +41,6 @@ public final class FdStrategy implements InodeIdentityStrategy {
         }
 
         @Override
-        public void close() {
-        }
+        public void close() {}
     }
 }

@@ -19,6 +19,7 @@ final class HandleIdentity implements InodeIdentity {
     private final MountFd mount;
     /** Our own copy of the f_handle bytes, written into per-thread native scratch per call. */
     private final byte[] bytes;
+
     private final int type;
 
     HandleIdentity(FileHandle handle, MountFd mount) {

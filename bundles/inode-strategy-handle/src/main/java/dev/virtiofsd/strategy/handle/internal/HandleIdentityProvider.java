@@ -35,11 +35,13 @@ public final class HandleIdentityProvider implements IdentityProvider {
     private final String option;
     /** False when "prefer" found handles unusable at start (no CAP_DAC_READ_SEARCH): fd-only. */
     private volatile boolean handles;
+
     private final ConcurrentHashMap<Long, MountFd> mountFds = new ConcurrentHashMap<>();
     /** Mounts on which "mandatory" already logged its refusal. */
     private final Set<Long> refusedMounts = ConcurrentHashMap.newKeySet();
     /** Mounts on which "prefer" already logged (at debug) that it falls back. */
     private final Set<Long> fallbackMounts = ConcurrentHashMap.newKeySet();
+
     private volatile boolean closed;
 
     private HandleIdentityProvider(boolean mandatory) {
@@ -91,8 +93,11 @@ public final class HandleIdentityProvider implements IdentityProvider {
                             + describeMount(rootMount) + ") gives no file handles (" + Errno.name(e.errno())
                             + "); use --inode-file-handles=prefer or never");
                 }
-                LOG.info("{}: the shared directory's filesystem ({}) gives no file handles; its inodes are held"
-                        + " by O_PATH fds", option, describeMount(rootMount));
+                LOG.info(
+                        "{}: the shared directory's filesystem ({}) gives no file handles; its inodes are held"
+                                + " by O_PATH fds",
+                        option,
+                        describeMount(rootMount));
                 handles = true; // submounts may still have them
                 return;
             }
@@ -126,8 +131,8 @@ public final class HandleIdentityProvider implements IdentityProvider {
     /** Handles cannot work at all here: "mandatory" refuses to start, "prefer" warns once and runs fd-only. */
     private void unusable(String why) {
         if (mandatory) {
-            throw new IllegalStateException(option + " " + why + "; run as root with it, or use"
-                    + " --inode-file-handles=prefer or never");
+            throw new IllegalStateException(
+                    option + " " + why + "; run as root with it, or use" + " --inode-file-handles=prefer or never");
         }
         LOG.warn("{} {}: running fd-only (one O_PATH fd per inode)", option, why);
         handles = false;
@@ -167,8 +172,11 @@ public final class HandleIdentityProvider implements IdentityProvider {
                 errno = e.errno();
             }
             if (mount == null) {
-                return noHandle(pathFd, mountId, errno, "no mount fd can be opened (first inode seen on it is "
-                        + fileType(mode) + ")");
+                return noHandle(
+                        pathFd,
+                        mountId,
+                        errno,
+                        "no mount fd can be opened (first inode seen on it is " + fileType(mode) + ")");
             }
         }
         Linux.close(pathFd);
@@ -184,7 +192,11 @@ public final class HandleIdentityProvider implements IdentityProvider {
         }
         Linux.close(pathFd);
         if (refusedMounts.add(mountId)) {
-            LOG.warn("{}: {} on {}; its inodes answer {} to the guest", option, why, describeMount(mountId),
+            LOG.warn(
+                    "{}: {} on {}; its inodes answer {} to the guest",
+                    option,
+                    why,
+                    describeMount(mountId),
                     Errno.name(errno));
         }
         throw ErrnoException.of(errno);

@@ -10,13 +10,13 @@ import org.osgi.service.component.annotations.Component;
  * can be had the request fails with that errno (logged once per mount), and without
  * CAP_DAC_READ_SEARCH {@link #open(int)} refuses to start.
  */
-@Component(service = InodeIdentityStrategy.class,
+@Component(
+        service = InodeIdentityStrategy.class,
         property = InodeIdentityStrategy.PROPERTY + "=" + HandleOnlyStrategy.NAME)
 public final class HandleOnlyStrategy implements InodeIdentityStrategy {
     public static final String NAME = "handle-only";
 
-    public HandleOnlyStrategy() {
-    }
+    public HandleOnlyStrategy() {}
 
     @Override
     public String name() {

@@ -10,13 +10,13 @@ import org.osgi.service.component.annotations.Component;
  * (filesystem without export ops, no handle for the inode, no mount fd) or where the process lacks
  * CAP_DAC_READ_SEARCH (then the whole share runs fd-only, with one warning).
  */
-@Component(service = InodeIdentityStrategy.class,
+@Component(
+        service = InodeIdentityStrategy.class,
         property = InodeIdentityStrategy.PROPERTY + "=" + HandlePreferredStrategy.NAME)
 public final class HandlePreferredStrategy implements InodeIdentityStrategy {
     public static final String NAME = "handle-preferred";
 
-    public HandlePreferredStrategy() {
-    }
+    public HandlePreferredStrategy() {}
 
     @Override
     public String name() {

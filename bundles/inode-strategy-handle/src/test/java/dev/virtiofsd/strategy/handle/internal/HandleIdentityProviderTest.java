@@ -38,6 +38,7 @@ import org.slf4j.LoggerFactory;
 class HandleIdentityProviderTest {
     @TempDir
     Path dir;
+
     private int rootFd = -1;
     private final Statx sx = new Statx();
     private ListAppender<ILoggingEvent> log;
@@ -102,7 +103,9 @@ class HandleIdentityProviderTest {
     }
 
     private List<String> warnings() {
-        return log.list.stream().filter(e -> e.getLevel() == Level.WARN).map(ILoggingEvent::getFormattedMessage)
+        return log.list.stream()
+                .filter(e -> e.getLevel() == Level.WARN)
+                .map(ILoggingEvent::getFormattedMessage)
                 .collect(Collectors.toList());
     }
 
@@ -215,7 +218,7 @@ class HandleIdentityProviderTest {
             assertEquals(2, p.heldFds(), "a second mount (tmpfs /dev/shm) gets exactly one more mount fd");
             assertEquals(2, p.mountIds().size());
             assertEquals(baseline + 2, openFds());
-            assertEquals("y", read(ids[4].open(Linux.O_RDONLY)) , "read through the tmpfs mount fd");
+            assertEquals("y", read(ids[4].open(Linux.O_RDONLY)), "read through the tmpfs mount fd");
 
             p.close();
             assertEquals(0, p.heldFds());
@@ -335,10 +338,10 @@ class HandleIdentityProviderTest {
     @Test
     void withoutCapabilityMandatoryRefusesToStartWithOneClearLine() throws Exception {
         long before = openFds();
-        IllegalStateException e = assertThrows(IllegalStateException.class,
-                () -> HandleIdentityProvider.open(rootFd, true, false));
-        assertTrue(e.getMessage().startsWith("--inode-file-handles=mandatory needs CAP_DAC_READ_SEARCH"),
-                e.getMessage());
+        IllegalStateException e =
+                assertThrows(IllegalStateException.class, () -> HandleIdentityProvider.open(rootFd, true, false));
+        assertTrue(
+                e.getMessage().startsWith("--inode-file-handles=mandatory needs CAP_DAC_READ_SEARCH"), e.getMessage());
         assertFalse(e.getMessage().contains("\n"));
         assertEquals(before, openFds());
     }
@@ -347,8 +350,8 @@ class HandleIdentityProviderTest {
     void mandatoryRefusesAShareOnAFilesystemWithoutHandles() throws Exception {
         int procRoot = Linux.open("/proc/self", Linux.O_PATH | Linux.O_DIRECTORY, 0);
         try {
-            IllegalStateException e = assertThrows(IllegalStateException.class,
-                    () -> new HandleOnlyStrategy().open(procRoot));
+            IllegalStateException e =
+                    assertThrows(IllegalStateException.class, () -> new HandleOnlyStrategy().open(procRoot));
             assertTrue(e.getMessage().contains("no file handles"), e.getMessage());
             try (IdentityProvider p = new HandlePreferredStrategy().open(procRoot)) {
                 assertEquals(0, p.heldFds());

@@ -31,7 +31,8 @@ public final class FuseDevComponent {
     public static final String NAME = "fuse-dev";
     private static final Logger LOG = LoggerFactory.getLogger(FuseDevComponent.class);
 
-    @ObjectClassDefinition(name = "virtiofsd /dev/fuse transport",
+    @ObjectClassDefinition(
+            name = "virtiofsd /dev/fuse transport",
             description = "Mounts the shared directory on the host through /dev/fuse.")
     public @interface Config {
         @AttributeDefinition(description = "Directory to mount the filesystem on")
@@ -45,8 +46,8 @@ public final class FuseDevComponent {
     private ServiceRegistration<Transport> registration;
 
     @Activate
-    public FuseDevComponent(@Reference FuseServer server, @Reference DaemonControl control, Config config,
-            BundleContext context) {
+    public FuseDevComponent(
+            @Reference FuseServer server, @Reference DaemonControl control, Config config, BundleContext context) {
         String mp = config.mountpoint();
         FuseDevTransport t = null;
         try {

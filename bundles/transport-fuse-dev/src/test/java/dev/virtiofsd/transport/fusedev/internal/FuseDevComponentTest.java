@@ -38,13 +38,15 @@ class FuseDevComponentTest {
     };
 
     BundleContext context() {
-        return (BundleContext) Proxy.newProxyInstance(getClass().getClassLoader(), new Class<?>[] {BundleContext.class},
-                (p, m, args) -> {
+        return (BundleContext) Proxy.newProxyInstance(
+                getClass().getClassLoader(), new Class<?>[] {BundleContext.class}, (p, m, args) -> {
                     if (m.getName().equals("registerService")) {
                         registeredService = args[1];
                         registeredProps = (Dictionary<?, ?>) args[2];
-                        return Proxy.newProxyInstance(getClass().getClassLoader(),
-                                new Class<?>[] {ServiceRegistration.class}, (p2, m2, a2) -> {
+                        return Proxy.newProxyInstance(
+                                getClass().getClassLoader(),
+                                new Class<?>[] {ServiceRegistration.class},
+                                (p2, m2, a2) -> {
                                     if (m2.getName().equals("unregister")) {
                                         events.add("unregistered");
                                     }
@@ -56,20 +58,25 @@ class FuseDevComponentTest {
     }
 
     static FuseDevComponent.Config config(String mountpoint, int threads) {
-        return (FuseDevComponent.Config) Proxy.newProxyInstance(FuseDevComponentTest.class.getClassLoader(),
-                new Class<?>[] {FuseDevComponent.Config.class}, (p, m, args) -> {
+        return (FuseDevComponent.Config) Proxy.newProxyInstance(
+                FuseDevComponentTest.class.getClassLoader(),
+                new Class<?>[] {FuseDevComponent.Config.class},
+                (p, m, args) -> {
                     switch (m.getName()) {
-                        case "mountpoint": return mountpoint;
-                        case "threads": return threads;
-                        default: throw new UnsupportedOperationException(m.getName());
+                        case "mountpoint":
+                            return mountpoint;
+                        case "threads":
+                            return threads;
+                        default:
+                            throw new UnsupportedOperationException(m.getName());
                     }
                 });
     }
 
     @Test
     void activateMountsRegistersAndReportsReadyDeactivateUnmounts() throws Exception {
-        FuseDevComponent c = new FuseDevComponent(new FuseDevTransportTest.FakeServer(), control,
-                config(dir.toString(), 2), context());
+        FuseDevComponent c = new FuseDevComponent(
+                new FuseDevTransportTest.FakeServer(), control, config(dir.toString(), 2), context());
         try {
             assertTrue(FuseDevTransportTest.isMounted(dir));
             assertEquals(List.of("ready mounted at " + dir), events);
@@ -85,8 +92,8 @@ class FuseDevComponentTest {
     @Test
     void startFailureStopsTheDaemonWithOneLineReason() {
         Path missing = dir.resolve("missing");
-        FuseDevComponent c = new FuseDevComponent(new FuseDevTransportTest.FakeServer(), control,
-                config(missing.toString(), 2), context());
+        FuseDevComponent c = new FuseDevComponent(
+                new FuseDevTransportTest.FakeServer(), control, config(missing.toString(), 2), context());
         c.deactivate();
         assertNull(registeredProps, "no Transport service");
         assertEquals(1, events.size(), events.toString());
@@ -96,8 +103,8 @@ class FuseDevComponentTest {
 
     @Test
     void unmountFromOutsideStopsTheDaemonWithStatusZero() throws Exception {
-        FuseDevComponent c = new FuseDevComponent(new FuseDevTransportTest.FakeServer(), control,
-                config(dir.toString(), 1), context());
+        FuseDevComponent c = new FuseDevComponent(
+                new FuseDevTransportTest.FakeServer(), control, config(dir.toString(), 1), context());
         try {
             dev.virtiofsd.linux.Linux.umount2(dir.toString(), 0);
             for (int i = 0; i < 100 && events.size() < 2; i++) { // the listener runs on a reader thread

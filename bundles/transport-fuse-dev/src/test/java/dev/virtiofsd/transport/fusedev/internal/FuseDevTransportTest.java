@@ -38,7 +38,9 @@ class FuseDevTransportTest {
         try {
             assertTrue(isMounted(dir), "mounted after start()");
             assertTrue(Files.isDirectory(dir));
-            assertEquals("rwxr-x---", PosixFilePermissions.toString(Files.getPosixFilePermissions(dir)),
+            assertEquals(
+                    "rwxr-x---",
+                    PosixFilePermissions.toString(Files.getPosixFilePermissions(dir)),
                     "mode from the fake's GETATTR, not the underlying directory's");
             assertFalse(Files.exists(dir.resolve("missing")));
             assertTrue(server.requests.get() >= 3, "INIT + GETATTR + LOOKUP at least");

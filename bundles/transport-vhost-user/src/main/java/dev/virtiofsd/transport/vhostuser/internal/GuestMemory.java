@@ -11,13 +11,15 @@ import dev.virtiofsd.linux.Linux;
 public final class GuestMemory implements AutoCloseable {
     /** A region's bounds. All arrays are parallel. */
     private final long[] gpa;
+
     private final long[] size;
     private final long[] uva;
     private final long[] mmapOffset;
     private final long[] host;
     private final int count;
 
-    public static final GuestMemory EMPTY = new GuestMemory(new long[0], new long[0], new long[0], new long[0], new long[0]);
+    public static final GuestMemory EMPTY =
+            new GuestMemory(new long[0], new long[0], new long[0], new long[0], new long[0]);
 
     private GuestMemory(long[] gpa, long[] size, long[] uva, long[] mmapOffset, long[] host) {
         this.gpa = gpa;
@@ -38,17 +40,22 @@ public final class GuestMemory implements AutoCloseable {
      */
     public GuestMemory withRegion(long regionGpa, long regionSize, long regionUva, long regionOffset, int fd)
             throws ErrnoException {
-        if (regionSize <= 0 || regionOffset < 0 || regionSize + regionOffset < regionSize
+        if (regionSize <= 0
+                || regionOffset < 0
+                || regionSize + regionOffset < regionSize
                 || regionGpa + regionSize < regionGpa && regionGpa + regionSize != 0
                 || regionUva + regionSize < regionUva && regionUva + regionSize != 0) {
             throw ErrnoException.of(Errno.EINVAL, "memory region size " + regionSize + " offset " + regionOffset);
         }
         for (int i = 0; i < count; i++) {
             if (overlaps(gpa[i], size[i], regionGpa, regionSize)) {
-                throw ErrnoException.of(Errno.EINVAL, "memory region at guest address 0x" + Long.toHexString(regionGpa) + " overlaps another");
+                throw ErrnoException.of(
+                        Errno.EINVAL,
+                        "memory region at guest address 0x" + Long.toHexString(regionGpa) + " overlaps another");
             }
         }
-        long base = Linux.mmap(0, regionSize + regionOffset, Linux.PROT_READ | Linux.PROT_WRITE, Linux.MAP_SHARED, fd, 0);
+        long base =
+                Linux.mmap(0, regionSize + regionOffset, Linux.PROT_READ | Linux.PROT_WRITE, Linux.MAP_SHARED, fd, 0);
         long[] g = append(gpa, regionGpa);
         long[] s = append(size, regionSize);
         long[] u = append(uva, regionUva);

@@ -48,41 +48,66 @@ public final class VhostUser {
 
     /** Bit in the u64 of SET_VRING_KICK/CALL/ERR: no fd attached (polling / no notification). */
     public static final long VRING_NOFD_MASK = 0x100;
+
     public static final long VRING_IDX_MASK = 0xff;
 
     /** Memory slots we accept (QEMU uses at most 8 with SET_MEM_TABLE; ADD_MEM_REG may use more). */
     public static final int MAX_MEM_SLOTS = 32;
 
-    private VhostUser() {
-    }
+    private VhostUser() {}
 
     public static String name(int request) {
         switch (request) {
-            case GET_FEATURES: return "GET_FEATURES";
-            case SET_FEATURES: return "SET_FEATURES";
-            case SET_OWNER: return "SET_OWNER";
-            case RESET_OWNER: return "RESET_OWNER";
-            case SET_MEM_TABLE: return "SET_MEM_TABLE";
-            case SET_LOG_BASE: return "SET_LOG_BASE";
-            case SET_LOG_FD: return "SET_LOG_FD";
-            case SET_VRING_NUM: return "SET_VRING_NUM";
-            case SET_VRING_ADDR: return "SET_VRING_ADDR";
-            case SET_VRING_BASE: return "SET_VRING_BASE";
-            case GET_VRING_BASE: return "GET_VRING_BASE";
-            case SET_VRING_KICK: return "SET_VRING_KICK";
-            case SET_VRING_CALL: return "SET_VRING_CALL";
-            case SET_VRING_ERR: return "SET_VRING_ERR";
-            case GET_PROTOCOL_FEATURES: return "GET_PROTOCOL_FEATURES";
-            case SET_PROTOCOL_FEATURES: return "SET_PROTOCOL_FEATURES";
-            case GET_QUEUE_NUM: return "GET_QUEUE_NUM";
-            case SET_VRING_ENABLE: return "SET_VRING_ENABLE";
-            case RESET_DEVICE: return "RESET_DEVICE";
-            case GET_MAX_MEM_SLOTS: return "GET_MAX_MEM_SLOTS";
-            case ADD_MEM_REG: return "ADD_MEM_REG";
-            case REM_MEM_REG: return "REM_MEM_REG";
-            case SET_STATUS: return "SET_STATUS";
-            case GET_STATUS: return "GET_STATUS";
-            default: return "request " + request;
+            case GET_FEATURES:
+                return "GET_FEATURES";
+            case SET_FEATURES:
+                return "SET_FEATURES";
+            case SET_OWNER:
+                return "SET_OWNER";
+            case RESET_OWNER:
+                return "RESET_OWNER";
+            case SET_MEM_TABLE:
+                return "SET_MEM_TABLE";
+            case SET_LOG_BASE:
+                return "SET_LOG_BASE";
+            case SET_LOG_FD:
+                return "SET_LOG_FD";
+            case SET_VRING_NUM:
+                return "SET_VRING_NUM";
+            case SET_VRING_ADDR:
+                return "SET_VRING_ADDR";
+            case SET_VRING_BASE:
+                return "SET_VRING_BASE";
+            case GET_VRING_BASE:
+                return "GET_VRING_BASE";
+            case SET_VRING_KICK:
+                return "SET_VRING_KICK";
+            case SET_VRING_CALL:
+                return "SET_VRING_CALL";
+            case SET_VRING_ERR:
+                return "SET_VRING_ERR";
+            case GET_PROTOCOL_FEATURES:
+                return "GET_PROTOCOL_FEATURES";
+            case SET_PROTOCOL_FEATURES:
+                return "SET_PROTOCOL_FEATURES";
+            case GET_QUEUE_NUM:
+                return "GET_QUEUE_NUM";
+            case SET_VRING_ENABLE:
+                return "SET_VRING_ENABLE";
+            case RESET_DEVICE:
+                return "RESET_DEVICE";
+            case GET_MAX_MEM_SLOTS:
+                return "GET_MAX_MEM_SLOTS";
+            case ADD_MEM_REG:
+                return "ADD_MEM_REG";
+            case REM_MEM_REG:
+                return "REM_MEM_REG";
+            case SET_STATUS:
+                return "SET_STATUS";
+            case GET_STATUS:
+                return "GET_STATUS";
+            default:
+                return "request " + request;
         }
     }
 }

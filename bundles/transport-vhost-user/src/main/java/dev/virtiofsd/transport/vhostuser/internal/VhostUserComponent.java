@@ -17,8 +17,12 @@ import org.slf4j.LoggerFactory;
 
 /** The vhost-user transport as a DS component, configured by the launcher. */
 // immediate: nobody consumes the Transport service, yet the socket must listen as soon as configured.
-@Component(configurationPid = VhostUserComponent.PID, configurationPolicy = ConfigurationPolicy.REQUIRE,
-        service = Transport.class, immediate = true, property = Transport.PROPERTY + "=vhost-user")
+@Component(
+        configurationPid = VhostUserComponent.PID,
+        configurationPolicy = ConfigurationPolicy.REQUIRE,
+        service = Transport.class,
+        immediate = true,
+        property = Transport.PROPERTY + "=vhost-user")
 @Designate(ocd = VhostUserComponent.Config.class)
 public final class VhostUserComponent implements Transport {
     public static final String PID = "dev.virtiofsd.transport.vhostuser";
@@ -35,7 +39,9 @@ public final class VhostUserComponent implements Transport {
         @AttributeDefinition(name = "socket.group", description = "group of the socket file")
         String socket_group() default "";
 
-        @AttributeDefinition(name = "thread.pool.size", description = "request worker threads, 0 = serve on the queue threads")
+        @AttributeDefinition(
+                name = "thread.pool.size",
+                description = "request worker threads, 0 = serve on the queue threads")
         int thread_pool_size() default 0;
 
         @AttributeDefinition(name = "queues", description = "virtqueues offered (1 hiprio + request queues)")
@@ -45,12 +51,21 @@ public final class VhostUserComponent implements Transport {
     private final VhostUserTransport transport;
 
     @Activate
-    public VhostUserComponent(@Reference(name = "server") FuseServer server,
-            @Reference(name = "control") DaemonControl control, Config config) {
+    public VhostUserComponent(
+            @Reference(name = "server") FuseServer server,
+            @Reference(name = "control") DaemonControl control,
+            Config config) {
         VhostUserTransport t = null;
         try {
-            t = new VhostUserTransport(server, new VhostUserOptions(config.socket_path(), config.fd(),
-                    config.socket_group(), config.thread_pool_size(), config.queues()), control);
+            t = new VhostUserTransport(
+                    server,
+                    new VhostUserOptions(
+                            config.socket_path(),
+                            config.fd(),
+                            config.socket_group(),
+                            config.thread_pool_size(),
+                            config.queues()),
+                    control);
             t.start();
         } catch (ErrnoException | IllegalArgumentException e) {
             LOG.error("vhost-user transport cannot start: {}", e.getMessage());

@@ -24,6 +24,7 @@ public final class VhostUserDevice implements AutoCloseable {
 
     /** Largest WRITE/READ payload offered at FUSE INIT. */
     public static final int MAX_WRITE = 1 << 20;
+
     static final long FEATURES = F_VERSION_1 | F_INDIRECT_DESC | F_EVENT_IDX | F_PROTOCOL_FEATURES;
     static final long PROTOCOL_FEATURES = PF_MQ | PF_REPLY_ACK | PF_RESET_DEVICE | PF_CONFIGURE_MEM_SLOTS;
 
@@ -216,7 +217,10 @@ public final class VhostUserDevice implements AutoCloseable {
             socket.recvFully(buf + HEADER_SIZE, size);
         }
         if ((flags & VERSION_MASK) != VERSION) {
-            LOG.error("vhost-user {}: unsupported version in flags 0x{}; closing the connection", name(request), Integer.toHexString(flags));
+            LOG.error(
+                    "vhost-user {}: unsupported version in flags 0x{}; closing the connection",
+                    name(request),
+                    Integer.toHexString(flags));
             closeFds(0);
             return false;
         }
@@ -300,7 +304,8 @@ public final class VhostUserDevice implements AutoCloseable {
 
     private Virtqueue queue(long idx) throws ErrnoException {
         if (idx < 0 || idx >= queues.length) {
-            throw ErrnoException.of(Errno.EINVAL, "queue index " + idx + " out of range (" + queues.length + " queues)");
+            throw ErrnoException.of(
+                    Errno.EINVAL, "queue index " + idx + " out of range (" + queues.length + " queues)");
         }
         return queues[(int) idx];
     }
@@ -322,7 +327,9 @@ public final class VhostUserDevice implements AutoCloseable {
                 expectSize(request, size, 8);
                 long f = NativeMemory.getLong(p);
                 if ((f & ~FEATURES) != 0) {
-                    throw ErrnoException.of(Errno.EINVAL, "front end acked features we did not offer: 0x" + Long.toHexString(f & ~FEATURES));
+                    throw ErrnoException.of(
+                            Errno.EINVAL,
+                            "front end acked features we did not offer: 0x" + Long.toHexString(f & ~FEATURES));
                 }
                 ackedFeatures = f;
                 for (Virtqueue q : queues) {
@@ -349,7 +356,10 @@ public final class VhostUserDevice implements AutoCloseable {
                 expectSize(request, size, 8);
                 long f = NativeMemory.getLong(p);
                 if ((f & ~PROTOCOL_FEATURES) != 0) {
-                    throw ErrnoException.of(Errno.EINVAL, "front end acked protocol features we did not offer: 0x" + Long.toHexString(f & ~PROTOCOL_FEATURES));
+                    throw ErrnoException.of(
+                            Errno.EINVAL,
+                            "front end acked protocol features we did not offer: 0x"
+                                    + Long.toHexString(f & ~PROTOCOL_FEATURES));
                 }
                 ackedProtocolFeatures = f;
                 break;
@@ -387,8 +397,12 @@ public final class VhostUserDevice implements AutoCloseable {
                 }
                 boolean[] running = stopAll();
                 try {
-                    memory = old.withRegion(NativeMemory.getLong(p + 8), NativeMemory.getLong(p + 16),
-                            NativeMemory.getLong(p + 24), NativeMemory.getLong(p + 32), fds[0]);
+                    memory = old.withRegion(
+                            NativeMemory.getLong(p + 8),
+                            NativeMemory.getLong(p + 16),
+                            NativeMemory.getLong(p + 24),
+                            NativeMemory.getLong(p + 32),
+                            fds[0]);
                 } finally {
                     restartAll(running);
                 }
@@ -542,8 +556,12 @@ public final class VhostUserDevice implements AutoCloseable {
         try {
             for (int i = 0; i < n; i++) {
                 long reg = p + 8 + 32L * i;
-                fresh = fresh.withRegion(NativeMemory.getLong(reg), NativeMemory.getLong(reg + 8),
-                        NativeMemory.getLong(reg + 16), NativeMemory.getLong(reg + 24), fds[i]);
+                fresh = fresh.withRegion(
+                        NativeMemory.getLong(reg),
+                        NativeMemory.getLong(reg + 8),
+                        NativeMemory.getLong(reg + 16),
+                        NativeMemory.getLong(reg + 24),
+                        fds[i]);
             }
         } catch (ErrnoException e) {
             fresh.close();

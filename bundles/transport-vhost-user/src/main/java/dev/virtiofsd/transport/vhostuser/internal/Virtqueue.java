@@ -30,6 +30,7 @@ public final class Virtqueue {
 
     /** Parse results. */
     static final int OK = 0;
+
     static final int BAD_REQUEST = 1;
     static final int BROKEN = 2;
 
@@ -62,6 +63,7 @@ public final class Virtqueue {
 
     /** Guards the used ring, the call fd and notification state. */
     private final Object usedLock = new Object();
+
     private int callFd = -1;
     private final long eventBuf = NativeMemory.allocate(16);
 
@@ -73,6 +75,7 @@ public final class Virtqueue {
     private static final long SPIN_LIMIT_NANOS = 1000L * Long.getLong("virtiofsd.vhostuser.poll-micros", 50);
     /** Typical idle gap of this queue (queue thread only). */
     private long gapNanos = 10 * SPIN_LIMIT_NANOS;
+
     private int inflight;
     private final Object inflightLock = new Object();
     private ArrayBlockingQueue<Request> freeRequests;
@@ -161,7 +164,8 @@ public final class Virtqueue {
         }
         stopFd = Linux.eventfd(0, 0);
         stopping = false;
-        if (device.poolSize() > 0 && (freeRequests == null || freeRequests.remainingCapacity() + freeRequests.size() != size)) {
+        if (device.poolSize() > 0
+                && (freeRequests == null || freeRequests.remainingCapacity() + freeRequests.size() != size)) {
             freeRequests = new ArrayBlockingQueue<>(size);
             for (int i = 0; i < size; i++) {
                 freeRequests.add(new Request(this));
@@ -312,7 +316,8 @@ public final class Virtqueue {
             VarHandle.acquireFence();
             int pending = (availIdx - lastAvail) & 0xffff;
             if (pending > size) {
-                markBroken("avail index " + availIdx + " is " + pending + " ahead of " + lastAvail + " (queue size " + size + ")");
+                markBroken("avail index " + availIdx + " is " + pending + " ahead of " + lastAvail + " (queue size "
+                        + size + ")");
                 return;
             }
             if (pending == 0) {
@@ -504,7 +509,11 @@ public final class Virtqueue {
             int flags = NativeMemory.getShort(d + 12) & 0xffff;
             int next = NativeMemory.getShort(d + 14) & 0xffff;
             if ((flags & DESC_F_INDIRECT) != 0) {
-                if (inIndirect || !indirect || (flags & DESC_F_NEXT) != 0 || len == 0 || len % 16 != 0
+                if (inIndirect
+                        || !indirect
+                        || (flags & DESC_F_NEXT) != 0
+                        || len == 0
+                        || len % 16 != 0
                         || len / 16 > 65536) {
                     markBroken("bad indirect descriptor at head " + head);
                     return BROKEN;
@@ -627,6 +636,7 @@ public final class Virtqueue {
         int status;
         /** Whether it came from (and returns to) the queue's free list. */
         boolean pooled = true;
+
         volatile Thread runner;
 
         Request(Virtqueue queue) {

@@ -23,8 +23,8 @@ class GuestMemoryTest {
             assertEquals(0, m.translateUva(0x1000_0000L, 1), "a gpa is not a uva");
             assertEquals(-1, m.regionOfGpa(0x1000_0000L + (1 << 20)));
             // Overlapping regions are refused.
-            assertThrows(dev.virtiofsd.api.ErrnoException.class,
-                    () -> m.withRegion(0x1000_0000L + 4096, 4096, 0, 0, fd));
+            assertThrows(
+                    dev.virtiofsd.api.ErrnoException.class, () -> m.withRegion(0x1000_0000L + 4096, 4096, 0, 0, fd));
             GuestMemory two = m.withRegion(0x2000_0000L, 4096, 0x7f10_0000_0000L, 0, fd);
             assertEquals(2, two.regionCount());
             assertEquals(1, two.find(0x2000_0000L, 4096));

@@ -19,6 +19,7 @@ final class StubFuseServer implements FuseServer {
     volatile int maxWrite;
     /** SETLKW requests sleep until this opens (or they are interrupted). */
     volatile java.util.concurrent.CountDownLatch lockRelease = new java.util.concurrent.CountDownLatch(1);
+
     final AtomicInteger interruptedLocks = new AtomicInteger();
 
     final class Session implements FuseSession {
@@ -86,7 +87,11 @@ final class StubFuseServer implements FuseServer {
                 interruptedLocks.incrementAndGet();
                 error = -4;
             }
-            ByteBuffer r = ByteBuffer.allocate(16).order(ByteOrder.LITTLE_ENDIAN).putInt(16).putInt(error).putLong(unique);
+            ByteBuffer r = ByteBuffer.allocate(16)
+                    .order(ByteOrder.LITTLE_ENDIAN)
+                    .putInt(16)
+                    .putInt(error)
+                    .putLong(unique);
             write(out, r.array(), 16);
             return 16;
         }

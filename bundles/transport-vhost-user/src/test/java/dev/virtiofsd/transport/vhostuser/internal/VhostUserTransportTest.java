@@ -267,7 +267,8 @@ class VhostUserTransportTest {
     void secondDaemonOnTheSameSocketIsRefused() throws Exception {
         transport = new VhostUserTransport(server, VhostUserOptions.socket(socket().toString()), control);
         transport.start();
-        VhostUserTransport second = new VhostUserTransport(server, VhostUserOptions.socket(socket().toString()), new Control());
+        VhostUserTransport second =
+                new VhostUserTransport(server, VhostUserOptions.socket(socket().toString()), new Control());
         ErrnoException e = assertThrows(ErrnoException.class, second::start);
         assertEquals(Errno.EADDRINUSE, e.errno());
         assertTrue(Files.exists(socket()), "the first daemon's socket stays");
@@ -286,7 +287,7 @@ class VhostUserTransportTest {
         f.init();
         transport.close();
         assertFalse(Files.exists(socket()));
-        assertThrows(ErrnoException.class, () -> f.readReply(5000) );
+        assertThrows(ErrnoException.class, () -> f.readReply(5000));
     }
 
     @Test
@@ -294,8 +295,18 @@ class VhostUserTransportTest {
         VhostUserFrontend f = start();
         byte[] req = f.fuse().getattr(1);
         // No kick fd: the back end polls the ring. No call fd: it never signals; we poll the used ring.
-        f.message(VhostUserFrontend.SET_VRING_KICK, java.nio.ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(1 | 0x100).array());
-        f.message(VhostUserFrontend.SET_VRING_CALL, java.nio.ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(1 | 0x100).array());
+        f.message(
+                VhostUserFrontend.SET_VRING_KICK,
+                java.nio.ByteBuffer.allocate(8)
+                        .order(ByteOrder.LITTLE_ENDIAN)
+                        .putLong(1 | 0x100)
+                        .array());
+        f.message(
+                VhostUserFrontend.SET_VRING_CALL,
+                java.nio.ByteBuffer.allocate(8)
+                        .order(ByteOrder.LITTLE_ENDIAN)
+                        .putLong(1 | 0x100)
+                        .array());
         for (int i = 0; i < 20; i++) {
             assertEcho(f.request(1, req, 100), req);
         }
@@ -333,8 +344,8 @@ class VhostUserTransportTest {
 
     @Test
     void unknownGroupFailsToStart() throws Exception {
-        VhostUserTransport t = new VhostUserTransport(server,
-                new VhostUserOptions(socket().toString(), -1, "no-such-group-xyz", 0, 4), control);
+        VhostUserTransport t = new VhostUserTransport(
+                server, new VhostUserOptions(socket().toString(), -1, "no-such-group-xyz", 0, 4), control);
         assertThrows(ErrnoException.class, t::start);
         t.close();
         assertFalse(Files.exists(Path.of(socket() + ".pid")));
@@ -344,7 +355,8 @@ class VhostUserTransportTest {
     void sleepingLockDoesNotStallItsQueue() throws Exception {
         for (int pool : new int[] {0, 1}) {
             server.lockRelease = new CountDownLatch(1);
-            VhostUserFrontend f = start(VhostUserOptions.socket(socket().toString()).threadPoolSize(pool), new VhostUserFrontend.Options());
+            VhostUserFrontend f = start(
+                    VhostUserOptions.socket(socket().toString()).threadPoolSize(pool), new VhostUserFrontend.Options());
             int lock = f.submit(1, f.fuse().setlk(true, 2, 3, 4, 1, 0), 100);
             byte[] req = f.fuse().getattr(1);
             assertEcho(f.request(1, req, 100), req);
@@ -535,11 +547,14 @@ class VhostUserTransportTest {
             }
             Thread.sleep(5);
         }
-        assertTimeoutPreemptively(Duration.ofSeconds(10), () -> {
-            for (int i = 0; i < 10; i++) {
-                assertEcho(f.request(1, req, 8192), req);
-            }
-        }, "a signal stopped the queue thread");
+        assertTimeoutPreemptively(
+                Duration.ofSeconds(10),
+                () -> {
+                    for (int i = 0; i < 10; i++) {
+                        assertEcho(f.request(1, req, 8192), req);
+                    }
+                },
+                "a signal stopped the queue thread");
         assertEquals(-1, control.status, "the daemon was asked to stop: " + control.reason);
     }
 
