@@ -152,6 +152,21 @@ public final class GuestMemory implements AutoCloseable {
         return 0;
     }
 
+    /**
+     * The guest-physical address of host address {@code h} inside a mapped region, or -1. Only used
+     * while the dirty log is on (live migration), so a linear scan over the few regions is fine.
+     */
+    public long gpaOfHost(long h) {
+        for (int i = 0; i < count; i++) {
+            long start = host[i] + mmapOffset[i];
+            long off = h - start;
+            if (Long.compareUnsigned(h, start) >= 0 && Long.compareUnsigned(off, size[i]) < 0) {
+                return gpa[i] + off;
+            }
+        }
+        return -1;
+    }
+
     private void unmap(int i) {
         try {
             Linux.munmap(host[i], size[i] + mmapOffset[i]);

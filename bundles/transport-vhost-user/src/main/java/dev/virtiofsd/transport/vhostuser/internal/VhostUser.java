@@ -35,6 +35,11 @@ public final class VhostUser {
     public static final int REM_MEM_REG = 38;
     public static final int SET_STATUS = 39;
     public static final int GET_STATUS = 40;
+    public static final int SET_DEVICE_STATE_FD = 42;
+    public static final int CHECK_DEVICE_STATE = 43;
+
+    /** The back end logs every write to guest memory while this feature is acked (live migration). */
+    public static final long F_LOG_ALL = 1L << 26;
 
     public static final long F_INDIRECT_DESC = 1L << 28;
     public static final long F_EVENT_IDX = 1L << 29;
@@ -42,9 +47,23 @@ public final class VhostUser {
     public static final long F_VERSION_1 = 1L << 32;
 
     public static final long PF_MQ = 1L << 0;
+    /** The dirty log is shared memory passed with SET_LOG_BASE. */
+    public static final long PF_LOG_SHMFD = 1L << 1;
+
     public static final long PF_REPLY_ACK = 1L << 3;
     public static final long PF_RESET_DEVICE = 1L << 13;
     public static final long PF_CONFIGURE_MEM_SLOTS = 1L << 15;
+    /** SET_DEVICE_STATE_FD / CHECK_DEVICE_STATE: the back end's internal state moves with the VM. */
+    public static final long PF_DEVICE_STATE = 1L << 19;
+
+    /** SET_VRING_ADDR flag: log writes to the used ring at {@code log_guest_addr}. */
+    public static final int VRING_F_LOG = 1;
+
+    /** SET_DEVICE_STATE_FD transfer directions and phase. */
+    public static final int STATE_DIRECTION_SAVE = 0;
+
+    public static final int STATE_DIRECTION_LOAD = 1;
+    public static final int STATE_PHASE_STOPPED = 0;
 
     /** Bit in the u64 of SET_VRING_KICK/CALL/ERR: no fd attached (polling / no notification). */
     public static final long VRING_NOFD_MASK = 0x100;
@@ -106,6 +125,10 @@ public final class VhostUser {
                 return "SET_STATUS";
             case GET_STATUS:
                 return "GET_STATUS";
+            case SET_DEVICE_STATE_FD:
+                return "SET_DEVICE_STATE_FD";
+            case CHECK_DEVICE_STATE:
+                return "CHECK_DEVICE_STATE";
             default:
                 return "request " + request;
         }

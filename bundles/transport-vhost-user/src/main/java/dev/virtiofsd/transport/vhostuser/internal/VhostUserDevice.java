@@ -6,6 +6,7 @@ import dev.virtiofsd.api.Errno;
 import dev.virtiofsd.api.ErrnoException;
 import dev.virtiofsd.api.transport.FuseServer;
 import dev.virtiofsd.api.transport.FuseSession;
+import dev.virtiofsd.api.transport.FuseStateTransfer;
 import dev.virtiofsd.api.transport.FuseWorker;
 import dev.virtiofsd.linux.Linux;
 import dev.virtiofsd.linux.NativeMemory;
@@ -25,8 +26,10 @@ public final class VhostUserDevice implements AutoCloseable {
     /** Largest WRITE/READ payload offered at FUSE INIT. */
     public static final int MAX_WRITE = 1 << 20;
 
-    static final long FEATURES = F_VERSION_1 | F_INDIRECT_DESC | F_EVENT_IDX | F_PROTOCOL_FEATURES;
-    static final long PROTOCOL_FEATURES = PF_MQ | PF_REPLY_ACK | PF_RESET_DEVICE | PF_CONFIGURE_MEM_SLOTS;
+    static final long FEATURES = F_VERSION_1 | F_INDIRECT_DESC | F_EVENT_IDX | F_PROTOCOL_FEATURES | F_LOG_ALL;
+    /** Offered always; DEVICE_STATE too when the FUSE server can move its sessions (live migration). */
+    static final long PROTOCOL_FEATURES =
+            PF_MQ | PF_REPLY_ACK | PF_RESET_DEVICE | PF_CONFIGURE_MEM_SLOTS | PF_LOG_SHMFD;
 
     private final UnixSocket socket;
     private final FuseServer server;
@@ -41,6 +44,14 @@ public final class VhostUserDevice implements AutoCloseable {
     private volatile GuestMemory memory = GuestMemory.EMPTY;
     private volatile FuseSession session;
     private final Object sessionLock = new Object();
+    private final long protocolFeatures;
+
+    /** The dirty log the front end gave (SET_LOG_BASE), and the one in force (also LOG_ALL acked), else null. */
+    private DirtyLog logMapping;
+
+    private volatile DirtyLog activeLog;
+    /** The device-state transfer under way or awaiting CHECK_DEVICE_STATE. */
+    private DeviceStateTransfer transfer;
 
     private Thread[] pool = new Thread[0];
     private ArrayBlockingQueue<Virtqueue.Request> work;
@@ -55,6 +66,7 @@ public final class VhostUserDevice implements AutoCloseable {
         this.server = server;
         this.poolSize = poolSize;
         this.queues = new Virtqueue[maxQueues];
+        this.protocolFeatures = PROTOCOL_FEATURES | (server instanceof FuseStateTransfer ? PF_DEVICE_STATE : 0);
         for (int i = 0; i < maxQueues; i++) {
             queues[i] = new Virtqueue(this, i);
         }
@@ -75,6 +87,15 @@ public final class VhostUserDevice implements AutoCloseable {
 
     GuestMemory memory() {
         return memory;
+    }
+
+    /** The dirty log while the front end wants writes logged (live migration), else null. */
+    DirtyLog dirtyLog() {
+        return activeLog;
+    }
+
+    private void updateActiveLog() {
+        activeLog = (ackedFeatures & F_LOG_ALL) != 0 ? logMapping : null;
     }
 
     /** For tests: whether queue {@code i} was marked broken. */
@@ -332,6 +353,7 @@ public final class VhostUserDevice implements AutoCloseable {
                             "front end acked features we did not offer: 0x" + Long.toHexString(f & ~FEATURES));
                 }
                 ackedFeatures = f;
+                updateActiveLog();
                 for (Virtqueue q : queues) {
                     boolean wasRunning = q.running();
                     q.stop();
@@ -350,16 +372,16 @@ public final class VhostUserDevice implements AutoCloseable {
             case GET_PROTOCOL_FEATURES:
                 r.hasReply = true;
                 expectSize(request, size, 0);
-                replyU64(r, PROTOCOL_FEATURES);
+                replyU64(r, protocolFeatures);
                 break;
             case SET_PROTOCOL_FEATURES: {
                 expectSize(request, size, 8);
                 long f = NativeMemory.getLong(p);
-                if ((f & ~PROTOCOL_FEATURES) != 0) {
+                if ((f & ~protocolFeatures) != 0) {
                     throw ErrnoException.of(
                             Errno.EINVAL,
                             "front end acked protocol features we did not offer: 0x"
-                                    + Long.toHexString(f & ~PROTOCOL_FEATURES));
+                                    + Long.toHexString(f & ~protocolFeatures));
                 }
                 ackedProtocolFeatures = f;
                 break;
@@ -446,6 +468,8 @@ public final class VhostUserDevice implements AutoCloseable {
                     throw ErrnoException.of(Errno.EINVAL, "misaligned ring addresses for queue " + q.index);
                 }
                 q.stop();
+                q.logUsedRing = (NativeMemory.getInt(p + 4) & VRING_F_LOG) != 0;
+                q.logGuestAddr = NativeMemory.getLong(p + 32);
                 q.descUva = d;
                 q.usedUva = u;
                 q.availUva = a;
@@ -534,10 +558,123 @@ public final class VhostUserDevice implements AutoCloseable {
                 replyU64(r, status);
                 break;
             case SET_LOG_BASE:
+                setLogBase(size, p, nfds, r);
+                break;
             case SET_LOG_FD:
-                throw ErrnoException.of(Errno.EOPNOTSUPP, "dirty page logging (live migration) is not supported");
+                // An eventfd to tell the front end about log changes; the shared-memory log needs none.
+                expectSize(request, size, 8);
+                break;
+            case SET_DEVICE_STATE_FD:
+                setDeviceStateFd(size, p, nfds, r);
+                break;
+            case CHECK_DEVICE_STATE:
+                expectSize(request, size, 0);
+                replyU64(r, checkDeviceState() ? 0 : 1);
+                break;
             default:
                 throw ErrnoException.of(Errno.EOPNOTSUPP, "unsupported message");
+        }
+    }
+
+    /**
+     * SET_LOG_BASE (with LOG_SHMFD): maps the front end's dirty bitmap, {@code u64 mmap_size, u64
+     * mmap_offset} plus its fd, and answers with the same payload, as the front end waits for a reply.
+     * The queues stop while the log changes, so that no thread marks a bitmap being unmapped.
+     */
+    private void setLogBase(int size, long p, int nfds, Result r) throws ErrnoException {
+        expectSize(SET_LOG_BASE, size, 16);
+        if (nfds != 1) {
+            throw ErrnoException.of(
+                    Errno.EINVAL, "SET_LOG_BASE with " + nfds + " fds (only a shared-memory log is supported)");
+        }
+        DirtyLog fresh = DirtyLog.map(fds[0], NativeMemory.getLong(p), NativeMemory.getLong(p + 8));
+        boolean[] running = stopAll();
+        DirtyLog old = logMapping;
+        logMapping = fresh;
+        updateActiveLog();
+        if (old != null) {
+            old.close();
+        }
+        restartAll(running);
+        LOG.info("dirty page log of {} pages set by the front end (live migration)", fresh.pages());
+        r.hasReply = true;
+        r.replySize = 16;
+    }
+
+    /**
+     * SET_DEVICE_STATE_FD: {@code u32 direction, u32 phase} and a pipe end. The reply's bits 0-7 are
+     * the error, bit 8 says no fd of ours comes back (we always use the front end's pipe).
+     */
+    private void setDeviceStateFd(int size, long p, int nfds, Result r) throws ErrnoException {
+        expectSize(SET_DEVICE_STATE_FD, size, 8);
+        if (nfds != 1) {
+            throw ErrnoException.of(Errno.EINVAL, "SET_DEVICE_STATE_FD with " + nfds + " fds");
+        }
+        int direction = NativeMemory.getInt(p);
+        int phase = NativeMemory.getInt(p + 4);
+        r.hasReply = true;
+        r.replySize = 8;
+        long failed = 0x101;
+        NativeMemory.putLong(p, failed);
+        if (!(server instanceof FuseStateTransfer)) {
+            LOG.error("SET_DEVICE_STATE_FD: the FUSE server cannot migrate sessions");
+            return;
+        }
+        if (phase != STATE_PHASE_STOPPED || (direction != STATE_DIRECTION_SAVE && direction != STATE_DIRECTION_LOAD)) {
+            LOG.error("SET_DEVICE_STATE_FD: unknown direction {} or phase {}", direction, phase);
+            return;
+        }
+        for (Virtqueue q : queues) {
+            if (q.running()) {
+                LOG.error(
+                        "SET_DEVICE_STATE_FD while queue {} runs: the front end must stop every queue first", q.index);
+                return;
+            }
+        }
+        if (transfer != null) {
+            LOG.warn("SET_DEVICE_STATE_FD before the previous transfer was checked; waiting for it");
+            DeviceStateTransfer previous = transfer;
+            transfer = null;
+            previous.finish();
+            discardLoaded(previous);
+        }
+        FuseStateTransfer states = (FuseStateTransfer) server;
+        r.keptFds = 1;
+        int fd = fds[0];
+        if (direction == STATE_DIRECTION_SAVE) {
+            transfer = DeviceStateTransfer.save(states, session, fd);
+        } else {
+            // The filesystem is shared by sessions: drop the current one (and its inodes) before the
+            // incoming state fills the filesystem, never after.
+            closeSession();
+            transfer = DeviceStateTransfer.load(states, MAX_WRITE, fd);
+        }
+        NativeMemory.putLong(p, 0x100);
+    }
+
+    /** CHECK_DEVICE_STATE: waits for the transfer; a loaded session becomes the device's session. */
+    private boolean checkDeviceState() {
+        DeviceStateTransfer t = transfer;
+        transfer = null;
+        if (t == null) {
+            LOG.error("CHECK_DEVICE_STATE without a transfer");
+            return false;
+        }
+        if (!t.finish()) {
+            return false;
+        }
+        if (!t.saving()) {
+            synchronized (sessionLock) {
+                session = t.loadedSession();
+            }
+        }
+        return true;
+    }
+
+    private static void discardLoaded(DeviceStateTransfer t) {
+        FuseSession s = t.loadedSession();
+        if (s != null) {
+            s.close();
         }
     }
 
@@ -606,6 +743,7 @@ public final class VhostUserDevice implements AutoCloseable {
             q.reset();
         }
         ackedFeatures = 0;
+        updateActiveLog();
         status = 0;
         closeSession();
     }
@@ -642,6 +780,17 @@ public final class VhostUserDevice implements AutoCloseable {
         }
         memory.close();
         memory = GuestMemory.EMPTY;
+        activeLog = null;
+        if (logMapping != null) {
+            logMapping.close();
+            logMapping = null;
+        }
+        DeviceStateTransfer t = transfer;
+        transfer = null;
+        if (t != null) {
+            t.finish();
+            discardLoaded(t);
+        }
         closeSession();
         socket.close();
         NativeMemory.free(buf);

@@ -43,6 +43,13 @@ public final class Virtqueue {
     long availUva;
     long usedUva;
     boolean addressesSet;
+    /** SET_VRING_ADDR's {@code log_guest_addr}, valid when {@link #logUsedRing}: the used ring's guest address. */
+    long logGuestAddr;
+
+    boolean logUsedRing;
+    /** Guest-physical address of the used ring for the dirty log; -1 if unknown. */
+    private long usedGpa = -1;
+
     long desc;
     long avail;
     long used;
@@ -95,6 +102,8 @@ public final class Virtqueue {
     void reset() {
         size = 0;
         addressesSet = false;
+        logUsedRing = false;
+        logGuestAddr = 0;
         desc = avail = used = 0;
         closeKick();
         setCall(-1);
@@ -149,6 +158,7 @@ public final class Virtqueue {
         desc = mem.translateUva(descUva, 16L * size);
         avail = mem.translateUva(availUva, 6L + 2L * size);
         used = mem.translateUva(usedUva, 6L + 8L * size);
+        usedGpa = logUsedRing ? logGuestAddr : (used != 0 ? mem.gpaOfHost(used) : -1);
         return desc != 0 && avail != 0 && used != 0;
     }
 
@@ -325,6 +335,10 @@ public final class Virtqueue {
                     // Ask for a kick at the next entry, then look again: the driver may have
                     // added one before it saw our avail_event.
                     NativeMemory.putShort(used + 4 + 8L * size, (short) lastAvail);
+                    DirtyLog log = device.dirtyLog();
+                    if (log != null) {
+                        logUsed(log, 4 + 8L * size, 2);
+                    }
                     VarHandle.fullFence();
                     int again = NativeMemory.getShort(avail + 2) & 0xffff;
                     if (again != lastAvail) {
@@ -397,7 +411,9 @@ public final class Virtqueue {
             startBlocking(r);
             return true;
         }
-        pushUsed(head, handle(status, in, out, slot));
+        int len = handle(status, in, out, slot);
+        logWrites(out);
+        pushUsed(head, len);
         return true;
     }
 
@@ -441,6 +457,7 @@ public final class Virtqueue {
 
     /** Completes a pooled request (pool thread). */
     void complete(Request r, int len) {
+        logWrites(r.out);
         pushUsed(r.head, len);
         synchronized (usedLock) {
             notifyLocked();
@@ -578,14 +595,47 @@ public final class Virtqueue {
 
     // ---- used ring and notification ------------------------------------------------------
 
+    /**
+     * While the front end logs dirty pages (live migration), marks the whole writable part of a
+     * request: every byte the daemon may have written there, reply header, READ data, directory
+     * entries. Called before the used entry that hands the buffers back. Costs one volatile read
+     * when logging is off.
+     */
+    private void logWrites(Segments out) {
+        DirtyLog log = device.dirtyLog();
+        if (log == null) {
+            return;
+        }
+        GuestMemory mem = device.memory();
+        for (int i = 0, n = out.count(); i < n; i++) {
+            long gpa = mem.gpaOfHost(out.address(i));
+            if (gpa >= 0) {
+                log.mark(gpa, out.length(i));
+            }
+        }
+    }
+
+    /** Marks {@code len} bytes at {@code offset} into the used ring. */
+    private void logUsed(DirtyLog log, long offset, long len) {
+        if (usedGpa >= 0) {
+            log.mark(usedGpa + offset, len);
+        }
+    }
+
     private void pushUsed(int head, int len) {
         synchronized (usedLock) {
-            long e = used + 4 + 8L * (nextUsed & (size - 1));
+            int slot = nextUsed & (size - 1);
+            long e = used + 4 + 8L * slot;
             NativeMemory.putInt(e, head);
             NativeMemory.putInt(e + 4, len);
             nextUsed = (nextUsed + 1) & 0xffff;
             VarHandle.releaseFence();
             NativeMemory.putShort(used + 2, (short) nextUsed);
+            DirtyLog log = device.dirtyLog();
+            if (log != null) {
+                logUsed(log, 4 + 8L * slot, 8);
+                logUsed(log, 2, 2);
+            }
             usedSinceNotify = true;
         }
     }
