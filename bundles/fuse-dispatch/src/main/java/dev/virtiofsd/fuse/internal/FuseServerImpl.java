@@ -3,6 +3,10 @@ package dev.virtiofsd.fuse.internal;
 import dev.virtiofsd.api.fs.FileSystem;
 import dev.virtiofsd.api.transport.FuseServer;
 import dev.virtiofsd.api.transport.FuseSession;
+import dev.virtiofsd.api.transport.FuseStateTransfer;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLongArray;
@@ -15,7 +19,7 @@ import org.osgi.service.component.annotations.Reference;
  * {@link FuseWorkerImpl} per serving thread, all calling the one {@link FileSystem}.
  */
 @Component(service = FuseServer.class, name = "dev.virtiofsd.fuse")
-public final class FuseServerImpl implements FuseServer {
+public final class FuseServerImpl implements FuseServer, FuseStateTransfer {
     /** Smallest max_write we accept from a transport: one page. */
     static final int MIN_MAX_WRITE = 4096;
 
@@ -37,9 +41,31 @@ public final class FuseServerImpl implements FuseServer {
         if (maxWrite < MIN_MAX_WRITE) {
             throw new IllegalArgumentException("maxWrite " + maxWrite + " < " + MIN_MAX_WRITE);
         }
+        return newSession(maxWrite);
+    }
+
+    FuseSessionImpl newSession(int maxWrite) {
         FuseSessionImpl s = new FuseSessionImpl(this, fs, maxWrite);
         sessions.add(s);
         return s;
+    }
+
+    /** Live migration, source side: INIT result plus the filesystem's state (docs/migration.md). */
+    @Override
+    public void save(FuseSession session, OutputStream out) throws IOException {
+        if (session != null && !(session instanceof FuseSessionImpl && sessions.contains(session))) {
+            throw new IOException("not a session of this server");
+        }
+        SessionStateCodec.save((FuseSessionImpl) session, fs, out);
+    }
+
+    /** Live migration, destination side. */
+    @Override
+    public FuseSession load(int maxWrite, InputStream in) throws IOException {
+        if (maxWrite < MIN_MAX_WRITE) {
+            throw new IllegalArgumentException("maxWrite " + maxWrite + " < " + MIN_MAX_WRITE);
+        }
+        return SessionStateCodec.load(this, fs, maxWrite, in);
     }
 
     /**

@@ -1,5 +1,6 @@
 package dev.virtiofsd.passthrough.internal;
 
+import dev.virtiofsd.api.fs.FileSystem;
 import dev.virtiofsd.api.identity.FileHandle;
 import dev.virtiofsd.api.identity.InodeIdentity;
 import java.util.ArrayList;
@@ -197,6 +198,43 @@ final class InodeStore {
         if (k != null) {
             k[0]--;
         }
+    }
+
+    // ---- live migration hooks (PassthroughMigration) ----------------------------------------
+
+    /** Every inode but the root with its lookup count, in node id order; call with no request running. */
+    List<Inode> migrationSnapshot() {
+        List<Inode> all = new ArrayList<>();
+        synchronized (lock) {
+            for (Inode i : byNode.values()) {
+                if (!i.root) {
+                    all.add(i);
+                }
+            }
+        }
+        all.sort((a, b) -> Long.compare(a.nodeId, b.nodeId));
+        return all;
+    }
+
+    /** The node id the next new inode gets. */
+    long nextNodeId() {
+        return nextNodeId.get();
+    }
+
+    /**
+     * Installs an inode that arrived with a migration, under the node id and lookup count the
+     * guest knows; false if that node id is taken (a malformed state).
+     */
+    boolean insertMigrated(Inode inode, long lookups, long nextNodeIdAtLeast) {
+        synchronized (lock) {
+            if (inode.root || inode.nodeId <= FileSystem.ROOT_ID || byNode.containsKey(inode.nodeId)) {
+                return false;
+            }
+            inode.lookups = lookups;
+            insertLocked(inode);
+            nextNodeId.accumulateAndGet(Math.max(inode.nodeId + 1, nextNodeIdAtLeast), Math::max);
+        }
+        return true;
     }
 
     long inodes() {

@@ -17,6 +17,7 @@ import dev.virtiofsd.api.fs.DirSink;
 import dev.virtiofsd.api.fs.EntryOut;
 import dev.virtiofsd.api.fs.FileLock;
 import dev.virtiofsd.api.fs.FileSystem;
+import dev.virtiofsd.api.fs.MigratableFileSystem;
 import dev.virtiofsd.api.fs.OpenOut;
 import dev.virtiofsd.api.fs.RequestContext;
 import dev.virtiofsd.api.fs.SegmentList;
@@ -57,7 +58,7 @@ import org.slf4j.LoggerFactory;
         configurationPolicy = ConfigurationPolicy.REQUIRE,
         service = {FileSystem.class, InodeStats.class})
 @Designate(ocd = PassthroughConfig.class)
-public final class PassthroughFileSystem implements FileSystem, InodeStats, AutoCloseable {
+public final class PassthroughFileSystem implements FileSystem, MigratableFileSystem, InodeStats, AutoCloseable {
     public static final String PID = "dev.virtiofsd.passthrough";
     private static final Logger LOG = LoggerFactory.getLogger(PassthroughFileSystem.class);
 
@@ -104,6 +105,8 @@ public final class PassthroughFileSystem implements FileSystem, InodeStats, Auto
     private final boolean switchCreds;
     private final long timeout;
     private volatile boolean closed;
+    /** virtiofsd's --migration-* options (PassthroughMigration). */
+    private volatile MigrationOptions migration = MigrationOptions.DEFAULTS;
 
     /** Per-thread native scratch: a statx buffer and room for timespecs / struct statvfs. */
     private static final class Scratch {
@@ -165,6 +168,33 @@ public final class PassthroughFileSystem implements FileSystem, InodeStats, Auto
             @Reference(name = "strategy") InodeIdentityStrategy strategy)
             throws ErrnoException {
         this(fromConfig(config), strategy);
+        this.migration = MigrationOptions.from(properties);
+    }
+
+    /** Sets the --migration-* options (tests; the DS constructor reads them from the configuration). */
+    void migrationOptions(MigrationOptions options) {
+        this.migration = options;
+    }
+
+    // ---- live migration: see PassthroughMigration and docs/migration.md -------------------------
+
+    @Override
+    public void saveState(java.io.DataOutputStream out) throws java.io.IOException {
+        try (PassthroughMigration m = migration()) {
+            m.save(out);
+        }
+    }
+
+    @Override
+    public void loadState(java.io.DataInputStream in) throws java.io.IOException {
+        destroy();
+        try (PassthroughMigration m = migration()) {
+            m.load(in);
+        }
+    }
+
+    private PassthroughMigration migration() {
+        return new PassthroughMigration(store, files, nextFh, rootFd, provider, migration, strategy.name());
     }
 
     static PassthroughOptions fromConfig(PassthroughConfig c) {
