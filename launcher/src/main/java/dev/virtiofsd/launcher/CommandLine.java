@@ -197,6 +197,31 @@ public final class CommandLine {
                 "SANDBOX",
                 "Sandbox mechanism; only \"none\" is supported (the daemon does not sandbox itself)",
                 (o, n, v) -> onlyValue(n, v, "none"));
+        // Live migration (MigrationArgs, docs/migration.md).
+        supported(
+                "--migration-mode",
+                Arity.VALUE,
+                "MIGRATION_MODE",
+                MigrationArgs.help("--migration-mode"),
+                (o, n, v) -> o.migration.mode = oneOf(n, v, MigrationArgs.MODES));
+        supported(
+                "--migration-on-error",
+                Arity.VALUE,
+                "MIGRATION_ON_ERROR",
+                MigrationArgs.help("--migration-on-error"),
+                (o, n, v) -> o.migration.onError = oneOf(n, v, MigrationArgs.ON_ERROR));
+        supported(
+                "--migration-verify-handles",
+                Arity.FLAG,
+                null,
+                MigrationArgs.help("--migration-verify-handles"),
+                (o, n, v) -> o.migration.verifyHandles = true);
+        supported(
+                "--migration-confirm-paths",
+                Arity.FLAG,
+                null,
+                MigrationArgs.help("--migration-confirm-paths"),
+                (o, n, v) -> o.migration.confirmPaths = true);
         compat(
                 "--seccomp",
                 Arity.VALUE,
@@ -218,9 +243,7 @@ public final class CommandLine {
             "--syslog",
             "--killpriv-v2",
             "--security-label",
-            "--preserve-noatime",
-            "--migration-verify-handles",
-            "--migration-confirm-paths"
+            "--preserve-noatime"
         }) {
             UNSUPPORTED.put(flag, Arity.FLAG);
         }
@@ -233,8 +256,6 @@ public final class CommandLine {
             "--gid-map",
             "--translate-uid",
             "--translate-gid",
-            "--migration-mode",
-            "--migration-on-error",
             "-o"
         }) {
             UNSUPPORTED.put(valued, Arity.VALUE);
@@ -424,7 +445,7 @@ public final class CommandLine {
 
     /** What libvirt reads (vhost-user.rst "fs" type); "separate-options": we take --xattr etc., not -o. */
     public static String capabilities() {
-        return "{\n  \"type\": \"fs\",\n  \"features\": [\n    \"separate-options\"\n  ]\n}\n";
+        return "{\n  \"type\": \"fs\",\n  \"features\": [\n    \"migrate-precopy\",\n    \"separate-options\"\n  ]\n}\n";
     }
 
     private static String nonEmpty(String option, String value) throws UsageException {

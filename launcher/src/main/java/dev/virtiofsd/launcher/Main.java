@@ -159,6 +159,7 @@ public final class Main {
         fs.put("readonly", o.readonly);
         fs.put("announce.submounts", o.announceSubmounts);
         fs.put("strategy.target", "(inode.identity=" + o.strategyName() + ")");
+        o.migration.addTo(fs);
         out.put(PID_PASSTHROUGH, fs);
         Map<String, Object> t = new LinkedHashMap<>();
         if (o.transport.equals(Options.FUSE_DEV)) {

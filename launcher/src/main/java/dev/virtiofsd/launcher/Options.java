@@ -29,6 +29,8 @@ public final class Options {
     public boolean readonly;
     public boolean announceSubmounts = true;
     public String logLevel = "info";
+    /** --migration-*. */
+    public final MigrationArgs migration = new MigrationArgs();
 
     public String transport = VHOST_USER;
     public String mountpoint;

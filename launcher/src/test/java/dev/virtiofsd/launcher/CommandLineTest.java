@@ -102,7 +102,6 @@ class CommandLineTest {
                 "--posix-acl",
                 "--xattrmap",
                 "--uid-map",
-                "--migration-mode",
                 "-o",
                 "--syslog",
                 "--modcaps",
@@ -303,7 +302,7 @@ class CommandLineTest {
         @SuppressWarnings("unchecked")
         Map<String, Object> json = (Map<String, Object>) Json.parse(r[1]);
         assertEquals("fs", json.get("type"));
-        assertEquals(List.of("separate-options"), json.get("features"));
+        assertEquals(List.of("migrate-precopy", "separate-options"), json.get("features"));
         assertEquals("", r[2]);
     }
 
@@ -356,7 +355,15 @@ class CommandLineTest {
                         "announce.submounts",
                         true,
                         "strategy.target",
-                        "(inode.identity=fd)"),
+                        "(inode.identity=fd)",
+                        "migration.mode",
+                        "find-paths",
+                        "migration.on.error",
+                        "abort",
+                        "migration.verify.handles",
+                        false,
+                        "migration.confirm.paths",
+                        false),
                 c.get(Main.PID_PASSTHROUGH));
         assertEquals(
                 Map.of("socket.path", "/run/v.sock", "fd", -1, "socket.group", "kvm", "thread.pool.size", 8),
@@ -366,5 +373,38 @@ class CommandLineTest {
         Map<String, Map<String, Object>> f = Main.configurations(fd);
         assertEquals(Map.of("mountpoint", "/mnt", "threads", 2), f.get(Main.PID_FUSE_DEV));
         assertFalse(f.containsKey(Main.PID_VHOST_USER));
+    }
+
+    @Test
+    void migrationOptionsBecomePassthroughConfiguration() throws UsageException {
+        Options o = CommandLine.parse(
+                "--shared-dir",
+                "/srv",
+                "--socket-path",
+                "/s",
+                "--migration-mode=file-handles",
+                "--migration-on-error",
+                "guest-error",
+                "--migration-verify-handles",
+                "--migration-confirm-paths");
+        java.util.Map<String, Object> fs = new java.util.HashMap<>();
+        o.migration.addTo(fs);
+        assertEquals("file-handles", fs.get("migration.mode"));
+        assertEquals("guest-error", fs.get("migration.on.error"));
+        assertEquals(true, fs.get("migration.verify.handles"));
+        assertEquals(true, fs.get("migration.confirm.paths"));
+        Options d = CommandLine.parse("--shared-dir", "/srv", "--socket-path", "/s");
+        assertEquals("find-paths", d.migration.mode);
+        assertEquals("abort", d.migration.onError);
+    }
+
+    @Test
+    void badMigrationValuesAreNamed() {
+        assertTrue(fails("--shared-dir", "/srv", "--socket-path", "/s", "--migration-mode", "by-magic")
+                .getMessage()
+                .startsWith("--migration-mode "));
+        assertTrue(fails("--shared-dir", "/srv", "--socket-path", "/s", "--migration-on-error=ignore")
+                .getMessage()
+                .startsWith("--migration-on-error "));
     }
 }
