@@ -22,7 +22,7 @@ import java.util.regex.Pattern;
  * mode 755: with 700 every non-root guest user gets EACCES everywhere.
  */
 public final class GuestImage {
-    static final String[] RESOURCES = {"init.sh", "workload-mount.sh", "workload-reboot.sh"};
+    static final String[] RESOURCES = {"init.sh", "workload-mount.sh", "workload-reboot.sh", "workload-migrate.sh"};
     static final String[] XATTR_TOOLS = {"/usr/bin/setfattr", "/usr/bin/getfattr"};
 
     private static Path cached;

@@ -630,27 +630,26 @@ final class PassthroughMigration implements AutoCloseable {
         if ((r.flags & LOST_ON_SOURCE) != 0) {
             throw new Lost("the source could not find it any more");
         }
-        boolean handleFirst = options.mode == MigrationOptions.Mode.FILE_HANDLES || r.path == null;
+        // file-handles: by handle; find-paths: by path, the handle only verifies. Either way the
+        // other locator is used only when the record has no first one (a filesystem without
+        // handles; a file the source held open after it was unlinked). A locator that fails is
+        // not retried with the other: the policy then decides.
+        boolean byHandle = r.handle != null && (options.mode == MigrationOptions.Mode.FILE_HANDLES || r.path == null);
         String failure = null;
         int fd = -1;
-        for (int attempt = 0; attempt < 2 && fd < 0; attempt++) {
-            boolean byHandle = (attempt == 0) == handleFirst;
-            try {
-                if (byHandle && r.handle != null) {
-                    fd = openByHandle(r, mountPaths, mountFds);
-                    if (!insideShare(fd, r)) {
-                        Linux.close(fd);
-                        fd = -1;
-                        failure = (failure == null ? "" : failure + "; ")
-                                + "its file handle opens a file outside the shared directory";
-                    }
-                } else if (!byHandle && r.path != null) {
-                    fd = walk(r.path);
+        try {
+            if (byHandle) {
+                fd = openByHandle(r, mountPaths, mountFds);
+                if (!insideShare(fd, r)) {
+                    Linux.close(fd);
+                    fd = -1;
+                    failure = "its file handle opens a file outside the shared directory";
                 }
-            } catch (ErrnoException e) {
-                String how = byHandle ? "by file handle" : "by path";
-                failure = (failure == null ? "" : failure + "; ") + "cannot open it " + how + ": " + e.getMessage();
+            } else if (r.path != null) {
+                fd = walk(r.path);
             }
+        } catch (ErrnoException e) {
+            failure = "cannot open it " + (byHandle ? "by file handle" : "by path") + ": " + e.getMessage();
         }
         if (fd < 0) {
             throw new Lost(failure != null ? failure : "the state gives no way to find it");
