@@ -202,6 +202,11 @@ public final class VhostUserFrontend implements AutoCloseable {
         return offeredFeatures;
     }
 
+    /** The features acked with SET_FEATURES at start. */
+    public long ackedFeatures() {
+        return features;
+    }
+
     public long offeredProtocolFeatures() {
         return offeredProtocol;
     }
