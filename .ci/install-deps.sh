@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Installs what building and testing virtiofsd-java needs on Debian 12 / Ubuntu: a JDK 17, Maven,
-# QEMU and the guest tooling (busybox-static, cpio), FUSE, attr, e2fsprogs, util-linux.
+# QEMU and the guest tooling (busybox-static, cpio), FUSE, attr, e2fsprogs, util-linux, and debootstrap
+# (scripts/qemu10/make-root.sh builds the trixie root with QEMU 10 for the live-migration tests).
 # Idempotent: packages already present are not reinstalled, apt lists are refreshed at most once a day.
 set -euo pipefail
 
-packages=(openjdk-17-jdk-headless maven qemu-system-x86 busybox-static cpio fuse3 attr e2fsprogs util-linux)
+packages=(openjdk-17-jdk-headless maven qemu-system-x86 busybox-static cpio fuse3 attr e2fsprogs util-linux debootstrap)
 
 sudo=""
 if [ "$(id -u)" -ne 0 ]; then
