@@ -148,7 +148,7 @@ final class Daemon implements AutoCloseable {
     private long statusField(String name) throws IOException {
         for (String line : Files.readAllLines(Path.of("/proc", Long.toString(pid()), "status"))) {
             if (line.startsWith(name + ":")) {
-                return Long.parseLong(line.substring(name.length() + 1).trim().split("\\s+")[0]);
+                return Long.parseLong(line.substring(name.length() + 1).trim().split("\\s+", -1)[0]);
             }
         }
         throw new IOException("no " + name + " in /proc/" + pid() + "/status");

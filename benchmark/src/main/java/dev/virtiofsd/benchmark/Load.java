@@ -196,7 +196,7 @@ final class Load {
             lane.serial = index;
         }
         if (w == Workload.CREATE_RELEASE_UNLINK) {
-            lane.name = "c" + (createSerial++);
+            lane.name = "c" + createSerial++;
         }
     }
 
@@ -307,6 +307,7 @@ final class Load {
     }
 
     /** The kernel would FORGET created-then-unlinked inodes; do it in batches outside the window. */
+    @SuppressWarnings("ByteBufferBackingArray") // Fuse.body() is ByteBuffer.allocate: offset 0
     private void forgetCreated() throws ErrnoException {
         int i = 0;
         while (i < createdNodes.size()) {

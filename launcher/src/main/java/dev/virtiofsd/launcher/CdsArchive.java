@@ -27,6 +27,7 @@ final class CdsArchive {
     private CdsArchive() {}
 
     /** Starts the dump in the background if the bin script asked for one. */
+    @SuppressWarnings("ThreadPriorityCheck") // a hint only: the dump should yield to serving requests
     static void dumpIfRequested() {
         String target = System.getProperty(DUMP_PROPERTY);
         if (target == null || target.isEmpty()) {

@@ -184,6 +184,7 @@ public final class FelixLauncher implements AutoCloseable {
             }
         };
         Object proxy = Proxy.newProxyInstance(iface.getClassLoader(), new Class<?>[] {iface}, handler);
+        @SuppressWarnings("JdkObsolete") // registerService takes a Dictionary; Hashtable is the one at hand
         Hashtable<String, Object> props = new Hashtable<>();
         props.put(Constants.SERVICE_DESCRIPTION, "virtiofsd-java launcher");
         daemonControl = ctx.registerService(iface.getName(), proxy, props);
@@ -220,6 +221,7 @@ public final class FelixLauncher implements AutoCloseable {
         try {
             Object configuration = configuration(pid);
             Class<?> cfg = loadFromService(CONFIGURATION_ADMIN, "org.osgi.service.cm.Configuration");
+            @SuppressWarnings("JdkObsolete") // Configuration.update takes a Dictionary
             Dictionary<String, Object> dict = new Hashtable<>(properties);
             cfg.getMethod("update", Dictionary.class).invoke(configuration, dict);
             configuredPids.add(pid);

@@ -18,6 +18,7 @@ public final class FelixLogBridge extends org.apache.felix.framework.Logger {
     }
 
     @Override
+    @SuppressWarnings("rawtypes") // overrides Felix's Logger method, which declares a raw ServiceReference
     protected void doLog(Bundle bundle, ServiceReference sr, int level, String msg, Throwable throwable) {
         doLog(level, bundle == null ? msg : bundle.getSymbolicName() + ": " + msg, throwable);
     }

@@ -44,7 +44,7 @@ public final class SystemPackages {
     /** The launcher's class path: java.class.path, following manifest Class-Path (surefire's booter jar). */
     public static List<Path> classPath() {
         Set<Path> out = new LinkedHashSet<>();
-        for (String entry : System.getProperty("java.class.path", "").split(File.pathSeparator)) {
+        for (String entry : System.getProperty("java.class.path", "").split(File.pathSeparator, -1)) {
             if (!entry.isEmpty()) {
                 addWithManifestClassPath(Paths.get(entry).toAbsolutePath().normalize(), out);
             }
@@ -63,7 +63,7 @@ public final class SystemPackages {
                 return;
             }
             URI base = jar.getParent().toUri();
-            for (String ref : cp.trim().split("\\s+")) {
+            for (String ref : cp.trim().split("\\s+", -1)) {
                 if (ref.isEmpty()) {
                     continue;
                 }

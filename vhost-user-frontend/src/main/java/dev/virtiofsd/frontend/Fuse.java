@@ -5,6 +5,7 @@ import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 
 /** Builds FUSE request bytes (linux include/uapi/linux/fuse.h, protocol 7.37 as Linux 6.1 sends). */
+@SuppressWarnings("ByteBufferBackingArray") // every buffer here comes from body(): ByteBuffer.allocate, offset 0
 public final class Fuse {
     public static final int LOOKUP = 1;
     public static final int FORGET = 2;

@@ -280,6 +280,7 @@ public final class VhostUserFrontend implements AutoCloseable {
     }
 
     /** A reply's header and payload. */
+    @SuppressWarnings("ArrayRecordComponent") // a reply is read, never compared or hashed
     public record Reply(int request, int flags, byte[] payload) {
         public long u64() {
             return ByteBuffer.wrap(payload).order(ByteOrder.LITTLE_ENDIAN).getLong(0);
@@ -402,6 +403,7 @@ public final class VhostUserFrontend implements AutoCloseable {
         }
     }
 
+    @SuppressWarnings("ByteBufferBackingArray") // le() is ByteBuffer.allocate: offset 0
     private void sendMemory() throws ErrnoException {
         if (opt.addMemReg && (protocol & PF_CONFIGURE_MEM_SLOTS) != 0) {
             message(ADD_MEM_REG, region(le(40).putLong(0), 0), memfd);
@@ -415,6 +417,7 @@ public final class VhostUserFrontend implements AutoCloseable {
     }
 
     /** Appends region {@code i}: guest_phys_addr, memory_size, userspace_addr, mmap_offset. */
+    @SuppressWarnings("ByteBufferBackingArray") // callers pass le() buffers: ByteBuffer.allocate, offset 0
     private byte[] region(ByteBuffer b, int i) {
         if (i == 0) {
             b.putLong(0).putLong(half).putLong(UVA0).putLong(0);

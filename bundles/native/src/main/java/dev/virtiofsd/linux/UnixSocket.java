@@ -22,7 +22,10 @@ public final class UnixSocket implements AutoCloseable {
 
     private final int fd;
     private final long buf = NativeMemory.allocate(BUFFERS);
-    private volatile boolean closed;
+    /** Guards close(); a private lock, since callers may lock the socket object for their own ends. */
+    private final Object closeLock = new Object();
+
+    private boolean closed;
 
     public UnixSocket(int fd) {
         this.fd = fd;
@@ -258,11 +261,13 @@ public final class UnixSocket implements AutoCloseable {
     }
 
     @Override
-    public synchronized void close() {
-        if (!closed) {
-            closed = true;
-            Linux.close(fd);
-            NativeMemory.free(buf);
+    public void close() {
+        synchronized (closeLock) {
+            if (!closed) {
+                closed = true;
+                Linux.close(fd);
+                NativeMemory.free(buf);
+            }
         }
     }
 }

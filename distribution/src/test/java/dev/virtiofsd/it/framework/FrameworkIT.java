@@ -170,7 +170,7 @@ class FrameworkIT {
 
     private static boolean mounted(Path mountpoint) throws IOException {
         return Files.readAllLines(Paths.get("/proc/self/mountinfo")).stream()
-                .anyMatch(l -> l.split(" ")[4].equals(mountpoint.toString()));
+                .anyMatch(l -> l.split(" ", -1)[4].equals(mountpoint.toString()));
     }
 
     @Test

@@ -120,7 +120,7 @@ public final class GuestEnvironment {
         if (p.exitValue() != 0 || text.isEmpty()) {
             throw new IOException(script + " failed with status " + p.exitValue() + ": " + text);
         }
-        String[] lines = text.split("\n");
+        String[] lines = text.split("\n", -1);
         return lines[lines.length - 1].strip();
     }
 }

@@ -126,7 +126,7 @@ public final class GuestImage {
             throw new IOException("ldd " + binary + " failed: " + out);
         }
         List<String> libs = new ArrayList<>();
-        for (String line : out.split("\n")) {
+        for (String line : out.split("\n", -1)) {
             Matcher m = LDD_LINE.matcher(line);
             if (m.find()) libs.add(m.group(1));
         }

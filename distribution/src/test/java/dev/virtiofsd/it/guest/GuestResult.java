@@ -62,7 +62,7 @@ public final class GuestResult {
         int b = 0;
         int e = 0;
         String step = null;
-        for (String raw : console.split("\n")) {
+        for (String raw : console.split("\n", -1)) {
             String line = raw.replace("\r", "");
             Matcher m = RESULT.matcher(line);
             if (m.find()) {
@@ -136,6 +136,7 @@ public final class GuestResult {
         return s.toString();
     }
 
+    @SuppressWarnings("StringSplitter") // trailing blank lines are meant to go
     static String tail(String text, int lines) {
         String[] all = text.split("\n");
         StringBuilder s = new StringBuilder();

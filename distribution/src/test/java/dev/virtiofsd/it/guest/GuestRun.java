@@ -226,7 +226,7 @@ public final class GuestRun {
         if (!Files.exists(socket)) return false;
         String path = socket.toString();
         for (String line : Files.readAllLines(Paths.get("/proc/net/unix"))) {
-            String[] f = line.trim().split("\\s+");
+            String[] f = line.trim().split("\\s+", -1);
             if (f.length >= 8 && f[7].equals(path) && (Integer.parseInt(f[3], 16) & 0x10000) != 0) return true;
         }
         return false;

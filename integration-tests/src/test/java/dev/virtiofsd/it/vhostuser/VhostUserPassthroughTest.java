@@ -203,7 +203,7 @@ class VhostUserPassthroughTest {
         for (int q = 1; q <= 3; q++) {
             List<Integer> tickets = new ArrayList<>();
             for (int i = 0; i < 64; i++) {
-                tickets.add(f.submit(q, f.fuse().read(node, fh, i * 64, 4096), 16 + 4096));
+                tickets.add(f.submit(q, f.fuse().read(node, fh, i * 64L, 4096), 16 + 4096));
             }
             for (int i = 0; i < 64; i++) {
                 FuseReply r = f.await(q, tickets.get(i), 10_000);

@@ -69,10 +69,9 @@ public final class FileHandle {
         if (this == o) {
             return true;
         }
-        if (!(o instanceof FileHandle)) {
+        if (!(o instanceof FileHandle other)) {
             return false;
         }
-        FileHandle other = (FileHandle) o;
         return hash == other.hash
                 && mountId == other.mountId
                 && type == other.type

@@ -7,6 +7,8 @@ package dev.virtiofsd.api.transport;
  */
 public interface FuseServer {
     /**
+     * Opens the protocol state of one connected client.
+     *
      * @param maxWrite largest WRITE payload the transport can carry in one request; also bounds
      *                 READ replies and the max_write sent at INIT
      */

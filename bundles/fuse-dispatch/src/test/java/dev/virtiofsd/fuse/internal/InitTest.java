@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.virtiofsd.api.Errno;
+import java.nio.charset.StandardCharsets;
 import org.junit.jupiter.api.Test;
 
 class InitTest extends Fixture {
@@ -121,7 +122,7 @@ class InitTest extends Fixture {
         // the NUL is only inside the extension: the name is not terminated within the args
         fs.calls.clear();
         byte[] bad = Req.op(LOOKUP, 1)
-                .bytes("abcdefgh".getBytes())
+                .bytes("abcdefgh".getBytes(StandardCharsets.UTF_8))
                 .u32(0)
                 .u32(0)
                 .headerTail(1)

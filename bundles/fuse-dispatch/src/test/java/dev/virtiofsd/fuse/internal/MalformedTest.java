@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.virtiofsd.api.Errno;
+import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.Map;
 import java.util.Random;
@@ -39,7 +40,10 @@ class MalformedTest extends Fixture {
 
     @Test
     void badNames() {
-        send(Req.op(LOOKUP, 1).bytes("noterminator".getBytes()).build()).assertError(Errno.EINVAL);
+        send(Req.op(LOOKUP, 1)
+                        .bytes("noterminator".getBytes(StandardCharsets.UTF_8))
+                        .build())
+                .assertError(Errno.EINVAL);
         send(Req.op(LOOKUP, 1).str("a/b").build()).assertError(Errno.EINVAL);
         send(Req.op(LOOKUP, 1).str("/").build()).assertError(Errno.EINVAL);
         send(Req.op(LOOKUP, 1).str("").build()).assertError(Errno.EINVAL);
@@ -75,12 +79,21 @@ class MalformedTest extends Fixture {
     @Test
     void secondNameOrTargetMissing() {
         send(Req.op(RENAME, 1).u64(1).str("a").build()).assertError(Errno.EINVAL);
-        send(Req.op(RENAME, 1).u64(1).str("a").bytes("b".getBytes()).build()).assertError(Errno.EINVAL);
+        send(Req.op(RENAME, 1)
+                        .u64(1)
+                        .str("a")
+                        .bytes("b".getBytes(StandardCharsets.UTF_8))
+                        .build())
+                .assertError(Errno.EINVAL);
         send(Req.op(SYMLINK, 1).str("a").build()).assertError(Errno.EINVAL);
         send(Req.op(SYMLINK, 1).str("a").str("").build()).assertError(Errno.EINVAL);
         send(Req.op(SYMLINK, 1).str("a").str("t".repeat(4096)).build()).assertError(Errno.ENAMETOOLONG);
         send(Req.op(GETXATTR, 1).u32(0).u32(0).build()).assertError(Errno.EINVAL);
-        send(Req.op(SETXATTR, 1).u32(0).u32(0).bytes("user.x".getBytes()).build())
+        send(Req.op(SETXATTR, 1)
+                        .u32(0)
+                        .u32(0)
+                        .bytes("user.x".getBytes(StandardCharsets.UTF_8))
+                        .build())
                 .assertError(Errno.EINVAL);
         assertTrue(fs.calls.isEmpty());
     }
@@ -208,7 +221,7 @@ class MalformedTest extends Fixture {
                     .u32(3)
                     .u32(0)
                     .str("user.a")
-                    .bytes("xyz".getBytes())
+                    .bytes("xyz".getBytes(StandardCharsets.UTF_8))
                     .build(),
             Req.op(BATCH_FORGET, 0).u32(2).u32(0).u64(5).u64(1).u64(6).u64(1).build(),
             Req.op(GETXATTR, 1).u32(64).u32(0).str("user.a").build(),

@@ -250,7 +250,7 @@ class OpsTest extends Fixture {
                         .u32(5)
                         .u32(1)
                         .str("user.k/with/slash")
-                        .bytes("vwxyz".getBytes())
+                        .bytes("vwxyz".getBytes(StandardCharsets.UTF_8))
                         .build())
                 .assertOk(0);
         assertEquals("setxattr 2 user.k/with/slash=vwxyz flags=1", fs.last());
@@ -277,7 +277,7 @@ class OpsTest extends Fixture {
                         .u32(50)
                         .u32(0)
                         .str("user.k")
-                        .bytes("short".getBytes())
+                        .bytes("short".getBytes(StandardCharsets.UTF_8))
                         .build())
                 .assertError(Errno.EINVAL);
         assertTrue(fs.calls.isEmpty());

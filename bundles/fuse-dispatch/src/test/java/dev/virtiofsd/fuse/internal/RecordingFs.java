@@ -60,14 +60,14 @@ final class RecordingFs implements FileSystem {
     private void check() throws ErrnoException {
         Throwable t = failNext;
         failNext = null;
-        if (t instanceof ErrnoException) {
-            throw (ErrnoException) t;
+        if (t instanceof ErrnoException e) {
+            throw e;
         }
-        if (t instanceof RuntimeException) {
-            throw (RuntimeException) t;
+        if (t instanceof RuntimeException e) {
+            throw e;
         }
-        if (t instanceof Error) {
-            throw (Error) t;
+        if (t instanceof Error e) {
+            throw e;
         }
     }
 

@@ -14,7 +14,10 @@ import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
 public final class PathFdIdentity implements InodeIdentity {
     private static final AtomicIntegerFieldUpdater<PathFdIdentity> CLOSED =
             AtomicIntegerFieldUpdater.newUpdater(PathFdIdentity.class, "closed");
+
+    @SuppressWarnings("UnusedVariable") // read and written through CLOSED, which Error Prone does not see
     private volatile int closed;
+
     public static final String KIND = "fd";
     private final int fd;
 

@@ -30,10 +30,9 @@ final class IdsKey {
 
     @Override
     public boolean equals(Object o) {
-        if (!(o instanceof IdsKey)) {
+        if (!(o instanceof IdsKey k)) {
             return false;
         }
-        IdsKey k = (IdsKey) o;
         return ino == k.ino && dev == k.dev && mntId == k.mntId;
     }
 

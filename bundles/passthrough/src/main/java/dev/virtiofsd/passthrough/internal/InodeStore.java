@@ -166,6 +166,7 @@ final class InodeStore {
         r.release();
     }
 
+    @SuppressWarnings("NonAtomicVolatileUpdate") // counters change under lock only; volatile is for lock-free readers
     private void insertLocked(Inode inode) {
         byNode.put(inode.nodeId, inode);
         // A newer inode takes over the ids slot: the old entry had a handle (so its inode number may
@@ -183,6 +184,7 @@ final class InodeStore {
         byKind.computeIfAbsent(inode.identity.kind(), k -> new long[1])[0]++;
     }
 
+    @SuppressWarnings("NonAtomicVolatileUpdate") // counters change under lock only; volatile is for lock-free readers
     private void removeLocked(Inode inode) {
         inode.removed = true;
         inode.lookups = 0;

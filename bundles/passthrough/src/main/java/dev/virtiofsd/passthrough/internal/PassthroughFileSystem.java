@@ -247,10 +247,10 @@ public final class PassthroughFileSystem implements FileSystem, MigratableFileSy
 
     private OpenFile.Dir dir(long nodeId, long fh) throws ErrnoException {
         OpenFile f = files.get(fh);
-        if (!(f instanceof OpenFile.Dir) || f.inode.nodeId != nodeId) {
+        if (!(f instanceof OpenFile.Dir d) || f.inode.nodeId != nodeId) {
             throw ErrnoException.of(EBADF);
         }
-        return (OpenFile.Dir) f;
+        return d;
     }
 
     private long register(OpenFile f) {
@@ -601,7 +601,7 @@ public final class PassthroughFileSystem implements FileSystem, MigratableFileSy
     public void mknod(RequestContext ctx, long parent, long name, int mode, int rdev, int umask, EntryOut out)
             throws ErrnoException {
         // fuse carries the kernel's new_encode_dev(); glibc's dev_t wants makedev(major, minor)
-        long major = (rdev & 0xfff00) >>> 8;
+        long major = (rdev & 0xfff00L) >>> 8;
         long minor = (rdev & 0xff) | ((rdev >>> 12) & 0xfff00);
         long dev = Statx.makedev(major, minor);
         create(ctx, parent, name, out, pfd -> Linux.mknodat(pfd, name, mode, dev));

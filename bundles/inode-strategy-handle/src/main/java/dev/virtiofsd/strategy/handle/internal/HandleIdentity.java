@@ -13,7 +13,10 @@ import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
 final class HandleIdentity implements InodeIdentity {
     private static final AtomicIntegerFieldUpdater<HandleIdentity> CLOSED =
             AtomicIntegerFieldUpdater.newUpdater(HandleIdentity.class, "closed");
+
+    @SuppressWarnings("UnusedVariable") // read and written through CLOSED, which Error Prone does not see
     private volatile int closed;
+
     static final String KIND = "handle";
     private final FileHandle handle;
     private final MountFd mount;

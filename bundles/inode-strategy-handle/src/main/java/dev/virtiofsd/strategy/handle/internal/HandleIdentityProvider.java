@@ -325,9 +325,9 @@ public final class HandleIdentityProvider implements IdentityProvider {
         try {
             for (String line : Files.readAllLines(Paths.get("/proc/self/mountinfo"))) {
                 if (line.startsWith(prefix)) {
-                    String[] f = line.split(" ");
+                    String[] f = line.split(" ", -1);
                     int dash = line.indexOf(" - ");
-                    String type = dash < 0 ? "?" : line.substring(dash + 3).split(" ")[0];
+                    String type = dash < 0 ? "?" : line.substring(dash + 3).split(" ", -1)[0];
                     return "mount " + mountId + " (" + type + " on " + (f.length > 4 ? f[4] : "?") + ")";
                 }
             }

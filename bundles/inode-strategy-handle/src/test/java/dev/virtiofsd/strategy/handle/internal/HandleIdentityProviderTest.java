@@ -362,6 +362,7 @@ class HandleIdentityProviderTest {
     }
 
     @Test
+    @SuppressWarnings("try") // closes the provider early on purpose, inside its try-with-resources
     void closingAnIdentityTwiceDoesNotCloseTheSharedMountFd() throws Exception {
         try (HandleIdentityProvider p = (HandleIdentityProvider) mandatory()) {
             InodeIdentity a = identify(p, Files.writeString(dir.resolve("a"), "a"));

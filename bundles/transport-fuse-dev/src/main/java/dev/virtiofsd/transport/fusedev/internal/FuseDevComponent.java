@@ -67,6 +67,7 @@ public final class FuseDevComponent {
         }
         transport = t;
         if (t != null) {
+            @SuppressWarnings("JdkObsolete") // registerService takes a Dictionary; Hashtable is the one at hand
             Dictionary<String, Object> props = new Hashtable<>();
             props.put(Transport.PROPERTY, NAME);
             registration = context.registerService(Transport.class, () -> NAME, props);

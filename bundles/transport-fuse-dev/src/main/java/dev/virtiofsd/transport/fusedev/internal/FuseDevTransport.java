@@ -8,6 +8,7 @@ import dev.virtiofsd.api.transport.FuseWorker;
 import dev.virtiofsd.linux.Linux;
 import dev.virtiofsd.linux.NativeMemory;
 import dev.virtiofsd.linux.Statx;
+import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -122,14 +123,14 @@ public final class FuseDevTransport implements AutoCloseable {
             String target = mp.toString();
             long id = -1;
             for (String line : Files.readAllLines(Path.of("/proc/self/mountinfo"), StandardCharsets.UTF_8)) {
-                String[] f = line.split(" ");
+                String[] f = line.split(" ", -1);
                 if (f.length > 4 && unescape(f[4]).equals(target)) {
-                    String[] mm = f[2].split(":");
+                    String[] mm = f[2].split(":", -1);
                     id = Statx.makedev(Long.parseLong(mm[0]), Long.parseLong(mm[1]));
                 }
             }
             return id;
-        } catch (Exception e) {
+        } catch (IOException | RuntimeException e) {
             return -1;
         }
     }
@@ -274,12 +275,13 @@ public final class FuseDevTransport implements AutoCloseable {
         if (connectionId < 0) {
             return;
         }
-        Path abort = Path.of("/sys/fs/fuse/connections", Long.toString(connectionId), "abort");
+        Path fusectl = Path.of("/sys/fs/fuse/connections");
+        Path connection = fusectl.resolve(Long.toString(connectionId));
         try {
-            if (!Files.exists(abort.getParent())) {
-                Linux.mount("fusectl", "/sys/fs/fuse/connections", "fusectl", 0, null);
+            if (!Files.exists(connection)) {
+                Linux.mount("fusectl", fusectl.toString(), "fusectl", 0, null);
             }
-            Files.writeString(abort, "1");
+            Files.writeString(connection.resolve("abort"), "1");
             LOG.debug("aborted fuse connection {}", connectionId);
         } catch (Exception e) {
             LOG.warn("cannot abort fuse connection {}: {}", connectionId, e.toString());

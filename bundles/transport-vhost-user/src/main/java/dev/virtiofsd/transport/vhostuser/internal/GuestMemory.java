@@ -43,8 +43,8 @@ public final class GuestMemory implements AutoCloseable {
         if (regionSize <= 0
                 || regionOffset < 0
                 || regionSize + regionOffset < regionSize
-                || regionGpa + regionSize < regionGpa && regionGpa + regionSize != 0
-                || regionUva + regionSize < regionUva && regionUva + regionSize != 0) {
+                || (regionGpa + regionSize < regionGpa && regionGpa + regionSize != 0)
+                || (regionUva + regionSize < regionUva && regionUva + regionSize != 0)) {
             throw ErrnoException.of(Errno.EINVAL, "memory region size " + regionSize + " offset " + regionOffset);
         }
         for (int i = 0; i < count; i++) {
@@ -64,7 +64,7 @@ public final class GuestMemory implements AutoCloseable {
         return new GuestMemory(g, s, u, o, h);
     }
 
-    /** The table without the region of this guest address and size; unmaps nothing (see {@link #unmapRegion}). */
+    /** The index of the region of this guest address and size, or -1; unmaps nothing (see {@link #without}). */
     public int find(long regionGpa, long regionSize) {
         for (int i = 0; i < count; i++) {
             if (gpa[i] == regionGpa && size[i] == regionSize) {

@@ -406,7 +406,7 @@ public final class VhostUserDevice implements AutoCloseable {
                 replyU64(r, MAX_MEM_SLOTS);
                 break;
             case SET_MEM_TABLE:
-                setMemTable(size, p, nfds, r);
+                setMemTable(size, p, nfds);
                 break;
             case ADD_MEM_REG: {
                 expectSize(request, size, 40);
@@ -417,7 +417,7 @@ public final class VhostUserDevice implements AutoCloseable {
                 if (old.regionCount() >= MAX_MEM_SLOTS) {
                     throw ErrnoException.of(Errno.ENOSPC, "all " + MAX_MEM_SLOTS + " memory slots in use");
                 }
-                boolean[] running = stopAll();
+                stopAll();
                 try {
                     memory = old.withRegion(
                             NativeMemory.getLong(p + 8),
@@ -426,7 +426,7 @@ public final class VhostUserDevice implements AutoCloseable {
                             NativeMemory.getLong(p + 32),
                             fds[0]);
                 } finally {
-                    restartAll(running);
+                    restartAll();
                 }
                 break;
             }
@@ -437,11 +437,11 @@ public final class VhostUserDevice implements AutoCloseable {
                 if (i < 0) {
                     throw ErrnoException.of(Errno.ENOENT, "REM_MEM_REG of a region we do not have");
                 }
-                boolean[] running = stopAll();
+                stopAll();
                 try {
                     memory = old.without(i);
                 } finally {
-                    restartAll(running);
+                    restartAll();
                 }
                 break;
             }
@@ -588,14 +588,14 @@ public final class VhostUserDevice implements AutoCloseable {
                     Errno.EINVAL, "SET_LOG_BASE with " + nfds + " fds (only a shared-memory log is supported)");
         }
         DirtyLog fresh = DirtyLog.map(fds[0], NativeMemory.getLong(p), NativeMemory.getLong(p + 8));
-        boolean[] running = stopAll();
+        stopAll();
         DirtyLog old = logMapping;
         logMapping = fresh;
         updateActiveLog();
         if (old != null) {
             old.close();
         }
-        restartAll(running);
+        restartAll();
         LOG.info("dirty page log of {} pages set by the front end (live migration)", fresh.pages());
         r.hasReply = true;
         r.replySize = 16;
@@ -678,7 +678,7 @@ public final class VhostUserDevice implements AutoCloseable {
         }
     }
 
-    private void setMemTable(int size, long p, int nfds, Result r) throws ErrnoException {
+    private void setMemTable(int size, long p, int nfds) throws ErrnoException {
         if (size < 8) {
             throw malformed(SET_MEM_TABLE, size);
         }
@@ -704,24 +704,22 @@ public final class VhostUserDevice implements AutoCloseable {
             fresh.close();
             throw e;
         }
-        boolean[] running = stopAll();
+        stopAll();
         GuestMemory old = memory;
         memory = fresh;
         old.close();
-        restartAll(running);
+        restartAll();
     }
 
     /** Stops every queue thread (finishing in-flight requests) so that memory can change under them. */
-    private boolean[] stopAll() {
-        boolean[] running = new boolean[queues.length];
-        for (int i = 0; i < queues.length; i++) {
-            running[i] = queues[i].running();
-            queues[i].stop();
+    private void stopAll() {
+        for (Virtqueue q : queues) {
+            q.stop();
         }
-        return running;
     }
 
-    private void restartAll(boolean[] running) throws ErrnoException {
+    /** Translates every ring into the new memory table and restarts the queues that should run. */
+    private void restartAll() throws ErrnoException {
         for (Virtqueue q : queues) {
             q.translate(memory);
             reconcile(q);
