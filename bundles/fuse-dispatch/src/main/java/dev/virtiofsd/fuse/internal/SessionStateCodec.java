@@ -33,13 +33,13 @@ final class SessionStateCodec {
         boolean live = session != null && session.initialized();
         out.writeBoolean(live);
         if (live) {
-            if (!(fs instanceof MigratableFileSystem)) {
+            if (!(fs instanceof MigratableFileSystem migratable)) {
                 throw new IOException("the filesystem " + fs.getClass().getName() + " cannot migrate its state");
             }
             out.writeInt(session.minor());
             out.writeLong(session.flags());
             out.writeInt(session.maxWrite);
-            ((MigratableFileSystem) fs).saveState(out);
+            migratable.saveState(out);
         }
         out.flush();
         DataOutputStream tail = new DataOutputStream(raw);
@@ -65,7 +65,7 @@ final class SessionStateCodec {
         }
         FuseSessionImpl session = null;
         if (in.readBoolean()) {
-            if (!(fs instanceof MigratableFileSystem)) {
+            if (!(fs instanceof MigratableFileSystem migratable)) {
                 throw new IOException("the filesystem " + fs.getClass().getName() + " cannot load a migrated state");
             }
             int minor = in.readInt();
@@ -79,7 +79,7 @@ final class SessionStateCodec {
                         + maxWrite + " this transport carries");
             }
             try {
-                ((MigratableFileSystem) fs).loadState(in);
+                migratable.loadState(in);
             } catch (IOException | RuntimeException e) {
                 fs.destroy();
                 throw e;

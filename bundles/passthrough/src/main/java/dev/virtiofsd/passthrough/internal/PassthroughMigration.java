@@ -329,7 +329,7 @@ final class PassthroughMigration implements AutoCloseable {
         }
         String root = new String(rootPath, StandardCharsets.UTF_8);
         for (String line : Files.readAllLines(Paths.get("/proc/self/mountinfo"), StandardCharsets.UTF_8)) {
-            String[] f = line.split(" ");
+            String[] f = line.split(" ", -1);
             if (f.length > 5 && f[0].equals(Long.toString(mountId))) {
                 String point = unescape(f[4]);
                 String prefix = root.equals("/") ? "/" : root + "/";
@@ -456,11 +456,12 @@ final class PassthroughMigration implements AutoCloseable {
     // ---- destination -------------------------------------------------------------------------
 
     /** One inode as the source described it. */
+    @SuppressWarnings("JavaLangClash") // private, and never meant as java.lang.Record
     private static final class Record {
         long nodeId;
         long lookups;
         int mode;
-        String kind;
+
         long ino;
         long dev;
         int flags;
@@ -476,6 +477,8 @@ final class PassthroughMigration implements AutoCloseable {
 
     /** A failure to find an inode again: the reason for the log or the abort message. */
     private static final class Lost extends Exception {
+        private static final long serialVersionUID = 1L;
+
         Lost(String why) {
             super(why, null, false, false);
         }
@@ -512,7 +515,7 @@ final class PassthroughMigration implements AutoCloseable {
             r.nodeId = in.readLong();
             r.lookups = in.readLong();
             r.mode = in.readInt();
-            r.kind = in.readUTF();
+            in.readUTF(); // the source's identity kind: this side finds the identity anew
             r.ino = in.readLong();
             r.dev = in.readLong();
             r.flags = in.readUnsignedByte();

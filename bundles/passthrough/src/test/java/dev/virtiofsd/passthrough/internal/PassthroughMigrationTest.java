@@ -86,14 +86,17 @@ class PassthroughMigrationTest {
         long b = NativeMemory.allocate(64);
         allocations.add(b);
         int n = f.read(root, node, fh, 0, 64, new SegmentList() {
+            @Override
             public int count() {
                 return 1;
             }
 
+            @Override
             public long address(int i) {
                 return b;
             }
 
+            @Override
             public int length(int i) {
                 return 64;
             }
@@ -172,7 +175,7 @@ class PassthroughMigrationTest {
 
     @Test
     void renamedFileAbortsByDefault() throws Exception {
-        long[] ids = populate();
+        populate();
         byte[] state = save(source);
         Files.move(dir.resolve("share/a/b/f"), dir.resolve("share/a/b/f2"));
         PassthroughFileSystem dest = fs(MigrationOptions.DEFAULTS);

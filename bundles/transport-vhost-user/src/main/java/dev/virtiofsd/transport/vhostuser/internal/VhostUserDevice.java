@@ -616,7 +616,7 @@ public final class VhostUserDevice implements AutoCloseable {
         r.replySize = 8;
         long failed = 0x101;
         NativeMemory.putLong(p, failed);
-        if (!(server instanceof FuseStateTransfer)) {
+        if (!(server instanceof FuseStateTransfer states)) {
             LOG.error("SET_DEVICE_STATE_FD: the FUSE server cannot migrate sessions");
             return;
         }
@@ -638,7 +638,6 @@ public final class VhostUserDevice implements AutoCloseable {
             previous.finish();
             discardLoaded(previous);
         }
-        FuseStateTransfer states = (FuseStateTransfer) server;
         r.keptFds = 1;
         int fd = fds[0];
         if (direction == STATE_DIRECTION_SAVE) {

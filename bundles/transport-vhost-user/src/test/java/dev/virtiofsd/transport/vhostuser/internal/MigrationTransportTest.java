@@ -20,6 +20,7 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.Arrays;
 import org.junit.jupiter.api.AfterEach;
@@ -81,8 +82,10 @@ class MigrationTransportTest {
     VhostUserFrontend start(FuseServer s) throws ErrnoException {
         transport = new VhostUserTransport(
                 s, VhostUserOptions.socket(dir.resolve("vu.sock").toString()), new DaemonControl() {
+                    @Override
                     public void stop(int status, String why) {}
 
+                    @Override
                     public void ready(String what) {}
                 });
         transport.start();
@@ -214,7 +217,7 @@ class MigrationTransportTest {
         int[] load = Linux.socketpair();
         assertEquals(0x100, call(SET_DEVICE_STATE_FD, le32(1, 0), load[1]).u64());
         Linux.close(load[1]);
-        byte[] bad = Arrays.copyOf("X-not-a-state".getBytes(), 100_000);
+        byte[] bad = Arrays.copyOf("X-not-a-state".getBytes(StandardCharsets.UTF_8), 100_000);
         writeAll(load[0], bad);
         Linux.close(load[0]);
         assertEquals(1, call(CHECK_DEVICE_STATE, new byte[0]).u64());
