@@ -1,17 +1,29 @@
 #!/usr/bin/env bash
-# Installs what building and testing virtiofsd-java needs on Debian 12 / Ubuntu: a JDK 17, Maven,
-# QEMU and the guest tooling (busybox-static, cpio), FUSE, attr, e2fsprogs, util-linux, and debootstrap
-# (scripts/qemu10/make-root.sh builds the trixie root with QEMU 10 for the live-migration tests).
-# Idempotent: packages already present are not reinstalled, apt lists are refreshed at most once a day.
+# Installs everything building and testing virtiofsd-java needs on Debian 12 / Ubuntu, so that the
+# README's test command (mvn -B verify) passes on its own afterwards:
+#  - packages: a JDK 17, Maven, QEMU and the guest tooling (busybox-static, cpio, gcc and libc6-dev
+#    for the guests' static test helper), FUSE, attr and acl, e2fsprogs, util-linux, uidmap
+#    (newuidmap/newgidmap for --uid-map), libvirt (libvirt-daemon-system 9.0: the libvirt tests
+#    start virtlogd/libvirtd themselves, no systemd needed), debootstrap (the trixie root with
+#    QEMU 10 for the live-migration tests);
+#  - the guest kernel for the QEMU tests (scripts/guest/fetch-kernel.sh);
+#  - the peer daemon, Rust virtiofsd 1.13 (scripts/peer/install-virtiofsd.sh), which the
+#    benchmark's smoke test and the option-compatibility tests run beside ours;
+#  - /srv/share, the README's example shared directory.
+# Idempotent: packages already present are not reinstalled, apt lists are refreshed at most once a
+# day, the kernel and the peer are fetched once.
 set -euo pipefail
+cd "$(dirname "$0")/.."
 
-packages=(openjdk-17-jdk-headless maven qemu-system-x86 busybox-static cpio fuse3 attr e2fsprogs util-linux debootstrap)
+packages=(openjdk-17-jdk-headless maven qemu-system-x86 busybox-static cpio gcc libc6-dev fuse3 attr acl
+    e2fsprogs util-linux uidmap libvirt-daemon-system libvirt-clients debootstrap)
 
 sudo=""
 if [ "$(id -u)" -ne 0 ]; then
   sudo="sudo"
 fi
 
+start=$(date +%s)
 missing=()
 for p in "${packages[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
@@ -24,11 +36,38 @@ if [ "${#missing[@]}" -gt 0 ]; then
   if [ ! -e "$stamp" ] || [ -n "$(find "$stamp" -mmin +1440 2>/dev/null)" ] || [ -z "$(ls -A /var/lib/apt/lists 2>/dev/null | grep -v -e lock -e partial)" ]; then
     $sudo apt-get update -q
   fi
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
+  # policy-rc.d: installing libvirt must not try to start its daemons (there may be no init
+  # system at all; the tests start virtlogd and libvirtd themselves).
+  policy=/usr/sbin/policy-rc.d
+  own_policy=""
+  if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\nexit 101\n' | $sudo tee "$policy" >/dev/null
+    $sudo chmod 0755 "$policy"
+    own_policy=1
+  fi
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}" \
+    || { [ -n "$own_policy" ] && $sudo rm -f "$policy"; exit 1; }
+  if [ -n "$own_policy" ]; then
+    $sudo rm -f "$policy"
+  fi
 fi
 
 # The FUSE transport tests mount through /dev/fuse.
 if [ ! -e /dev/fuse ]; then
   $sudo modprobe fuse 2>/dev/null || true
 fi
-echo "install-deps: ${packages[*]} present"
+
+# The QEMU guest tests boot a Debian 6.1 cloud kernel (fetched once, cached).
+$sudo bash scripts/guest/fetch-kernel.sh >/dev/null
+
+# The live-migration tests run QEMU 10 from a Debian trixie root (debootstrap, about 2 min the first
+# time, cached under /var/cache/virtiofsd-java): bookworm's QEMU 7.2 cannot migrate vhost-user-fs.
+$sudo bash scripts/qemu10/make-root.sh >/dev/null
+
+# The peer daemon (from Debian trixie, into /opt/virtiofsd-peer, without touching this machine's libc).
+$sudo bash scripts/peer/install-virtiofsd.sh >/dev/null
+
+# The README's example shared directory.
+$sudo mkdir -p /srv/share
+
+echo "install-deps: ${packages[*]}, guest kernel, QEMU 10 root, peer virtiofsd 1.13, /srv/share present ($(( $(date +%s) - start )) s)"

@@ -149,6 +149,104 @@ public final class CommandLine {
                 "LOG_LEVEL",
                 "Log level (error, warn, info, debug, trace, off) [default: info]",
                 (o, n, v) -> o.logLevel = oneOf(n, v, LOG_LEVELS));
+        supported("--syslog", Arity.FLAG, null, "Log to syslog [default: stderr]", (o, n, v) -> o.syslog = true);
+        supported(
+                "--tag",
+                Arity.VALUE,
+                "TAG",
+                "The tag that the virtio device advertises (through VHOST_USER_PROTOCOL_F_CONFIG; QEMU"
+                        + " up to 8.1 ignores it, and 7.1 to 8.0 crash when offered the feature)",
+                (o, n, v) -> o.tag = tag(n, v));
+        supported(
+                "--posix-acl",
+                Arity.FLAG,
+                null,
+                "Enable support for posix ACLs (implies --xattr)",
+                (o, n, v) -> o.posixAcl = true);
+        supported(
+                "--xattrmap",
+                Arity.VALUE,
+                "XATTRMAP",
+                "Add custom rules for translating extended attributes between host and guest"
+                        + " (e.g. :map::user.virtiofs.:)",
+                (o, n, v) -> xattrmap(o, n, v));
+        supported(
+                "--security-label",
+                Arity.FLAG,
+                null,
+                "Enable security label support (implies --xattr): the security context the guest sends"
+                        + " on file creation is stored in the new file",
+                (o, n, v) -> o.securityLabel = true);
+        supported(
+                "--allow-mmap",
+                Arity.FLAG,
+                null,
+                "With --cache=metadata or never, allow shared files to be mmap'd (the guest kernel must know"
+                        + " FUSE_DIRECT_IO_ALLOW_MMAP)",
+                (o, n, v) -> o.allowMmap = true);
+        supported(
+                "--no-readdirplus",
+                Arity.FLAG,
+                null,
+                "Disable support for READDIRPLUS operations",
+                (o, n, v) -> o.noReaddirplus = true);
+        supported("--writeback", Arity.FLAG, null, "Enable writeback cache", (o, n, v) -> o.writeback = true);
+        supported(
+                "--allow-direct-io",
+                Arity.FLAG,
+                null,
+                "Honor the O_DIRECT flag passed down by guest applications",
+                (o, n, v) -> o.allowDirectIo = true);
+        supported("--killpriv-v2", Arity.FLAG, null, "Enable KILLPRIV V2 support", (o, n, v) -> o.killprivV2 = true);
+        supported(
+                "--no-killpriv-v2",
+                Arity.FLAG,
+                null,
+                "Disable KILLPRIV V2 support [default]",
+                (o, n, v) -> o.killprivV2 = false);
+        supported(
+                "--preserve-noatime",
+                Arity.FLAG,
+                null,
+                "Preserve O_NOATIME on open, otherwise it is cleared to prevent permission errors",
+                (o, n, v) -> o.preserveNoatime = true);
+        supported(
+                "--translate-uid",
+                Arity.VALUE,
+                "TRANSLATE_UID",
+                "Translate UIDs between guest and host, as TYPE:SOURCE_BASE:TARGET_BASE:COUNT with TYPE"
+                        + " guest, host, squash-guest, squash-host, map, or forbid-guest:GUEST_BASE:COUNT;"
+                        + " repeatable; not with --posix-acl",
+                (o, n, v) -> o.translateUid.add(translation(n, v)));
+        supported(
+                "--translate-gid",
+                Arity.VALUE,
+                "TRANSLATE_GID",
+                "Same as --translate-uid, but for GIDs",
+                (o, n, v) -> o.translateGid.add(translation(n, v)));
+        supported(
+                "--uid-map",
+                Arity.VALUE,
+                "UID_MAP",
+                "Map a range of UIDs from the host into the daemon's user namespace, as"
+                        + " :namespace_uid:host_uid:count: (unprivileged users with --sandbox=namespace); repeatable",
+                (o, n, v) -> o.uidMap.add(namespaceRange(n, v)));
+        supported(
+                "--gid-map",
+                Arity.VALUE,
+                "GID_MAP",
+                "Map a range of GIDs from the host into the daemon's user namespace, as"
+                        + " :namespace_gid:host_gid:count:; repeatable",
+                (o, n, v) -> o.gidMap.add(namespaceRange(n, v)));
+        supported(
+                "-o",
+                Arity.VALUE,
+                "COMPAT_OPTIONS",
+                "Options in the format of the legacy implementation [deprecated]: a comma-separated list of"
+                        + " source=DIR, cache=, sandbox=, xattrmap=, modcaps=, loglevel=, [no_]xattr,"
+                        + " [no_]posix_acl, [no_]security_label, [no_]writeback, [no_]readdirplus,"
+                        + " [no_]allow_direct_io, [no_]killpriv_v2, announce_submounts, [no_]posix_lock, [no_]flock",
+                CommandLine::legacyOptions);
         supported(
                 "--print-capabilities",
                 Arity.FLAG,
@@ -228,36 +326,22 @@ public final class CommandLine {
                 "SECCOMP",
                 "Action on a not allowed syscall; only \"none\" is supported (no seccomp filter)",
                 (o, n, v) -> onlyValue(n, v, "none"));
-        compat("--no-killpriv-v2", Arity.FLAG, null, "Disable KILLPRIV V2 support [default]", (o, n, v) -> {});
-        compat("-f", Arity.FLAG, null, "Compatibility option that has no effect [deprecated]", (o, n, v) -> {});
-        compat("-d", Arity.FLAG, null, "Set log level to \"debug\" [deprecated]", (o, n, v) -> o.logLevel = "debug");
+        compat(
+                "-f",
+                Arity.FLAG,
+                null,
+                "Compatibility option that has no effect [deprecated]",
+                (o, n, v) -> o.warnings.add("Use of deprecated flag '-f': This flag has no effect, please remove it"));
+        compat("-d", Arity.FLAG, null, "Set log level to \"debug\" [deprecated]", (o, n, v) -> {
+            o.logLevel = "debug";
+            o.warnings.add("Use of deprecated flag '-d': Please use the '--log-level debug' option instead");
+        });
         compat("-h", Arity.FLAG, null, "Print help", (o, n, v) -> o.help = true);
         compat("-V", Arity.FLAG, null, "Print version", (o, n, v) -> o.version = true);
 
-        for (String flag : new String[] {
-            "--posix-acl",
-            "--allow-mmap",
-            "--no-readdirplus",
-            "--writeback",
-            "--allow-direct-io",
-            "--syslog",
-            "--killpriv-v2",
-            "--security-label",
-            "--preserve-noatime"
-        }) {
-            UNSUPPORTED.put(flag, Arity.FLAG);
-        }
-        for (String valued : new String[] {
-            "--tag",
-            "--xattrmap",
-            "--modcaps",
-            "--rlimit-nofile",
-            "--uid-map",
-            "--gid-map",
-            "--translate-uid",
-            "--translate-gid",
-            "-o"
-        }) {
+        // --sandbox/--seccomp values other than none, --modcaps and --rlimit-nofile belong to the
+        // sandbox work: known, refused by name.
+        for (String valued : new String[] {"--modcaps", "--rlimit-nofile"}) {
             UNSUPPORTED.put(valued, Arity.VALUE);
         }
     }
@@ -329,7 +413,11 @@ public final class CommandLine {
 
     private static void checkCombination(Options o) throws UsageException {
         if (o.sharedDir == null) {
-            throw usage("--shared-dir is required");
+            throw usage(o.compatOptions ? "--shared-dir or -o source is required" : "--shared-dir is required");
+        }
+        if (o.posixAcl && (!o.translateUid.isEmpty() || !o.translateGid.isEmpty())) {
+            throw usage((o.translateUid.isEmpty() ? "--translate-gid" : "--translate-uid")
+                    + " cannot be used with --posix-acl (translating ids would break posix ACLs)");
         }
         if (o.transport.equals(Options.VHOST_USER)) {
             if (o.fd >= 0 && o.socketPath != null) {
@@ -359,6 +447,15 @@ public final class CommandLine {
      * directory, the socket's directory, the mountpoint, the bundle directories, the fd.
      */
     public static void validate(Options o) throws UsageException {
+        if (!o.uidMap.isEmpty() || !o.gidMap.isEmpty()) {
+            // virtiofsd: the maps describe the user namespace an unprivileged daemon creates for
+            // its namespace sandbox; root does not get one.
+            String which = o.uidMap.isEmpty() ? "--gid-map" : "--uid-map";
+            if (effectiveUid() == 0) {
+                throw invalid(which + " can only be used by an unprivileged user (the user namespace of"
+                        + " --sandbox=namespace); root needs no id map");
+            }
+        }
         Path shared = Paths.get(o.sharedDir);
         if (!Files.exists(shared)) {
             throw invalid("--shared-dir " + o.sharedDir + ": no such directory");
@@ -388,6 +485,20 @@ public final class CommandLine {
                 throw invalid("--bundles " + dir + ": no such directory");
             }
         }
+    }
+
+    /** This process's effective uid, from /proc/self/status (no native call before the framework). */
+    static int effectiveUid() {
+        try {
+            for (String line : Files.readAllLines(Paths.get("/proc/self/status"))) {
+                if (line.startsWith("Uid:")) {
+                    return Integer.parseInt(line.substring(4).trim().split("\\s+")[1]);
+                }
+            }
+        } catch (java.io.IOException | RuntimeException e) {
+            // fall through
+        }
+        return -1;
     }
 
     /** The --help text: every option, ours and the virtiofsd ones we reject. */
@@ -446,6 +557,213 @@ public final class CommandLine {
     /** What libvirt reads (vhost-user.rst "fs" type); "separate-options": we take --xattr etc., not -o. */
     public static String capabilities() {
         return "{\n  \"type\": \"fs\",\n  \"features\": [\n    \"migrate-precopy\",\n    \"separate-options\"\n  ]\n}\n";
+    }
+
+    /** MAX_TAG_LEN of virtiofsd (the virtio-fs config space holds 36 bytes). */
+    static final int MAX_TAG_LEN = 36;
+
+    private static String tag(String option, String value) throws UsageException {
+        int len = value.getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
+        if (len == 0 || len > MAX_TAG_LEN) {
+            throw usage(option + " " + value + ": a tag is 1 to " + MAX_TAG_LEN + " bytes");
+        }
+        return value;
+    }
+
+    private static void xattrmap(Options o, String option, String value) throws UsageException {
+        try {
+            List<XattrMapSyntax.Rule> rules = XattrMapSyntax.parse(value);
+            o.xattrmap = value;
+            o.xattrmapRules.clear();
+            o.xattrmapRules.addAll(rules);
+        } catch (IllegalArgumentException e) {
+            throw usage(option + " " + oneLine(value) + ": " + e.getMessage());
+        }
+    }
+
+    private static String translation(String option, String value) throws UsageException {
+        try {
+            return IdMapSyntax.translation(value);
+        } catch (IllegalArgumentException e) {
+            throw usage(option + " " + value + ": " + e.getMessage());
+        }
+    }
+
+    private static long[] namespaceRange(String option, String value) throws UsageException {
+        try {
+            return IdMapSyntax.namespaceRange(value);
+        } catch (IllegalArgumentException e) {
+            throw usage(option + " " + value + ": " + e.getMessage());
+        }
+    }
+
+    private static String oneLine(String s) {
+        return s.replaceAll("\\s+", " ").strip();
+    }
+
+    /**
+     * {@code -o} of the legacy daemon, as virtiofsd 1.13 reads it: a comma-separated list where each
+     * key sets what the long option of the same meaning sets (so -o sandbox=chroot does what
+     * --sandbox=chroot does). A doubled comma is a comma of the value (libvirt escapes commas in the
+     * source path that way). Besides virtiofsd's keys, posix_lock and flock (libvirt's
+     * {@code <lock posix='on' flock='on'/>}) turn on host locks, which this daemon has.
+     */
+    private static void legacyOptions(Options o, String option, String list) throws UsageException {
+        if (!o.compatOptions) {
+            o.compatOptions = true;
+            o.warnings.add("Use of deprecated option format '-o': Please specify options without it"
+                    + " (e.g., '--cache auto' instead of '-o cache=auto')");
+        }
+        for (String item : splitLegacy(list)) {
+            int eq = item.indexOf('=');
+            if (eq >= 0) {
+                String key = item.substring(0, eq);
+                String value = item.substring(eq + 1);
+                switch (key) {
+                    case "source":
+                        apply(o, "--shared-dir", key, value);
+                        break;
+                    case "xattrmap":
+                        apply(o, "--xattrmap", key, value);
+                        break;
+                    case "modcaps":
+                        apply(o, "--modcaps", key, value);
+                        break;
+                    case "cache":
+                        switch (value) {
+                            case "auto":
+                            case "always":
+                            case "metadata":
+                                apply(o, "--cache", key, value);
+                                break;
+                            case "none":
+                                apply(o, "--cache", key, "never");
+                                break;
+                            default:
+                                throw legacyValue(key, value);
+                        }
+                        break;
+                    case "loglevel":
+                        switch (value) {
+                            case "debug":
+                            case "info":
+                            case "warn":
+                                apply(o, "--log-level", key, value);
+                                break;
+                            case "err":
+                                apply(o, "--log-level", key, "error");
+                                break;
+                            default:
+                                throw legacyValue(key, value);
+                        }
+                        break;
+                    case "sandbox":
+                        if (!value.equals("namespace") && !value.equals("chroot")) {
+                            throw legacyValue(key, value);
+                        }
+                        apply(o, "--sandbox", key, value);
+                        break;
+                    default:
+                        throw usage("Invalid compat argument '-o " + item + "'");
+                }
+                continue;
+            }
+            switch (item) {
+                case "xattr":
+                    o.xattr = true;
+                    break;
+                case "no_xattr":
+                    o.xattr = false;
+                    break;
+                case "readdirplus":
+                    o.noReaddirplus = false;
+                    break;
+                case "no_readdirplus":
+                    o.noReaddirplus = true;
+                    break;
+                case "writeback":
+                    o.writeback = true;
+                    break;
+                case "no_writeback":
+                    o.writeback = false;
+                    break;
+                case "allow_direct_io":
+                    o.allowDirectIo = true;
+                    break;
+                case "no_allow_direct_io":
+                    o.allowDirectIo = false;
+                    break;
+                case "announce_submounts":
+                    o.announceSubmounts = true;
+                    break;
+                case "killpriv_v2":
+                    o.killprivV2 = true;
+                    break;
+                case "no_killpriv_v2":
+                    o.killprivV2 = false;
+                    break;
+                case "posix_acl":
+                    o.posixAcl = true;
+                    break;
+                case "no_posix_acl":
+                    o.posixAcl = false;
+                    break;
+                case "security_label":
+                    o.securityLabel = true;
+                    break;
+                case "no_security_label":
+                    o.securityLabel = false;
+                    break;
+                case "posix_lock":
+                    o.posixLocks = true;
+                    break;
+                case "no_posix_lock":
+                    o.posixLocks = false;
+                    break;
+                case "flock":
+                    o.flockLocks = true;
+                    break;
+                case "no_flock":
+                    o.flockLocks = false;
+                    break;
+                default:
+                    throw usage("Invalid compat argument '-o " + item + "'");
+            }
+        }
+    }
+
+    /** Splits at single commas; ",," stands for a comma inside an item. */
+    static List<String> splitLegacy(String list) {
+        List<String> items = new ArrayList<>();
+        StringBuilder cur = new StringBuilder();
+        for (int i = 0; i < list.length(); i++) {
+            char c = list.charAt(i);
+            if (c == ',') {
+                if (i + 1 < list.length() && list.charAt(i + 1) == ',') {
+                    cur.append(',');
+                    i++;
+                    continue;
+                }
+                items.add(cur.toString());
+                cur.setLength(0);
+            } else {
+                cur.append(c);
+            }
+        }
+        items.add(cur.toString());
+        return items;
+    }
+
+    private static void apply(Options o, String longOption, String key, String value) throws UsageException {
+        Spec spec = spec(longOption);
+        if (spec == null) {
+            throw usage("-o " + key + "=" + value + ": " + longOption + " is not supported by " + PROGRAM);
+        }
+        spec.setter.set(o, longOption, value);
+    }
+
+    private static UsageException legacyValue(String key, String value) {
+        return usage("Invalid compat value '" + value + "' for '-o " + key + "'");
     }
 
     private static String nonEmpty(String option, String value) throws UsageException {

@@ -83,6 +83,9 @@ public final class Main {
         Path home = home();
         configureLogging(home, o.logLevel);
         Logger log = LoggerFactory.getLogger(Main.class);
+        if (o.syslog) {
+            useSyslog(log);
+        }
         StartupTrace.mark("logging configured");
         if (o.deprecatedSocket) {
             log.warn("use of deprecated parameter '--socket': Please use the '--socket-path' option instead");
@@ -155,9 +158,28 @@ public final class Main {
         Map<String, Object> fs = new LinkedHashMap<>();
         fs.put("shared.dir", Paths.get(o.sharedDir).toAbsolutePath().normalize().toString());
         fs.put("cache", o.cache);
-        fs.put("xattr", o.xattr);
+        fs.put("xattr", o.xattrEnabled());
         fs.put("readonly", o.readonly);
         fs.put("announce.submounts", o.announceSubmounts);
+        fs.put("posix.acl", o.posixAcl);
+        fs.put("security.label", o.securityLabel);
+        fs.put("writeback", o.writeback);
+        fs.put("allow.direct.io", o.allowDirectIo);
+        fs.put("allow.mmap", o.allowMmap);
+        fs.put("readdirplus", o.readdirplus());
+        fs.put("killpriv.v2", o.killprivV2);
+        fs.put("preserve.noatime", o.preserveNoatime);
+        fs.put("posix.locks", o.posixLocks);
+        fs.put("flock.locks", o.flockLocks);
+        if (o.xattrmap != null) {
+            fs.put("xattrmap", XattrMapSyntax.encode(o.xattrmapRules));
+        }
+        if (!o.translateUid.isEmpty()) {
+            fs.put("translate.uid", o.translateUid.toArray(new String[0]));
+        }
+        if (!o.translateGid.isEmpty()) {
+            fs.put("translate.gid", o.translateGid.toArray(new String[0]));
+        }
         fs.put("strategy.target", "(inode.identity=" + o.strategyName() + ")");
         o.migration.addTo(fs);
         out.put(PID_PASSTHROUGH, fs);
@@ -177,9 +199,39 @@ public final class Main {
             t.put("fd", o.fd);
             t.put("socket.group", o.socketGroup);
             t.put("thread.pool.size", o.threadPoolSize);
+            if (o.tag != null) {
+                t.put("tag", o.tag);
+            }
             out.put(PID_VHOST_USER, t);
         }
         return out;
+    }
+
+    /**
+     * --syslog: the root logger's appenders are replaced by one writing to the syslog socket; if
+     * there is none, logging stays on stderr with a warning (as virtiofsd).
+     */
+    static void useSyslog(Logger log) {
+        org.slf4j.Logger root = LoggerFactory.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME);
+        if (!(root instanceof ch.qos.logback.classic.Logger)) {
+            return;
+        }
+        ch.qos.logback.classic.Logger r = (ch.qos.logback.classic.Logger) root;
+        SyslogAppender a = new SyslogAppender(
+                System.getProperty(SyslogAppender.SOCKET_PROPERTY, SyslogAppender.DEFAULT_SOCKET),
+                CommandLine.PROGRAM,
+                ProcessHandle.current().pid());
+        try {
+            a.open();
+        } catch (IOException e) {
+            log.warn("can't enable syslog: {}", e.getMessage());
+            return;
+        }
+        a.setContext(r.getLoggerContext());
+        a.setName("SYSLOG");
+        a.start();
+        r.detachAndStopAllAppenders();
+        r.addAppender(a);
     }
 
     static Path home() {

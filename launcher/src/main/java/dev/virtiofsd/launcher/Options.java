@@ -31,12 +31,53 @@ public final class Options {
     public String logLevel = "info";
     /** --migration-*. */
     public final MigrationArgs migration = new MigrationArgs();
+    public boolean syslog;
+
+    /** --tag: the tag the device advertises through the vhost-user config space, or null. */
+    public String tag;
+
+    public boolean posixAcl;
+    public boolean securityLabel;
+    /** --xattrmap as given (null if none) and its rules after map expansion. */
+    public String xattrmap;
+
+    public final List<XattrMapSyntax.Rule> xattrmapRules = new ArrayList<>();
+    public boolean writeback;
+    public boolean allowDirectIo;
+    public boolean allowMmap;
+    public boolean noReaddirplus;
+    public boolean killprivV2;
+    public boolean preserveNoatime;
+    /** Host POSIX (OFD) and flock locks for the guest: on by default, -o no_posix_lock / no_flock turn them off. */
+    public boolean posixLocks = true;
+
+    public boolean flockLocks = true;
+    /** --translate-uid/--translate-gid in canonical form (type:a:b[:c]). */
+    public final List<String> translateUid = new ArrayList<>();
+
+    public final List<String> translateGid = new ArrayList<>();
+    /** --uid-map/--gid-map ranges {inside, outside, count}. */
+    public final List<long[]> uidMap = new ArrayList<>();
+
+    public final List<long[]> gidMap = new ArrayList<>();
+    /** -o was used (deprecated format). */
+    public boolean compatOptions;
 
     public String transport = VHOST_USER;
     public String mountpoint;
     public final List<Path> bundleDirs = new ArrayList<>();
     /** Explicit --strategy NAME, or null. */
     public String strategy;
+
+    /** xattr support is on: --xattr, or implied by --posix-acl, --security-label or --xattrmap (as virtiofsd). */
+    public boolean xattrEnabled() {
+        return xattr || posixAcl || securityLabel || xattrmap != null;
+    }
+
+    /** READDIRPLUS is offered unless --no-readdirplus, and never with --cache=never (as virtiofsd). */
+    public boolean readdirplus() {
+        return !noReaddirplus && !cache.equals("never");
+    }
 
     /** Deprecation notes to log once logging is set up. */
     public final List<String> warnings = new ArrayList<>();

@@ -116,6 +116,8 @@ public final class Linux {
     private static final long SYS_GETTID = AARCH64 ? 178 : 186;
     private static final long SYS_TGKILL = AARCH64 ? 131 : 234;
     private static final long SYS_COPY_FILE_RANGE = AARCH64 ? 285 : 326;
+    private static final long SYS_UNSHARE = AARCH64 ? 97 : 272;
+    private static final long CLONE_FS = 0x200;
     /** A NUL byte: the "" path of AT_EMPTY_PATH calls. */
     public static final long EMPTY_PATH;
 
@@ -553,6 +555,14 @@ public final class Linux {
     /** The gid counterpart of {@link #setresuidThread}. */
     public static void setresgidThread(int rgid, int egid, int sgid) throws ErrnoException {
         check(C.syscall(SYS_SETRESGID, rgid, egid, sgid));
+    }
+
+    /**
+     * unshare(CLONE_FS) for the calling thread: from now on its umask (and cwd, root) are its own,
+     * so a umask set for one request does not leak to other threads.
+     */
+    public static void unshareFs() throws ErrnoException {
+        check(C.syscall(SYS_UNSHARE, CLONE_FS, 0, 0));
     }
 
     public static int gettid() {

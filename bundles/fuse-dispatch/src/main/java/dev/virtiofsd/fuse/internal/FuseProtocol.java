@@ -98,13 +98,16 @@ final class FuseProtocol {
     static final long INIT_EXT = 1L << 30;
     static final long SECURITY_CTX = 1L << 32;
     static final long HAS_INODE_DAX = 1L << 33;
+    static final long CREATE_SUPP_GROUP = 1L << 34;
+    static final long HAS_EXPIRE_ONLY = 1L << 35;
+    static final long DIRECT_IO_ALLOW_MMAP = 1L << 36;
 
     /**
      * Flags this dispatcher can honour; the filesystem narrows them further. Left out on purpose:
      * FILE_OPS/SPLICE_* (not used by the kernel client), MAP_ALIGNMENT/HAS_INODE_DAX (no DAX window),
-     * SECURITY_CTX (would append security contexts the SPI cannot carry), SETXATTR_EXT (the SPI has
-     * no place for setxattr_flags, so the kernel keeps the 8-byte fuse_setxattr_in), INIT_EXT (we
-     * send flags2 = 0).
+     * CREATE_SUPP_GROUP (its extension is not decoded). INIT_EXT is set in the reply whenever a
+     * granted flag lives in flags2. SECURITY_CTX contexts and SETXATTR_EXT flags reach the
+     * filesystem through the RequestContext.
      */
     static final long SUPPORTED = ASYNC_READ
             | POSIX_LOCKS
@@ -126,7 +129,10 @@ final class FuseProtocol {
             | CACHE_SYMLINKS
             | EXPLICIT_INVAL_DATA
             | SUBMOUNTS
-            | HANDLE_KILLPRIV_V2;
+            | HANDLE_KILLPRIV_V2
+            | SETXATTR_EXT
+            | SECURITY_CTX
+            | DIRECT_IO_ALLOW_MMAP;
 
     /** Flags about the transport and this engine, not the filesystem: sent whenever the kernel offers them. */
     static final long DISPATCHER_OWNED = MAX_PAGES | BIG_WRITES;
@@ -135,6 +141,11 @@ final class FuseProtocol {
     static final int RELEASE_FLOCK_UNLOCK = 1 << 1;
     static final int LK_FLOCK = 1;
     static final int WRITE_KILL_SUIDGID = 1 << 2;
+    /** fuse_open_in/fuse_create_in open_flags: FUSE_OPEN_KILL_SUIDGID. */
+    static final int OPEN_KILL_SUIDGID = 1;
+    /** Largest nr_secctx / fuse_ext_header type of a security context (FUSE_MAX_NR_SECCTX). */
+    static final int MAX_NR_SECCTX = 31;
+
     static final int FSYNC_FDATASYNC = 1;
 
     // struct sizes
@@ -166,6 +177,9 @@ final class FuseProtocol {
     static final int BATCH_FORGET_IN = 8;
     static final int STATFS_OUT = 80;
     static final int SETXATTR_IN = 8;
+    /** fuse_setxattr_in with SETXATTR_EXT: size, flags, setxattr_flags, padding. */
+    static final int SETXATTR_IN_EXT = 16;
+
     static final int GETXATTR_IN = 8;
     static final int GETXATTR_OUT = 8;
     static final int LK_IN = 48;

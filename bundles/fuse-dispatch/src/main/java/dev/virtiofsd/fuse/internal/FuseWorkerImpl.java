@@ -82,6 +82,8 @@ final class FuseWorkerImpl implements FuseWorker {
     private long argTotal;
     /** {@code argTotal} where it is known to be copied in full. */
     private int argLen;
+    /** Bytes of request extensions (7.38+) after the arguments; copied in after them for creations. */
+    private int extLen;
     /** The reply body was written straight into the out segments (READ). */
     private boolean dataInOut;
 
@@ -105,6 +107,7 @@ final class FuseWorkerImpl implements FuseWorker {
         nodeId = 0;
         argTotal = 0;
         argLen = 0;
+        extLen = 0;
         dataInOut = false;
         outTotal = 0; // until measured: a failure before that must not reply into stale space
         try {
@@ -212,7 +215,11 @@ final class FuseWorkerImpl implements FuseWorker {
             copy = (int) argTotal;
         }
         argLen = copy;
-        Segments.copyIn(in, IN_HEADER, req + IN_HEADER, copy);
+        if (extBytes > 0 && carriesSecctx(opcode) && argTotal + extBytes <= ARGS_CAP) {
+            // the security context of a creation travels as an extension after the arguments
+            extLen = (int) extBytes;
+        }
+        Segments.copyIn(in, IN_HEADER, req + IN_HEADER, copy + extLen);
 
         try {
             return op();
@@ -409,8 +416,11 @@ final class FuseWorkerImpl implements FuseWorker {
             kernelFlags |= (argInt(16) & 0xffffffffL) << 32;
         }
         long wanted = fs.initFlags(kernelFlags);
-        // flags2 stays 0 since we never set INIT_EXT, so only the low word can be granted
-        long flags = kernelFlags & SUPPORTED & (wanted | DISPATCHER_OWNED) & 0xffffffffL;
+        long flags = kernelFlags & SUPPORTED & (wanted | DISPATCHER_OWNED);
+        if ((flags >>> 32) != 0) {
+            // flags2 is read only when the reply's flags carry INIT_EXT (which the kernel offered)
+            flags |= INIT_EXT;
+        }
         int negotiatedMinor = Math.min(minor, MAX_MINOR);
         int maxWrite = session.maxWrite;
         repBuf.putInt(O, KERNEL_VERSION);
@@ -425,6 +435,7 @@ final class FuseWorkerImpl implements FuseWorker {
         if ((flags & MAX_PAGES) != 0) {
             repBuf.putShort(O + 28, (short) Math.max(1, Math.min(0xffff, maxWrite / 4096)));
         }
+        repBuf.putInt(O + 32, (int) (flags >>> 32)); // flags2
         session.initDone(negotiatedMinor, flags);
         LOG.info(
                 "FUSE INIT: kernel {}.{}, negotiated 7.{}, flags 0x{} of 0x{}, max_write {}",
@@ -548,6 +559,10 @@ final class FuseWorkerImpl implements FuseWorker {
         if (t < 0) {
             return t;
         }
+        int sc = secctx(targetOff + t + 1);
+        if (sc < 0) {
+            return sc;
+        }
         if (!room(ENTRY_OUT)) {
             return outTooSmall(ENTRY_OUT);
         }
@@ -565,6 +580,10 @@ final class FuseWorkerImpl implements FuseWorker {
         if (n < 0) {
             return n;
         }
+        int sc = secctx(MKNOD_IN + n + 1);
+        if (sc < 0) {
+            return sc;
+        }
         if (!room(ENTRY_OUT)) {
             return outTooSmall(ENTRY_OUT);
         }
@@ -581,6 +600,10 @@ final class FuseWorkerImpl implements FuseWorker {
         int n = validName(MKDIR_IN, false);
         if (n < 0) {
             return n;
+        }
+        int sc = secctx(MKDIR_IN + n + 1);
+        if (sc < 0) {
+            return sc;
         }
         if (!room(ENTRY_OUT)) {
             return outTooSmall(ENTRY_OUT);
@@ -650,6 +673,7 @@ final class FuseWorkerImpl implements FuseWorker {
         }
         openOut.clear();
         if (opcode == OPEN) {
+            ctx.killSuidGid = (argInt(4) & OPEN_KILL_SUIDGID) != 0;
             fs.open(ctx, nodeId, argInt(0), openOut);
         } else {
             fs.opendir(ctx, nodeId, argInt(0), openOut);
@@ -666,6 +690,11 @@ final class FuseWorkerImpl implements FuseWorker {
         if (n < 0) {
             return n;
         }
+        int sc = secctx(CREATE_IN + n + 1);
+        if (sc < 0) {
+            return sc;
+        }
+        ctx.killSuidGid = (argInt(12) & OPEN_KILL_SUIDGID) != 0;
         if (!room(ENTRY_OUT + OPEN_OUT)) {
             return outTooSmall(ENTRY_OUT + OPEN_OUT);
         }
@@ -681,6 +710,12 @@ final class FuseWorkerImpl implements FuseWorker {
         // the kernel appends the name of its placeholder dentry ("/"): not a name, ignored
         if (argLen < CREATE_IN) {
             return malformed("fuse_create_in of " + argLen + " bytes");
+        }
+        int placeholder =
+                argLen > CREATE_IN ? NativeMemory.indexOf(req + A + CREATE_IN, argLen - CREATE_IN, (byte) 0) : -1;
+        int sc = secctx(placeholder < 0 ? argLen : CREATE_IN + placeholder + 1);
+        if (sc < 0) {
+            return sc;
         }
         if (!room(ENTRY_OUT + OPEN_OUT)) {
             return outTooSmall(ENTRY_OUT + OPEN_OUT);
@@ -806,10 +841,14 @@ final class FuseWorkerImpl implements FuseWorker {
     // ---- xattrs ----
 
     private int setxattr() throws ErrnoException {
-        // SETXATTR_EXT is never negotiated, so the kernel sends the 8-byte compat struct
-        int structLen = (session.flags() & SETXATTR_EXT) != 0 ? 16 : SETXATTR_IN;
+        // with SETXATTR_EXT the kernel sends the 16-byte struct whose third word is setxattr_flags
+        boolean ext = (session.flags() & SETXATTR_EXT) != 0;
+        int structLen = ext ? SETXATTR_IN_EXT : SETXATTR_IN;
         if (argLen < structLen) {
             return malformed("fuse_setxattr_in of " + argLen + " bytes");
+        }
+        if (ext) {
+            ctx.setxattrFlags = argInt(8);
         }
         int n = xattrName(structLen);
         if (n < 0) {
@@ -974,6 +1013,65 @@ final class FuseWorkerImpl implements FuseWorker {
         repBuf.putInt(O, (int) n);
         repBuf.putInt(O + 4, 0);
         return WRITE_OUT;
+    }
+
+    private static boolean carriesSecctx(int opcode) {
+        return opcode == CREATE || opcode == MKDIR || opcode == MKNOD || opcode == SYMLINK || opcode == TMPFILE;
+    }
+
+    /**
+     * The security context of a creation when FUSE_SECURITY_CTX was negotiated, into {@link #ctx}.
+     * Up to 7.37 it follows the names ({@code after} is the argument offset after them); from 7.38
+     * it is an extension after the arguments. The block is a fuse_secctx_header (total size, number
+     * of contexts: 0 or 1 as the kernel sends) and for one context a fuse_secctx (value size,
+     * padding), the NUL-terminated xattr name and the value. Returns 0 or -EINVAL for a lie.
+     */
+    private int secctx(int after) {
+        if ((session.flags() & SECURITY_CTX) == 0) {
+            return 0;
+        }
+        boolean ext = session.minor() >= EXTLEN_MINOR;
+        int off = ext ? argLen : after;
+        int end = ext ? argLen + extLen : argLen;
+        while (off + 8 <= end) {
+            int size = argInt(off);
+            int type = argInt(off + 4);
+            if (size < 8 || size > end - off) {
+                return malformed("security context block of " + size + " bytes, " + (end - off) + " present");
+            }
+            if (type >= 0 && type <= MAX_NR_SECCTX) {
+                if (type == 0) {
+                    return 0; // no LSM labelled it
+                }
+                if (type > 1) {
+                    return malformed(type + " security contexts");
+                }
+                int blockEnd = off + size;
+                int p = off + 8;
+                if (p + 8 > blockEnd) {
+                    return malformed("fuse_secctx missing");
+                }
+                long valueSize = argInt(p) & 0xffffffffL;
+                int name = p + 8;
+                int nameLen = name < blockEnd ? NativeMemory.indexOf(req + A + name, blockEnd - name, (byte) 0) : -1;
+                if (nameLen <= 0 || nameLen > NAME_MAX) {
+                    return malformed("security context name");
+                }
+                int value = name + nameLen + 1;
+                if (valueSize == 0 || valueSize > blockEnd - value) {
+                    return malformed("security context of " + valueSize + " bytes");
+                }
+                ctx.secctxName = req + A + name;
+                ctx.secctxValue = req + A + value;
+                ctx.secctxSize = (int) valueSize;
+                return 0;
+            }
+            if (!ext) {
+                break;
+            }
+            off += size; // another extension (supplementary groups): not ours to read
+        }
+        return 0;
     }
 
     // ---- helpers ----

@@ -42,12 +42,20 @@ class InitTest extends Fixture {
     }
 
     @Test
-    void initExtHighWordReachesFsButFlags2StaysZero() {
+    void initExtHighWordReachesFsAndGrantedHighFlagsGoToFlags2() {
         fs.wantedFlags = -1L;
         int low = (int) (INIT_EXT | ASYNC_READ);
         Reply r = send(initRequest(7, 38, low, 0b11)).assertOk(64);
         assertEquals(ASYNC_READ | INIT_EXT | SECURITY_CTX | HAS_INODE_DAX, fs.kernelFlagsSeen);
-        assertEquals(ASYNC_READ, r.u32(12) & 0xffffffffL, "INIT_EXT never set in our reply");
+        assertEquals(ASYNC_READ | INIT_EXT, r.u32(12) & 0xffffffffL, "INIT_EXT marks flags2 as meant");
+        assertEquals(1, r.u32(32), "flags2: SECURITY_CTX granted, HAS_INODE_DAX (no DAX window) not");
+    }
+
+    @Test
+    void noHighFlagsNoInitExt() {
+        fs.wantedFlags = ASYNC_READ;
+        Reply r = send(initRequest(7, 38, (int) (INIT_EXT | ASYNC_READ), 0b11)).assertOk(64);
+        assertEquals(ASYNC_READ, r.u32(12) & 0xffffffffL);
         assertEquals(0, r.u32(32), "flags2");
     }
 

@@ -246,14 +246,27 @@ class OpsTest extends Fixture {
 
     @Test
     void xattrs() {
+        // SETXATTR_EXT was negotiated (the fixture's INIT offers it): the 16-byte fuse_setxattr_in
         send(Req.op(SETXATTR, 2)
                         .u32(5)
                         .u32(1)
+                        .u32(0)
+                        .u32(0)
                         .str("user.k/with/slash")
                         .bytes("vwxyz".getBytes(StandardCharsets.UTF_8))
                         .build())
                 .assertOk(0);
         assertEquals("setxattr 2 user.k/with/slash=vwxyz flags=1", fs.last());
+        send(Req.op(SETXATTR, 2)
+                        .u32(2)
+                        .u32(0)
+                        .u32(1)
+                        .u32(0)
+                        .str("system.posix_acl_access")
+                        .bytes("ab".getBytes())
+                        .build())
+                .assertOk(0);
+        assertEquals("setxattr 2 system.posix_acl_access=ab flags=0 setxattr-flags=1", fs.last());
 
         Reply r = send(Req.op(GETXATTR, 2).u32(0).u32(0).str("user.k").build()).assertOk(8);
         assertEquals(fs.xattrValue.length, r.u32(0));

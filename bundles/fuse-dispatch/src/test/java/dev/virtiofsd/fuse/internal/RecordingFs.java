@@ -182,7 +182,7 @@ final class RecordingFs implements FileSystem {
 
     @Override
     public void symlink(RequestContext ctx, long parent, long name, long target, EntryOut out) throws ErrnoException {
-        record("symlink " + parent + " " + s(name) + " -> " + s(target));
+        record("symlink " + parent + " " + s(name) + " -> " + s(target) + extras(ctx));
         check();
         fillEntry(out, 101);
     }
@@ -191,7 +191,7 @@ final class RecordingFs implements FileSystem {
     public void mknod(RequestContext ctx, long parent, long name, int mode, int rdev, int umask, EntryOut out)
             throws ErrnoException {
         record("mknod " + parent + " " + s(name) + " mode=" + Integer.toOctalString(mode) + " rdev=" + rdev + " umask="
-                + Integer.toOctalString(umask));
+                + Integer.toOctalString(umask) + extras(ctx));
         check();
         fillEntry(out, 102);
     }
@@ -200,7 +200,7 @@ final class RecordingFs implements FileSystem {
     public void mkdir(RequestContext ctx, long parent, long name, int mode, int umask, EntryOut out)
             throws ErrnoException {
         record("mkdir " + parent + " " + s(name) + " mode=" + Integer.toOctalString(mode) + " umask="
-                + Integer.toOctalString(umask));
+                + Integer.toOctalString(umask) + extras(ctx));
         check();
         fillEntry(out, 103);
     }
@@ -234,7 +234,7 @@ final class RecordingFs implements FileSystem {
 
     @Override
     public void open(RequestContext ctx, long nodeId, int flags, OpenOut out) throws ErrnoException {
-        record("open " + nodeId + " flags=" + Integer.toOctalString(flags));
+        record("open " + nodeId + " flags=" + Integer.toOctalString(flags) + extras(ctx));
         check();
         out.fh = 555;
         out.openFlags = OpenOut.KEEP_CACHE;
@@ -245,7 +245,7 @@ final class RecordingFs implements FileSystem {
             RequestContext ctx, long parent, long name, int mode, int flags, int umask, EntryOut entry, OpenOut open)
             throws ErrnoException {
         record("create " + parent + " " + s(name) + " mode=" + Integer.toOctalString(mode) + " flags="
-                + Integer.toOctalString(flags) + " umask=" + Integer.toOctalString(umask));
+                + Integer.toOctalString(flags) + " umask=" + Integer.toOctalString(umask) + extras(ctx));
         check();
         fillEntry(entry, 104);
         open.fh = 556;
@@ -375,13 +375,30 @@ final class RecordingFs implements FileSystem {
         check();
     }
 
+    /** What the RequestContext carried beyond the caller (killpriv, setxattr flags, security context). */
+    static String extras(RequestContext ctx) {
+        StringBuilder b = new StringBuilder();
+        if (ctx.killSuidGid) {
+            b.append(" kill-suidgid");
+        }
+        if (ctx.setxattrFlags != 0) {
+            b.append(" setxattr-flags=").append(ctx.setxattrFlags);
+        }
+        if (ctx.hasSecctx()) {
+            byte[] v = new byte[ctx.secctxSize];
+            NativeMemory.getBytes(ctx.secctxValue, v, 0, v.length);
+            b.append(" secctx=").append(s(ctx.secctxName)).append('=').append(new String(v, StandardCharsets.UTF_8));
+        }
+        return b.toString();
+    }
+
     @Override
     public void setxattr(RequestContext ctx, long nodeId, long xattrName, long value, int size, int flags)
             throws ErrnoException {
         byte[] v = new byte[size];
         NativeMemory.getBytes(value, v, 0, size);
         record("setxattr " + nodeId + " " + s(xattrName) + "=" + new String(v, StandardCharsets.UTF_8) + " flags="
-                + flags);
+                + flags + extras(ctx));
         check();
     }
 

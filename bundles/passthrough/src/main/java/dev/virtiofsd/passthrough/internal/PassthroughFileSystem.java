@@ -74,7 +74,14 @@ public final class PassthroughFileSystem implements FileSystem, MigratableFileSy
     static final long FUSE_PARALLEL_DIROPS = 1L << 18;
     static final long FUSE_MAX_PAGES = 1L << 22;
     static final long FUSE_CACHE_SYMLINKS = 1L << 23;
+    static final long FUSE_WRITEBACK_CACHE = 1L << 16;
+    static final long FUSE_DONT_MASK = 1L << 6;
+    static final long FUSE_POSIX_ACL = 1L << 20;
     static final long FUSE_SUBMOUNTS = 1L << 27;
+    static final long FUSE_HANDLE_KILLPRIV_V2 = 1L << 28;
+    static final long FUSE_SETXATTR_EXT = 1L << 29;
+    static final long FUSE_SECURITY_CTX = 1L << 32;
+    static final long FUSE_DIRECT_IO_ALLOW_MMAP = 1L << 36;
 
     static final long UTIME_NOW = (1L << 30) - 1;
     static final long UTIME_OMIT = (1L << 30) - 2;
@@ -104,6 +111,13 @@ public final class PassthroughFileSystem implements FileSystem, MigratableFileSy
     private final AtomicLong nextFh = new AtomicLong(1);
     private final boolean switchCreds;
     private final long timeout;
+    private final PassthroughFeatures features;
+    /** Xattr names of the guest: the map (or none) and the ACL names we refuse without POSIX ACLs. */
+    private final XattrNames xattrNames;
+    /** Negotiated at INIT: writeback cache and POSIX ACLs are on for this session. */
+    private volatile boolean writebackOn;
+
+    private volatile boolean aclOn;
     private volatile boolean closed;
     /** virtiofsd's --migration-* options (PassthroughMigration). */
     private volatile MigrationOptions migration = MigrationOptions.DEFAULTS;
@@ -113,6 +127,8 @@ public final class PassthroughFileSystem implements FileSystem, MigratableFileSy
         final Statx statx = new Statx();
         final long mem = NativeMemory.allocate(256);
         final IdsKey probe = new IdsKey(0, 0, 0);
+        /** This thread has its own umask (unshare(CLONE_FS) done), for POSIX ACL creations. */
+        boolean ownUmask;
     }
 
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
@@ -121,6 +137,8 @@ public final class PassthroughFileSystem implements FileSystem, MigratableFileSy
         this.options = options;
         this.strategy = strategy;
         this.timeout = options.timeoutNanos();
+        this.features = options.features();
+        this.xattrNames = new XattrNames(features.xattrMap());
         this.store = new InodeStore(options.inodeFdBudget() > 0 ? options.inodeFdBudget() : defaultFdBudget());
         // The client applies the caller's umask; ours must not apply a second time.
         Linux.umask(0);
@@ -206,7 +224,8 @@ public final class PassthroughFileSystem implements FileSystem, MigratableFileSy
                 .cache(c.cache())
                 .xattr(c.xattr())
                 .readonly(c.readonly())
-                .announceSubmounts(c.announce_submounts());
+                .announceSubmounts(c.announce_submounts())
+                .features(PassthroughFeatures.fromConfig(c));
     }
 
     @Deactivate
@@ -283,17 +302,20 @@ public final class PassthroughFileSystem implements FileSystem, MigratableFileSy
      * thread), gid first while we still may. Returns what to undo in {@link #restoreCreds}.
      */
     private int switchCreds(RequestContext ctx) throws ErrnoException {
+        // --translate-uid/gid: the guest's ids become host ids (EPERM for forbidden ones) first
+        int uid = features.uids().toHost(ctx.uid);
+        int gid = features.gids().toHost(ctx.gid);
         if (!switchCreds) {
             return 0;
         }
         int done = 0;
-        if (ctx.gid != 0) {
-            Linux.setresgidThread(-1, ctx.gid, -1);
+        if (gid != 0) {
+            Linux.setresgidThread(-1, gid, -1);
             done |= SWITCHED_GID;
         }
-        if (ctx.uid != 0) {
+        if (uid != 0) {
             try {
-                Linux.setresuidThread(-1, ctx.uid, -1);
+                Linux.setresuidThread(-1, uid, -1);
             } catch (ErrnoException e) {
                 restoreCreds(done);
                 throw e;
@@ -329,8 +351,8 @@ public final class PassthroughFileSystem implements FileSystem, MigratableFileSy
         a.ctimensec = st.ctimeNsec();
         a.mode = st.mode();
         a.nlink = st.nlink();
-        a.uid = st.uid();
-        a.gid = st.gid();
+        a.uid = features.uids().toGuest(st.uid());
+        a.gid = features.gids().toGuest(st.gid());
         a.rdev = st.rdevFuse();
         a.blksize = st.blksize();
         a.flags = 0;
@@ -413,26 +435,65 @@ public final class PassthroughFileSystem implements FileSystem, MigratableFileSy
     @Override
     public long initFlags(long kernelFlags) {
         long want = FUSE_ASYNC_READ
-                | FUSE_POSIX_LOCKS
-                | FUSE_FLOCK_LOCKS
                 | FUSE_ATOMIC_O_TRUNC
                 | FUSE_BIG_WRITES
-                | FUSE_DO_READDIRPLUS
-                | FUSE_READDIRPLUS_AUTO
                 | FUSE_PARALLEL_DIROPS
                 | FUSE_MAX_PAGES
                 | FUSE_CACHE_SYMLINKS
                 | FUSE_EXPORT_SUPPORT;
+        PassthroughFeatures f = features;
+        if (f.posixLocks()) {
+            want |= FUSE_POSIX_LOCKS;
+        }
+        if (f.flockLocks()) {
+            want |= FUSE_FLOCK_LOCKS;
+        }
+        if (f.readdirplus()) {
+            want |= FUSE_DO_READDIRPLUS | FUSE_READDIRPLUS_AUTO;
+        }
         if (options.announceSubmounts()) {
             want |= FUSE_SUBMOUNTS;
         }
-        return want & kernelFlags;
+        if (f.writeback()) {
+            want |= FUSE_WRITEBACK_CACHE;
+        }
+        if (f.killprivV2()) {
+            want |= FUSE_HANDLE_KILLPRIV_V2;
+            if ((kernelFlags & FUSE_HANDLE_KILLPRIV_V2) == 0) {
+                LOG.warn("Cannot enable KILLPRIV_V2, client does not support it");
+            }
+        }
+        if (f.posixAcl()) {
+            long acl = FUSE_POSIX_ACL | FUSE_DONT_MASK | FUSE_SETXATTR_EXT;
+            if ((kernelFlags & acl) == acl) {
+                want |= acl;
+            } else {
+                LOG.error(
+                        "Cannot enable posix ACLs, client does not support it (kernel flags 0x{})",
+                        Long.toHexString(kernelFlags));
+            }
+        }
+        if (f.securityLabel()) {
+            want |= FUSE_SECURITY_CTX;
+            if ((kernelFlags & FUSE_SECURITY_CTX) == 0) {
+                LOG.error("Cannot enable security label: the kernel does not support FUSE_SECURITY_CTX");
+            }
+        }
+        if (f.allowMmap()) {
+            want |= FUSE_DIRECT_IO_ALLOW_MMAP;
+        }
+        long granted = want & kernelFlags;
+        writebackOn = (granted & FUSE_WRITEBACK_CACHE) != 0;
+        aclOn = (granted & FUSE_POSIX_ACL) != 0;
+        return granted;
     }
 
     @Override
     public void destroy() {
         closeFiles();
         store.clearAllButRoot();
+        writebackOn = false;
+        aclOn = false;
     }
 
     private void closeFiles() {
@@ -490,11 +551,13 @@ public final class PassthroughFileSystem implements FileSystem, MigratableFileSy
                 killSuidGid(fd, s.statx);
             }
             if (in.has(SetattrIn.FATTR_UID) || in.has(SetattrIn.FATTR_GID)) {
-                int uid = in.has(SetattrIn.FATTR_UID) ? in.uid : -1;
-                int gid = in.has(SetattrIn.FATTR_GID) ? in.gid : -1;
+                int uid = in.has(SetattrIn.FATTR_UID) ? features.uids().toHost(in.uid) : -1;
+                int gid = in.has(SetattrIn.FATTR_GID) ? features.gids().toHost(in.gid) : -1;
+                xattrNames.dropMappedCapability(Linux.procPath(fd));
                 Linux.fchownat(fd, Linux.EMPTY_PATH, uid, gid, Linux.AT_EMPTY_PATH | Linux.AT_SYMLINK_NOFOLLOW);
             }
             if (in.has(SetattrIn.FATTR_SIZE)) {
+                xattrNames.dropMappedCapability(Linux.procPath(fd));
                 if (f != null) {
                     Linux.ftruncate(f.fd, in.size);
                 } else {
@@ -575,20 +638,76 @@ public final class PassthroughFileSystem implements FileSystem, MigratableFileSy
         void run(int parentFd) throws ErrnoException;
     }
 
+    /** No umask: symlinks have none, and without POSIX ACLs the guest kernel applied it already. */
+    private static final int NO_UMASK = -1;
+
     private Inode create(RequestContext ctx, long parent, long name, EntryOut out, Creation op) throws ErrnoException {
+        return create(ctx, parent, name, NO_UMASK, false, out, op);
+    }
+
+    /**
+     * Runs {@code op} under the caller's credentials (and, with POSIX ACLs, its umask: the host
+     * kernel then applies it only where the parent has no default ACL, as virtiofsd does), sets the
+     * security context the guest sent (the new entry is removed again if that fails), and looks the
+     * new entry up.
+     */
+    private Inode create(RequestContext ctx, long parent, long name, int umask, boolean dir, EntryOut out, Creation op)
+            throws ErrnoException {
         checkWritable();
         Inode p = inode(parent);
         int pfd = p.identity.acquirePath();
         try {
             int creds = switchCreds(ctx);
+            boolean masked = false;
             try {
+                masked = umask != NO_UMASK && setThreadUmask(umask);
                 op.run(pfd);
             } finally {
+                if (masked) {
+                    Linux.umask(0);
+                }
                 restoreCreds(creds);
+            }
+            if (ctx.hasSecctx() && features.securityLabel()) {
+                setSecurityContext(ctx, pfd, name, dir);
             }
             return lookupIn(p, pfd, name, out);
         } finally {
             p.identity.releasePath(pfd);
+        }
+    }
+
+    /** With POSIX ACLs on, this thread's own umask becomes {@code umask}; false when ACLs are off. */
+    private boolean setThreadUmask(int umask) throws ErrnoException {
+        if (!aclOn) {
+            return false;
+        }
+        Scratch s = SCRATCH.get();
+        if (!s.ownUmask) {
+            Linux.unshareFs();
+            s.ownUmask = true;
+        }
+        Linux.umask(umask & 0777);
+        return true;
+    }
+
+    /** FUSE_SECURITY_CTX: the label goes on the new inode under its (mapped) name, as root. */
+    private void setSecurityContext(RequestContext ctx, int pfd, long name, boolean dir) throws ErrnoException {
+        try {
+            long hostName = xattrNames.client(ctx.secctxName, aclOn);
+            int fd = Linux.openat(pfd, name, Linux.O_PATH | Linux.O_NOFOLLOW, 0);
+            try {
+                Linux.pathSetxattr(Linux.procPath(fd), hostName, ctx.secctxValue, ctx.secctxSize, 0);
+            } finally {
+                Linux.close(fd);
+            }
+        } catch (ErrnoException e) {
+            try {
+                Linux.unlinkat(pfd, name, dir ? Linux.AT_REMOVEDIR : 0);
+            } catch (ErrnoException ignored) {
+                // the entry is gone already, or was replaced: nothing of ours to remove
+            }
+            throw e;
         }
     }
 
@@ -604,13 +723,13 @@ public final class PassthroughFileSystem implements FileSystem, MigratableFileSy
         long major = (rdev & 0xfff00L) >>> 8;
         long minor = (rdev & 0xff) | ((rdev >>> 12) & 0xfff00);
         long dev = Statx.makedev(major, minor);
-        create(ctx, parent, name, out, pfd -> Linux.mknodat(pfd, name, mode, dev));
+        create(ctx, parent, name, umask, false, out, pfd -> Linux.mknodat(pfd, name, mode, dev));
     }
 
     @Override
     public void mkdir(RequestContext ctx, long parent, long name, int mode, int umask, EntryOut out)
             throws ErrnoException {
-        create(ctx, parent, name, out, pfd -> Linux.mkdirat(pfd, name, mode));
+        create(ctx, parent, name, umask, true, out, pfd -> Linux.mkdirat(pfd, name, mode));
     }
 
     @Override
@@ -689,11 +808,43 @@ public final class PassthroughFileSystem implements FileSystem, MigratableFileSy
     }
 
     /**
-     * Open flags for the host: no O_CREAT/O_EXCL/O_NOCTTY (the file exists), and no O_DIRECT, as
-     * both virtiofsd do (the guest's direct I/O need not bypass the host page cache).
+     * Open flags for the host, as virtiofsd: no O_CREAT/O_EXCL/O_NOCTTY (the file exists); no
+     * O_DIRECT unless --allow-direct-io (the guest's direct I/O need not bypass the host page
+     * cache); no O_NOATIME unless --preserve-noatime (it fails for files the caller does not own
+     * when unprivileged); with the writeback cache, write-only becomes read-write (the guest kernel
+     * reads to fill its pages) and O_APPEND is dropped (the guest computes the offsets).
      */
-    private static int openFlags(int flags) {
-        return flags & ~(Linux.O_CREAT | Linux.O_EXCL | Linux.O_NOCTTY | Linux.O_DIRECT);
+    private int openFlags(int flags) {
+        int f = flags & ~(Linux.O_CREAT | Linux.O_EXCL | Linux.O_NOCTTY);
+        if (!features.allowDirectIo()) {
+            f &= ~Linux.O_DIRECT;
+        }
+        if (!features.preserveNoatime()) {
+            f &= ~Linux.O_NOATIME;
+        }
+        if (writebackOn) {
+            if ((f & Linux.O_ACCMODE) == Linux.O_WRONLY) {
+                f = (f & ~Linux.O_ACCMODE) | Linux.O_RDWR;
+            }
+            f &= ~Linux.O_APPEND;
+        }
+        return f;
+    }
+
+    /**
+     * FUSE_OPEN_KILL_SUIDGID (killpriv_v2): a truncating open by a caller without CAP_FSETID clears
+     * setuid/setgid, which our own truncate as root would not do.
+     */
+    private void killPrivOnOpen(RequestContext ctx, Inode i, int flags) throws ErrnoException {
+        if (!features.killprivV2() || !ctx.killSuidGid || (flags & Linux.O_TRUNC) == 0) {
+            return;
+        }
+        int pfd = i.identity.acquirePath();
+        try {
+            killSuidGid(pfd, SCRATCH.get().statx);
+        } finally {
+            i.identity.releasePath(pfd);
+        }
     }
 
     private int fileOpenFlags() {
@@ -724,7 +875,11 @@ public final class PassthroughFileSystem implements FileSystem, MigratableFileSy
             throw ErrnoException.of(EROFS);
         }
         Inode i = inode(nodeId);
+        killPrivOnOpen(ctx, i, flags);
         int fd = i.identity.open(openFlags(flags));
+        if ((flags & Linux.O_TRUNC) != 0) {
+            xattrNames.dropMappedCapability(Linux.procPath(fd));
+        }
         out.fh = register(new OpenFile(i, fd));
         out.openFlags = fileOpenFlags();
     }
@@ -735,9 +890,28 @@ public final class PassthroughFileSystem implements FileSystem, MigratableFileSy
             throws ErrnoException {
         int[] fd = {-1};
         int oflags = (openFlags(flags) | Linux.O_CREAT | Linux.O_NOFOLLOW) | (flags & Linux.O_EXCL);
+        if (features.killprivV2() && ctx.killSuidGid && (flags & Linux.O_TRUNC) != 0 && (flags & Linux.O_EXCL) == 0) {
+            // an existing file is truncated: clear setuid/setgid first (the open runs as the caller,
+            // but with the fsuid of the owner the host kernel would keep them)
+            Inode p = inode(parent);
+            int pfd = p.identity.acquirePath();
+            try {
+                int e = Linux.openat(pfd, name, Linux.O_PATH | Linux.O_NOFOLLOW, 0);
+                try {
+                    killSuidGid(e, SCRATCH.get().statx);
+                } finally {
+                    Linux.close(e);
+                }
+            } catch (ErrnoException e) {
+                // no such file yet: nothing to clear
+            } finally {
+                p.identity.releasePath(pfd);
+            }
+        }
         Inode inode;
         try {
-            inode = create(ctx, parent, name, entry, pfd -> fd[0] = Linux.openat(pfd, name, oflags, mode));
+            inode = create(
+                    ctx, parent, name, umask, false, entry, pfd -> fd[0] = Linux.openat(pfd, name, oflags, mode));
         } catch (ErrnoException | RuntimeException e) {
             Linux.close(fd[0]);
             throw e;
@@ -755,10 +929,23 @@ public final class PassthroughFileSystem implements FileSystem, MigratableFileSy
         int fd;
         try {
             int creds = switchCreds(ctx);
+            boolean masked = false;
             try {
+                masked = setThreadUmask(umask);
                 fd = Linux.openat(pfd, DOT, (openFlags(flags) & ~Linux.O_DIRECTORY) | Linux.O_TMPFILE, mode);
             } finally {
+                if (masked) {
+                    Linux.umask(0);
+                }
                 restoreCreds(creds);
+            }
+            if (ctx.hasSecctx() && features.securityLabel()) {
+                try {
+                    Linux.fsetxattr(fd, xattrNames.client(ctx.secctxName, aclOn), ctx.secctxValue, ctx.secctxSize, 0);
+                } catch (ErrnoException e) {
+                    Linux.close(fd);
+                    throw e;
+                }
             }
         } finally {
             p.identity.releasePath(pfd);
@@ -789,16 +976,22 @@ public final class PassthroughFileSystem implements FileSystem, MigratableFileSy
             throws ErrnoException {
         checkWritable();
         OpenFile f = file(nodeId, fh);
-        int n = Linux.pwritev(f.fd, src, offset);
         if (killPriv) {
-            int pfd = f.inode.identity.acquirePath();
-            try {
-                killSuidGid(pfd, SCRATCH.get().statx);
-            } finally {
-                f.inode.identity.releasePath(pfd);
+            // Before the data lands: a setuid file must never hold the caller's bytes and keep its bit.
+            Statx st = SCRATCH.get().statx;
+            st.ofFd(f.fd);
+            int mode = st.mode();
+            if ((mode & (Linux.S_ISUID | Linux.S_ISGID)) != 0) {
+                int pfd = f.inode.identity.acquirePath();
+                try {
+                    killSuidGid(pfd, st);
+                } finally {
+                    f.inode.identity.releasePath(pfd);
+                }
             }
         }
-        return n;
+        xattrNames.dropMappedCapabilityFd(f.fd);
+        return Linux.pwritev(f.fd, src, offset);
     }
 
     @Override
@@ -979,8 +1172,8 @@ public final class PassthroughFileSystem implements FileSystem, MigratableFileSy
         if (want == 0) {
             return;
         }
-        int uid = ctx.uid;
-        int gid = ctx.gid;
+        int uid = features.uids().toHost(ctx.uid);
+        int gid = features.gids().toHost(ctx.gid);
         boolean owner = st.uid() == uid;
         boolean group = st.gid() == gid;
         // Same rules as Rust virtiofsd: root may read and write anything, and execute what anyone may.
@@ -1019,12 +1212,37 @@ public final class PassthroughFileSystem implements FileSystem, MigratableFileSy
         checkXattr();
         checkWritable();
         Inode i = inode(nodeId);
+        long name = xattrNames.client(xattrName, aclOn);
         int fd = i.identity.acquirePath();
         try {
-            Linux.pathSetxattr(Linux.procPath(fd), xattrName, value, size, flags);
+            long path = Linux.procPath(fd);
+            xattrNames.dropMappedCapability(path);
+            if (aclOn && (ctx.setxattrFlags & RequestContext.SETXATTR_ACL_KILL_SGID) != 0 && isAccessAcl(name)) {
+                // The caller is not in the owning group and lacks CAP_FSETID; we set the ACL as root,
+                // so the host kernel would keep setgid: clear it, as virtiofsd does.
+                Statx st = SCRATCH.get().statx;
+                st.ofFd(fd);
+                if ((st.mode() & Linux.S_ISGID) != 0) {
+                    Linux.fchmodat(Linux.AT_FDCWD, path, st.mode() & 07777 & ~Linux.S_ISGID, 0);
+                    path = Linux.procPath(fd);
+                }
+            }
+            Linux.pathSetxattr(path, name, value, size, flags);
         } finally {
             i.identity.releasePath(fd);
         }
+    }
+
+    private static final byte[] ACL_ACCESS =
+            "system.posix_acl_access\0".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+
+    private static boolean isAccessAcl(long name) {
+        for (int k = 0; k < ACL_ACCESS.length; k++) {
+            if (NativeMemory.getByte(name + k) != ACL_ACCESS[k]) {
+                return false;
+            }
+        }
+        return true;
     }
 
     @Override
@@ -1032,9 +1250,16 @@ public final class PassthroughFileSystem implements FileSystem, MigratableFileSy
             throws ErrnoException {
         checkXattr();
         Inode i = inode(nodeId);
+        long name;
+        try {
+            name = xattrNames.client(xattrName, aclOn);
+        } catch (ErrnoException e) {
+            // as virtiofsd: a name the map denies reads as absent
+            throw e.errno() == Errno.EPERM ? ErrnoException.of(Errno.ENODATA) : e;
+        }
         int fd = i.identity.acquirePath();
         try {
-            return Linux.pathGetxattr(Linux.procPath(fd), xattrName, capacity == 0 ? 0 : buffer, capacity);
+            return Linux.pathGetxattr(Linux.procPath(fd), name, capacity == 0 ? 0 : buffer, capacity);
         } finally {
             i.identity.releasePath(fd);
         }
@@ -1044,9 +1269,16 @@ public final class PassthroughFileSystem implements FileSystem, MigratableFileSy
     public int listxattr(RequestContext ctx, long nodeId, long buffer, int capacity) throws ErrnoException {
         checkXattr();
         Inode i = inode(nodeId);
+        boolean acl = aclOn;
         int fd = i.identity.acquirePath();
         try {
-            return Linux.pathListxattr(Linux.procPath(fd), capacity == 0 ? 0 : buffer, capacity);
+            if (!xattrNames.rewritesLists(acl)) {
+                return Linux.pathListxattr(Linux.procPath(fd), capacity == 0 ? 0 : buffer, capacity);
+            }
+            // the guest's list differs from the host's (mapped, hidden names): read it all, rewrite it
+            long list = xattrNames.listBuffer();
+            int len = Linux.pathListxattr(Linux.procPath(fd), list, XattrNames.LIST_MAX);
+            return xattrNames.clientList(len, acl, buffer, capacity);
         } finally {
             i.identity.releasePath(fd);
         }
@@ -1057,9 +1289,10 @@ public final class PassthroughFileSystem implements FileSystem, MigratableFileSy
         checkXattr();
         checkWritable();
         Inode i = inode(nodeId);
+        long name = xattrNames.client(xattrName, aclOn);
         int fd = i.identity.acquirePath();
         try {
-            Linux.pathRemovexattr(Linux.procPath(fd), xattrName);
+            Linux.pathRemovexattr(Linux.procPath(fd), name);
         } finally {
             i.identity.releasePath(fd);
         }

@@ -39,6 +39,7 @@ public final class PassthroughOptions {
     private final boolean readonly;
     private final boolean announceSubmounts;
     private final long inodeFdBudget;
+    private final PassthroughFeatures features;
 
     private PassthroughOptions(
             Path sharedDir,
@@ -47,6 +48,18 @@ public final class PassthroughOptions {
             boolean readonly,
             boolean announceSubmounts,
             long inodeFdBudget) {
+        this(sharedDir, cache, xattr, readonly, announceSubmounts, inodeFdBudget, PassthroughFeatures.DEFAULTS);
+    }
+
+    private PassthroughOptions(
+            Path sharedDir,
+            Cache cache,
+            boolean xattr,
+            boolean readonly,
+            boolean announceSubmounts,
+            long inodeFdBudget,
+            PassthroughFeatures features) {
+        this.features = Objects.requireNonNull(features, "features");
         this.sharedDir = Objects.requireNonNull(sharedDir, "sharedDir");
         this.cache = cache;
         this.xattr = xattr;
@@ -61,24 +74,25 @@ public final class PassthroughOptions {
 
     /** auto | always | never | metadata. */
     public PassthroughOptions cache(String mode) {
-        return new PassthroughOptions(sharedDir, Cache.parse(mode), xattr, readonly, announceSubmounts, inodeFdBudget);
+        return new PassthroughOptions(
+                sharedDir, Cache.parse(mode), xattr, readonly, announceSubmounts, inodeFdBudget, features);
     }
 
     public PassthroughOptions cache(Cache mode) {
         return new PassthroughOptions(
-                sharedDir, Objects.requireNonNull(mode), xattr, readonly, announceSubmounts, inodeFdBudget);
+                sharedDir, Objects.requireNonNull(mode), xattr, readonly, announceSubmounts, inodeFdBudget, features);
     }
 
     public PassthroughOptions xattr(boolean on) {
-        return new PassthroughOptions(sharedDir, cache, on, readonly, announceSubmounts, inodeFdBudget);
+        return new PassthroughOptions(sharedDir, cache, on, readonly, announceSubmounts, inodeFdBudget, features);
     }
 
     public PassthroughOptions readonly(boolean on) {
-        return new PassthroughOptions(sharedDir, cache, xattr, on, announceSubmounts, inodeFdBudget);
+        return new PassthroughOptions(sharedDir, cache, xattr, on, announceSubmounts, inodeFdBudget, features);
     }
 
     public PassthroughOptions announceSubmounts(boolean on) {
-        return new PassthroughOptions(sharedDir, cache, xattr, readonly, on, inodeFdBudget);
+        return new PassthroughOptions(sharedDir, cache, xattr, readonly, on, inodeFdBudget, features);
     }
 
     /**
@@ -86,7 +100,16 @@ public final class PassthroughOptions {
      * lookup that needs one more gets ENFILE. 0 (the default) derives it from RLIMIT_NOFILE.
      */
     public PassthroughOptions inodeFdBudget(long fds) {
-        return new PassthroughOptions(sharedDir, cache, xattr, readonly, announceSubmounts, Math.max(0, fds));
+        return new PassthroughOptions(sharedDir, cache, xattr, readonly, announceSubmounts, Math.max(0, fds), features);
+    }
+
+    /** The virtiofsd feature switches (ACLs, xattr map, id translation, writeback, ...). */
+    public PassthroughOptions features(PassthroughFeatures f) {
+        return new PassthroughOptions(sharedDir, cache, xattr, readonly, announceSubmounts, inodeFdBudget, f);
+    }
+
+    public PassthroughFeatures features() {
+        return features;
     }
 
     public Path sharedDir() {
@@ -129,6 +152,7 @@ public final class PassthroughOptions {
     public String toString() {
         return "PassthroughOptions[sharedDir=" + sharedDir + ", cache="
                 + cache.name().toLowerCase(Locale.ROOT) + ", xattr=" + xattr + ", readonly=" + readonly
-                + ", announceSubmounts=" + announceSubmounts + ", inodeFdBudget=" + inodeFdBudget + "]";
+                + ", announceSubmounts=" + announceSubmounts + ", inodeFdBudget=" + inodeFdBudget + ", " + features
+                + "]";
     }
 }

@@ -29,6 +29,8 @@ public final class VhostUser {
     public static final int SET_PROTOCOL_FEATURES = 16;
     public static final int GET_QUEUE_NUM = 17;
     public static final int SET_VRING_ENABLE = 18;
+    public static final int GET_CONFIG = 24;
+    public static final int SET_CONFIG = 25;
     public static final int RESET_DEVICE = 34;
     public static final int GET_MAX_MEM_SLOTS = 36;
     public static final int ADD_MEM_REG = 37;
@@ -51,6 +53,7 @@ public final class VhostUser {
     public static final long PF_LOG_SHMFD = 1L << 1;
 
     public static final long PF_REPLY_ACK = 1L << 3;
+    public static final long PF_CONFIG = 1L << 9;
     public static final long PF_RESET_DEVICE = 1L << 13;
     public static final long PF_CONFIGURE_MEM_SLOTS = 1L << 15;
     /** SET_DEVICE_STATE_FD / CHECK_DEVICE_STATE: the back end's internal state moves with the VM. */
@@ -113,6 +116,10 @@ public final class VhostUser {
                 return "GET_QUEUE_NUM";
             case SET_VRING_ENABLE:
                 return "SET_VRING_ENABLE";
+            case GET_CONFIG:
+                return "GET_CONFIG";
+            case SET_CONFIG:
+                return "SET_CONFIG";
             case RESET_DEVICE:
                 return "RESET_DEVICE";
             case GET_MAX_MEM_SLOTS:

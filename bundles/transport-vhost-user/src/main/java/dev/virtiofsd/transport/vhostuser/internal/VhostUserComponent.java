@@ -46,6 +46,9 @@ public final class VhostUserComponent implements Transport {
 
         @AttributeDefinition(name = "queues", description = "virtqueues offered (1 hiprio + request queues)")
         int queues() default VhostUserOptions.DEFAULT_MAX_QUEUES;
+
+        /** --tag: advertised in the device's config space (VHOST_USER_PROTOCOL_F_CONFIG). */
+        String tag() default "";
     }
 
     private final VhostUserTransport transport;
@@ -64,7 +67,8 @@ public final class VhostUserComponent implements Transport {
                             config.fd(),
                             config.socket_group(),
                             config.thread_pool_size(),
-                            config.queues()),
+                            config.queues(),
+                            config.tag()),
                     control);
             t.start();
         } catch (ErrnoException | IllegalArgumentException e) {

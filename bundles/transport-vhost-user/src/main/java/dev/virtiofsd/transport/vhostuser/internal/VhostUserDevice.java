@@ -30,11 +30,18 @@ public final class VhostUserDevice implements AutoCloseable {
     /** Offered always; DEVICE_STATE too when the FUSE server can move its sessions (live migration). */
     static final long PROTOCOL_FEATURES =
             PF_MQ | PF_REPLY_ACK | PF_RESET_DEVICE | PF_CONFIGURE_MEM_SLOTS | PF_LOG_SHMFD;
+    /** Bytes of the tag in struct virtio_fs_config (MAX_TAG_LEN of virtiofsd). */
+    public static final int TAG_MAX = 36;
+    /** struct virtio_fs_config: tag[36], le32 num_request_queues. */
+    static final int CONFIG_SIZE = TAG_MAX + 4;
 
     private final UnixSocket socket;
     private final FuseServer server;
     private final int poolSize;
     private final Virtqueue[] queues;
+    /** The config space (tag, request queues) when --tag was given, else null (no PF_CONFIG). */
+    private final byte[] config;
+
     private final long buf = NativeMemory.allocate(HEADER_SIZE + MAX_PAYLOAD);
     private final int[] fds = new int[UnixSocket.MAX_FDS];
 
@@ -62,11 +69,30 @@ public final class VhostUserDevice implements AutoCloseable {
      * @param poolSize  worker threads serving requests; 0 serves them on the queue threads
      */
     public VhostUserDevice(UnixSocket socket, FuseServer server, int maxQueues, int poolSize) {
+        this(socket, server, maxQueues, poolSize, null);
+    }
+
+    /** @param tag the tag to advertise in the config space (offers VHOST_USER_PROTOCOL_F_CONFIG), or null */
+    public VhostUserDevice(UnixSocket socket, FuseServer server, int maxQueues, int poolSize, String tag) {
+        if (tag != null) {
+            byte[] t = tag.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+            config = new byte[CONFIG_SIZE];
+            System.arraycopy(t, 0, config, 0, Math.min(t.length, TAG_MAX));
+            int rq = maxQueues - 1;
+            config[TAG_MAX] = (byte) rq;
+            config[TAG_MAX + 1] = (byte) (rq >>> 8);
+            config[TAG_MAX + 2] = (byte) (rq >>> 16);
+            config[TAG_MAX + 3] = (byte) (rq >>> 24);
+        } else {
+            config = null;
+        }
         this.socket = socket;
         this.server = server;
         this.poolSize = poolSize;
         this.queues = new Virtqueue[maxQueues];
-        this.protocolFeatures = PROTOCOL_FEATURES | (server instanceof FuseStateTransfer ? PF_DEVICE_STATE : 0);
+        this.protocolFeatures = PROTOCOL_FEATURES
+                | (server instanceof FuseStateTransfer ? PF_DEVICE_STATE : 0)
+                | (config != null ? PF_CONFIG : 0);
         for (int i = 0; i < maxQueues; i++) {
             queues[i] = new Virtqueue(this, i);
         }
@@ -571,6 +597,12 @@ public final class VhostUserDevice implements AutoCloseable {
                 expectSize(request, size, 0);
                 replyU64(r, checkDeviceState() ? 0 : 1);
                 break;
+            case GET_CONFIG:
+                getConfig(size, p, r);
+                break;
+            case SET_CONFIG:
+                // the tag is ours to say; the virtio-fs config space is read-only for the driver
+                throw ErrnoException.of(Errno.EPERM, "SET_CONFIG: the virtio-fs config space is read-only");
             default:
                 throw ErrnoException.of(Errno.EOPNOTSUPP, "unsupported message");
         }
@@ -675,6 +707,30 @@ public final class VhostUserDevice implements AutoCloseable {
         if (s != null) {
             s.close();
         }
+    }
+
+    /**
+     * GET_CONFIG: struct vhost_user_config (offset, size, flags, payload[size]) answered with the
+     * requested slice of the virtio-fs config space; bytes past its end read as 0.
+     */
+    private void getConfig(int size, long p, Result r) throws ErrnoException {
+        if (config == null || (ackedProtocolFeatures & PF_CONFIG) == 0) {
+            throw ErrnoException.of(Errno.EOPNOTSUPP, "GET_CONFIG without VHOST_USER_PROTOCOL_F_CONFIG");
+        }
+        if (size < 12) {
+            throw malformed(GET_CONFIG, size);
+        }
+        long offset = NativeMemory.getInt(p) & 0xffffffffL;
+        long length = NativeMemory.getInt(p + 4) & 0xffffffffL;
+        if (length > MAX_PAYLOAD - 12 || 12 + length > size) {
+            throw malformed(GET_CONFIG, size);
+        }
+        for (int i = 0; i < length; i++) {
+            long at = offset + i;
+            NativeMemory.putByte(p + 12 + i, at < config.length ? config[(int) at] : 0);
+        }
+        r.hasReply = true;
+        r.replySize = (int) (12 + length);
     }
 
     private void setMemTable(int size, long p, int nfds) throws ErrnoException {

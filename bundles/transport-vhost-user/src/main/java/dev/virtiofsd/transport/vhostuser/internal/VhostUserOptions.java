@@ -8,8 +8,11 @@ package dev.virtiofsd.transport.vhostuser.internal;
  * @param socketGroup    group to give the socket file ("" keeps ours)
  * @param threadPoolSize worker threads; 0 serves requests on the queue threads
  * @param maxQueues      virtqueues offered: 1 hiprio + request queues
+ * @param tag            the tag of the virtio-fs config space (VHOST_USER_PROTOCOL_F_CONFIG is
+ *                       offered only with one), or null
  */
-public record VhostUserOptions(String socketPath, int fd, String socketGroup, int threadPoolSize, int maxQueues) {
+public record VhostUserOptions(
+        String socketPath, int fd, String socketGroup, int threadPoolSize, int maxQueues, String tag) {
     /** Queues offered unless told otherwise: hiprio plus 16 request queues. */
     public static final int DEFAULT_MAX_QUEUES = 17;
 
@@ -24,6 +27,18 @@ public record VhostUserOptions(String socketPath, int fd, String socketGroup, in
             throw new IllegalArgumentException("queue count " + maxQueues + " (2..256)");
         }
         socketGroup = socketGroup == null ? "" : socketGroup;
+        tag = tag == null || tag.isEmpty() ? null : tag;
+        if (tag != null && tag.getBytes(java.nio.charset.StandardCharsets.UTF_8).length > VhostUserDevice.TAG_MAX) {
+            throw new IllegalArgumentException("tag longer than " + VhostUserDevice.TAG_MAX + " bytes");
+        }
+    }
+
+    public VhostUserOptions(String socketPath, int fd, String socketGroup, int threadPoolSize, int maxQueues) {
+        this(socketPath, fd, socketGroup, threadPoolSize, maxQueues, null);
+    }
+
+    public VhostUserOptions tag(String t) {
+        return new VhostUserOptions(socketPath, fd, socketGroup, threadPoolSize, maxQueues, t);
     }
 
     public static VhostUserOptions socket(String path) {
@@ -31,10 +46,10 @@ public record VhostUserOptions(String socketPath, int fd, String socketGroup, in
     }
 
     public VhostUserOptions threadPoolSize(int n) {
-        return new VhostUserOptions(socketPath, fd, socketGroup, n, maxQueues);
+        return new VhostUserOptions(socketPath, fd, socketGroup, n, maxQueues, tag);
     }
 
     public VhostUserOptions maxQueues(int n) {
-        return new VhostUserOptions(socketPath, fd, socketGroup, threadPoolSize, n);
+        return new VhostUserOptions(socketPath, fd, socketGroup, threadPoolSize, n, tag);
     }
 }

@@ -121,8 +121,8 @@ public final class VhostUserTransport implements Transport, AutoCloseable {
             LOG.info("vhost-user: front end connected");
             // virtiofsd serves a single front end: stop listening.
             closeListener();
-            VhostUserDevice d =
-                    new VhostUserDevice(new UnixSocket(conn), server, options.maxQueues(), options.threadPoolSize());
+            VhostUserDevice d = new VhostUserDevice(
+                    new UnixSocket(conn), server, options.maxQueues(), options.threadPoolSize(), options.tag());
             device = d;
             if (closing) {
                 d.close();

@@ -1,0 +1,104 @@
+package dev.virtiofsd.launcher;
+
+import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.AppenderBase;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.time.ZonedDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.Locale;
+import jnr.unixsocket.UnixDatagramChannel;
+import jnr.unixsocket.UnixSocketAddress;
+
+/**
+ * {@code --syslog}: each event goes to the local syslog socket ({@code /dev/log}) as one datagram
+ * in the format of glibc's syslog(3), {@code <PRI>Mmm dd hh:mm:ss virtiofsd-java[PID]: message},
+ * facility user (as virtiofsd). jnr-unixsocket provides the datagram socket Java lacks.
+ */
+final class SyslogAppender extends AppenderBase<ILoggingEvent> {
+    /** Where the local syslog daemon listens. */
+    static final String DEFAULT_SOCKET = "/dev/log";
+    /** System property that moves the socket (tests). */
+    static final String SOCKET_PROPERTY = "virtiofsd.syslog.socket";
+
+    private static final int FACILITY_USER = 1;
+    private static final DateTimeFormatter STAMP = DateTimeFormatter.ofPattern("MMM ppd HH:mm:ss", Locale.ROOT);
+
+    private final UnixSocketAddress target;
+    private final String tag;
+    private UnixDatagramChannel channel;
+
+    SyslogAppender(String socket, String ident, long pid) {
+        this.target = new UnixSocketAddress(socket);
+        this.tag = ident + "[" + pid + "]: ";
+    }
+
+    /** Opens the socket; throws when there is no syslog daemon listening there. */
+    void open() throws IOException {
+        if (!java.nio.file.Files.exists(java.nio.file.Paths.get(target.path()))) {
+            throw new IOException("no syslog socket " + target.path());
+        }
+        UnixDatagramChannel c = UnixDatagramChannel.open();
+        try {
+            // unix datagram connect fails (ECONNREFUSED) when nobody is bound there
+            c.connect(target);
+        } catch (RuntimeException e) {
+            c.close();
+            throw new IOException("cannot reach syslog at " + target.path() + ": " + e.getMessage(), e);
+        }
+        channel = c;
+    }
+
+    static int severity(Level level) {
+        switch (level.toInt()) {
+            case Level.ERROR_INT:
+                return 3;
+            case Level.WARN_INT:
+                return 4;
+            case Level.INFO_INT:
+                return 6;
+            default:
+                return 7;
+        }
+    }
+
+    /** The datagram for one event. */
+    String format(ILoggingEvent e, ZonedDateTime when) {
+        String msg = e.getFormattedMessage();
+        if (e.getThrowableProxy() != null) {
+            msg = msg + ": " + e.getThrowableProxy().getClassName() + ": "
+                    + e.getThrowableProxy().getMessage();
+        }
+        return "<" + (FACILITY_USER * 8 + severity(e.getLevel())) + ">" + STAMP.format(when) + " " + tag
+                + msg.replace('\n', ' ');
+    }
+
+    @Override
+    protected void append(ILoggingEvent e) {
+        UnixDatagramChannel c = channel;
+        if (c == null) {
+            return;
+        }
+        try {
+            c.write(ByteBuffer.wrap(format(e, ZonedDateTime.now()).getBytes(StandardCharsets.UTF_8)));
+        } catch (IOException ex) {
+            addError("syslog write failed", ex);
+        }
+    }
+
+    @Override
+    public void stop() {
+        super.stop();
+        UnixDatagramChannel c = channel;
+        channel = null;
+        if (c != null) {
+            try {
+                c.close();
+            } catch (IOException e) {
+                // closing a datagram socket
+            }
+        }
+    }
+}
