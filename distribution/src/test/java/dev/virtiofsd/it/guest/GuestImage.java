@@ -22,7 +22,16 @@ import java.util.regex.Pattern;
  * mode 755: with 700 every non-root guest user gets EACCES everywhere.
  */
 public final class GuestImage {
-    static final String[] RESOURCES = {"init.sh", "workload-mount.sh", "workload-reboot.sh", "workload-migrate.sh"};
+    static final String[] RESOURCES = {
+        "init.sh",
+        "workload-mount.sh",
+        "workload-reboot.sh",
+        "workload-migrate.sh",
+        "workload-features.sh",
+        "workload-mapping.sh",
+        "workload-directio.sh",
+        "workload-smoke.sh"
+    };
     static final String[] XATTR_TOOLS = {"/usr/bin/setfattr", "/usr/bin/getfattr"};
 
     private static Path cached;
@@ -77,9 +86,12 @@ public final class GuestImage {
             cpio.file(
                     "etc/passwd",
                     0644,
-                    ("root:x:0:0:root:/root:/bin/sh\n" + "user:x:1000:1000:user:/home/user:/bin/sh\n")
+                    ("root:x:0:0:root:/root:/bin/sh\n" + "user:x:1000:1000:user:/home/user:/bin/sh\n"
+                                    + "other:x:1001:1001:other:/home/user:/bin/sh\n")
                             .getBytes(StandardCharsets.US_ASCII));
-            cpio.file("etc/group", 0644, "root:x:0:\nuser:x:1000:\n".getBytes(StandardCharsets.US_ASCII));
+            cpio.file(
+                    "etc/group", 0644, "root:x:0:\nuser:x:1000:\nother:x:1001:\n".getBytes(StandardCharsets.US_ASCII));
+            cpio.file("bin/vfstool", 0755, vfstool(target.resolveSibling("vfstool")));
             cpio.file("etc/shells", 0644, "/bin/sh\n".getBytes(StandardCharsets.US_ASCII));
 
             Path modules = kernelDir.resolve("modules");
@@ -115,6 +127,25 @@ public final class GuestImage {
             }
         }
         Files.move(tmp, target, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+    }
+
+    /**
+     * The guests' test helper (xattrs, raw ACLs, O_DIRECT, mmap, umask; busybox has none of them),
+     * compiled from the test resource guest/vfstool.c with gcc -static (gcc and libc6-dev come
+     * with .ci/install-deps.sh).
+     */
+    static Path vfstool(Path out) throws IOException, InterruptedException {
+        Path src = out.resolveSibling("vfstool.c");
+        Files.write(src, resource("vfstool.c"));
+        Process p = new ProcessBuilder("gcc", "-static", "-O2", "-Wall", "-o", out.toString(), src.toString())
+                .redirectErrorStream(true)
+                .start();
+        String log = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        if (!p.waitFor(120, TimeUnit.SECONDS) || p.exitValue() != 0) {
+            throw new IOException("gcc -static vfstool.c failed (gcc and libc6-dev are installed by"
+                    + " .ci/install-deps.sh): " + log);
+        }
+        return out;
     }
 
     private static final Pattern LDD_LINE = Pattern.compile("(?:=>\\s*)?(/\\S+)\\s+\\(0x");

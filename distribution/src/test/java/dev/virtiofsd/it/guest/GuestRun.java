@@ -28,6 +28,8 @@ public final class GuestRun {
     private final Path socketDir;
     private final Path socket;
     private int requestQueues = 1;
+    private String kernelArgs = "";
+    private java.util.function.LongConsumer whileServing;
 
     private GuestRun(Path workDir, Path sharedDir, Path socketDir) {
         this.workDir = workDir;
@@ -56,6 +58,18 @@ public final class GuestRun {
 
     public Path socket() {
         return socket;
+    }
+
+    /** Extra words for the guest kernel's command line (e.g. "selinux=1 security=selinux"). */
+    public GuestRun kernelArgs(String args) {
+        this.kernelArgs = args == null ? "" : args.strip();
+        return this;
+    }
+
+    /** Called on a thread of its own with the daemon's pid once it listens, while the guest runs. */
+    public GuestRun whileServing(java.util.function.LongConsumer watcher) {
+        this.whileServing = watcher;
+        return this;
     }
 
     /** QEMU's num-request-queues (Linux 6.1 still sends on the first one only). */
@@ -140,12 +154,21 @@ public final class GuestRun {
                     "-initrd",
                     initramfs.toString(),
                     "-append",
-                    "console=ttyS0 quiet panic=-1 vfstest.workload=" + workload + " vfstest.xattr=" + (xattr ? 1 : 0),
+                    "console=ttyS0 quiet panic=-1 vfstest.workload=" + workload + " vfstest.xattr=" + (xattr ? 1 : 0)
+                            + (kernelArgs.isEmpty() ? "" : " " + kernelArgs),
                     "-serial",
                     "file:" + console));
             if (!allowReboot) qemu.add("-no-reboot");
             Files.writeString(workDir.resolve("qemu.cmd"), String.join(" ", qemu) + "\n");
             long g0 = System.nanoTime();
+            Thread watcher = null;
+            if (whileServing != null) {
+                long pid = d.pid();
+                java.util.function.LongConsumer w = whileServing;
+                watcher = new Thread(() -> w.accept(pid), "guest-run-watcher");
+                watcher.setDaemon(true);
+                watcher.start();
+            }
             q = new ProcessBuilder(qemu)
                     .redirectErrorStream(true)
                     .redirectOutput(qemuLog.toFile())

@@ -1,0 +1,73 @@
+package dev.virtiofsd.it.guest;
+
+import java.io.IOException;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * Watches a daemon's open files while a guest runs ({@link GuestRun#whileServing}): for each file
+ * name of interest, the union of the open flags (from /proc/PID/fdinfo) of every fd seen on it.
+ * Shows what the daemon did with the guest's O_DIRECT or O_NOATIME.
+ */
+public final class DaemonFds {
+    public static final int O_DIRECT = 040000;
+    public static final int O_NOATIME = 01000000;
+
+    private final Map<String, Integer> flags = new ConcurrentHashMap<>();
+    private final Path dir;
+
+    /** @param dir the shared directory: files under it are recorded by their path relative to it */
+    public DaemonFds(Path dir) {
+        this.dir = dir.toAbsolutePath();
+    }
+
+    /** Polls until the daemon exits. */
+    public void watch(long pid) {
+        Path fds = Paths.get("/proc/" + pid + "/fd");
+        while (ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false)) {
+            try (DirectoryStream<Path> s = Files.newDirectoryStream(fds)) {
+                for (Path fd : s) {
+                    try {
+                        Path target = Files.readSymbolicLink(fd);
+                        if (!target.startsWith(dir)) {
+                            continue;
+                        }
+                        for (String line :
+                                Files.readAllLines(Paths.get("/proc/" + pid + "/fdinfo/" + fd.getFileName()))) {
+                            if (line.startsWith("flags:")) {
+                                int f = Integer.parseInt(line.substring(6).trim(), 8);
+                                flags.merge(dir.relativize(target).toString(), f, (a, b) -> a | b);
+                            }
+                        }
+                    } catch (IOException | RuntimeException e) {
+                        // the fd closed meanwhile
+                    }
+                }
+            } catch (IOException e) {
+                return;
+            }
+            try {
+                Thread.sleep(10);
+            } catch (InterruptedException e) {
+                return;
+            }
+        }
+    }
+
+    /** Union of the flags seen on fds of {@code relative}, or null if none was seen. */
+    public Integer flags(String relative) {
+        return flags.get(relative);
+    }
+
+    @Override
+    public String toString() {
+        StringBuilder b = new StringBuilder();
+        flags.forEach((k, v) ->
+                b.append(k).append("=0").append(Integer.toOctalString(v)).append(' '));
+        return b.toString().strip();
+    }
+}
