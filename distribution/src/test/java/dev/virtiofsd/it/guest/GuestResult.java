@@ -42,7 +42,7 @@ public final class GuestResult {
     public final long guestMillis;
     public final long daemonExitMillis;
 
-    GuestResult(
+    public GuestResult(
             String console,
             String daemonLog,
             Integer qemuExit,
