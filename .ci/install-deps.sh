@@ -3,9 +3,10 @@
 # README's test command (mvn -B verify) passes on its own afterwards:
 #  - packages: a JDK 17, Maven, QEMU and the guest tooling (busybox-static, cpio, gcc and libc6-dev
 #    for the guests' static test helper), FUSE, attr and acl, e2fsprogs, util-linux, uidmap
-#    (newuidmap/newgidmap for --uid-map), libvirt (libvirt-daemon-system 9.0: the libvirt tests
-#    start virtlogd/libvirtd themselves, no systemd needed), debootstrap (the trixie root with
-#    QEMU 10 for the live-migration tests);
+#    (newuidmap/newgidmap for --uid-map), systemd (systemd-socket-activate hands the Kata test its
+#    fd 3), libvirt (libvirt-daemon-system 9.0: the libvirt tests start virtlogd/libvirtd
+#    themselves, no running systemd needed), debootstrap (the trixie root with QEMU 10 for the
+#    live-migration tests);
 #  - the guest kernel for the QEMU tests (scripts/guest/fetch-kernel.sh);
 #  - the peer daemon, Rust virtiofsd 1.13 (scripts/peer/install-virtiofsd.sh), which the
 #    benchmark's smoke test and the option-compatibility tests run beside ours;
@@ -16,7 +17,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(openjdk-17-jdk-headless maven qemu-system-x86 busybox-static cpio gcc libc6-dev fuse3 attr acl
-    e2fsprogs util-linux uidmap libvirt-daemon-system libvirt-clients debootstrap)
+    e2fsprogs util-linux uidmap systemd libvirt-daemon-system libvirt-clients debootstrap)
 
 sudo=""
 if [ "$(id -u)" -ne 0 ]; then

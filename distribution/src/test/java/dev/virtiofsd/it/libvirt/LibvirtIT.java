@@ -85,7 +85,8 @@ class LibvirtIT {
                 + "    <emulator>/usr/bin/qemu-system-x86_64</emulator>\n"
                 + "    <filesystem type='mount' accessmode='passthrough'>\n"
                 + "      <driver type='virtiofs' queue='1024'/>\n"
-                + "      <binary path='" + binary + "'" + (binaryAttributes.isBlank() ? "" : " " + binaryAttributes.strip())
+                + "      <binary path='" + binary + "'"
+                + (binaryAttributes.isBlank() ? "" : " " + binaryAttributes.strip())
                 + ">" + binaryElements + "</binary>\n"
                 + "      <source dir='" + shared + "'/>\n"
                 + "      <target dir='myfs'/>\n"
