@@ -37,18 +37,13 @@ final class SyslogAppender extends AppenderBase<ILoggingEvent> {
 
     /** Opens the socket; throws when there is no syslog daemon listening there. */
     void open() throws IOException {
-        if (!java.nio.file.Files.exists(java.nio.file.Paths.get(target.path()))) {
+        java.nio.file.Path p = java.nio.file.Paths.get(target.path());
+        if (!java.nio.file.Files.exists(p)
+                || java.nio.file.Files.isRegularFile(p)
+                || java.nio.file.Files.isDirectory(p)) {
             throw new IOException("no syslog socket " + target.path());
         }
-        UnixDatagramChannel c = UnixDatagramChannel.open();
-        try {
-            // unix datagram connect fails (ECONNREFUSED) when nobody is bound there
-            c.connect(target);
-        } catch (RuntimeException e) {
-            c.close();
-            throw new IOException("cannot reach syslog at " + target.path() + ": " + e.getMessage(), e);
-        }
-        channel = c;
+        channel = UnixDatagramChannel.open();
     }
 
     static int severity(Level level) {
@@ -82,8 +77,9 @@ final class SyslogAppender extends AppenderBase<ILoggingEvent> {
             return;
         }
         try {
-            c.write(ByteBuffer.wrap(format(e, ZonedDateTime.now()).getBytes(StandardCharsets.UTF_8)));
-        } catch (IOException ex) {
+            // sendto each time (jnr's datagram connect does not connect the native socket)
+            c.send(ByteBuffer.wrap(format(e, ZonedDateTime.now()).getBytes(StandardCharsets.UTF_8)), target);
+        } catch (IOException | RuntimeException ex) {
             addError("syslog write failed", ex);
         }
     }
