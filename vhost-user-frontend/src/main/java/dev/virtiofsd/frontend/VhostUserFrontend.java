@@ -33,6 +33,7 @@ public final class VhostUserFrontend implements AutoCloseable {
     public static final int SET_VRING_CALL = 13;
     public static final int GET_PROTOCOL_FEATURES = 15;
     public static final int SET_PROTOCOL_FEATURES = 16;
+    public static final int GET_CONFIG = 24;
     public static final int GET_QUEUE_NUM = 17;
     public static final int SET_VRING_ENABLE = 18;
     public static final int RESET_DEVICE = 34;
@@ -52,6 +53,7 @@ public final class VhostUserFrontend implements AutoCloseable {
     public static final long PF_REPLY_ACK = 1L << 3;
     public static final long PF_RESET_DEVICE = 1L << 13;
     public static final long PF_CONFIGURE_MEM_SLOTS = 1L << 15;
+    public static final long PF_CONFIG = 1L << 9;
 
     public static final int DESC_F_NEXT = 1;
     public static final int DESC_F_WRITE = 2;
@@ -366,7 +368,7 @@ public final class VhostUserFrontend implements AutoCloseable {
         offeredFeatures = call(GET_FEATURES, new byte[0]).u64();
         if ((offeredFeatures & F_PROTOCOL_FEATURES) != 0) {
             offeredProtocol = call(GET_PROTOCOL_FEATURES, new byte[0]).u64();
-            protocol = offeredProtocol & (PF_MQ | PF_REPLY_ACK | PF_RESET_DEVICE | PF_CONFIGURE_MEM_SLOTS);
+            protocol = offeredProtocol & (PF_MQ | PF_REPLY_ACK | PF_RESET_DEVICE | PF_CONFIGURE_MEM_SLOTS | PF_CONFIG);
             message(SET_PROTOCOL_FEATURES, u64(protocol));
             if ((protocol & PF_MQ) != 0) {
                 queueNum = (int) call(GET_QUEUE_NUM, new byte[0]).u64();

@@ -510,6 +510,39 @@ class VhostUserTransportTest {
     }
 
     @Test
+    void tagIsAdvertisedInTheConfigSpace() throws Exception {
+        VhostUserFrontend f =
+                start(VhostUserOptions.socket(socket().toString()).tag("myfs"), new VhostUserFrontend.Options());
+        assertTrue((f.offeredProtocolFeatures() & VhostUserFrontend.PF_CONFIG) != 0, "F_CONFIG offered with --tag");
+        java.nio.ByteBuffer q = java.nio.ByteBuffer.allocate(12 + 40).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        q.putInt(0, 0).putInt(4, 40).putInt(8, 0);
+        f.sendRaw(VhostUserFrontend.GET_CONFIG, 1, q.capacity(), q.array());
+        VhostUserFrontend.Reply r = f.readReply(5000);
+        assertEquals(VhostUserFrontend.GET_CONFIG, r.request());
+        byte[] p = r.payload();
+        assertEquals(52, p.length);
+        assertEquals("myfs", new String(p, 12, 4, StandardCharsets.US_ASCII));
+        for (int i = 16; i < 48; i++) {
+            assertEquals(0, p[i], "tag padding");
+        }
+        assertEquals(VhostUserOptions.DEFAULT_MAX_QUEUES - 1, r.u32(48), "num_request_queues");
+        // a slice past the end reads as zeros; the device still serves
+        q = java.nio.ByteBuffer.allocate(12 + 8).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        q.putInt(0, 38).putInt(4, 8).putInt(8, 0);
+        f.sendRaw(VhostUserFrontend.GET_CONFIG, 1, q.capacity(), q.array());
+        r = f.readReply(5000);
+        assertEquals(20, r.payload().length);
+        byte[] req = f.fuse().getattr(1);
+        assertEcho(f.request(1, req, 100), req);
+    }
+
+    @Test
+    void noTagNoConfigFeature() throws Exception {
+        VhostUserFrontend f = start();
+        assertEquals(0, f.offeredProtocolFeatures() & VhostUserFrontend.PF_CONFIG);
+    }
+
+    @Test
     void badSizeOnAMessageWithAReplyClosesTheConnection() throws Exception {
         VhostUserFrontend f = start();
         f.sendRaw(VhostUserFrontend.GET_VRING_BASE, 1, 4, new byte[4]);
