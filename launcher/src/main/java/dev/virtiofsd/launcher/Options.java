@@ -31,6 +31,7 @@ public final class Options {
     public String logLevel = "info";
     /** --migration-*. */
     public final MigrationArgs migration = new MigrationArgs();
+
     public boolean syslog;
 
     /** --tag: the tag the device advertises through the vhost-user config space, or null. */

@@ -84,6 +84,9 @@ final class SessionStateCodec {
                 fs.destroy();
                 throw e;
             }
+            // The filesystem learns what the session negotiated (writeback cache, POSIX ACLs decide
+            // how it opens and creates), as at INIT: the migrated flags are what the kernel granted.
+            fs.initFlags(flags);
             session = server.newSession(maxWrite);
             session.initDone(minor, flags);
         }
