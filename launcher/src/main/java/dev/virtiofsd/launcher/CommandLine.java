@@ -455,6 +455,10 @@ public final class CommandLine {
                 throw invalid(which + " can only be used by an unprivileged user (the user namespace of"
                         + " --sandbox=namespace); root needs no id map");
             }
+            // Never ignored silently: the ranges describe the user namespace of the namespace
+            // sandbox, which this daemon does not create yet.
+            throw invalid(which + " needs --sandbox=namespace (its user namespace), which " + PROGRAM
+                    + " does not offer yet");
         }
         Path shared = Paths.get(o.sharedDir);
         if (!Files.exists(shared)) {
