@@ -97,11 +97,10 @@ class DaemonProcessIT {
                 tmp.toString(),
                 "--socket-path",
                 tmp.resolve("s").toString(),
-                "--writeback");
+                "--modcaps=+sys_admin");
         assertTrue(p.waitFor(30, TimeUnit.SECONDS));
         assertEquals(2, p.exitValue());
-        assertEquals(
-                List.of("virtiofsd-java: --writeback is not supported by virtiofsd-java"), Files.readAllLines(log));
+        assertEquals(List.of("virtiofsd-java: --modcaps is not supported by virtiofsd-java"), Files.readAllLines(log));
     }
 
     @Test
