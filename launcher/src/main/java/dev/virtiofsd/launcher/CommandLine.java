@@ -496,7 +496,7 @@ public final class CommandLine {
         try {
             for (String line : Files.readAllLines(Paths.get("/proc/self/status"))) {
                 if (line.startsWith("Uid:")) {
-                    return Integer.parseInt(line.substring(4).trim().split("\\s+")[1]);
+                    return Integer.parseInt(line.substring(4).trim().split("\\s+", -1)[1]);
                 }
             }
         } catch (java.io.IOException | RuntimeException e) {

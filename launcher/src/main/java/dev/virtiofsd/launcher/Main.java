@@ -213,10 +213,9 @@ public final class Main {
      */
     static void useSyslog(Logger log) {
         org.slf4j.Logger root = LoggerFactory.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME);
-        if (!(root instanceof ch.qos.logback.classic.Logger)) {
+        if (!(root instanceof ch.qos.logback.classic.Logger r)) {
             return;
         }
-        ch.qos.logback.classic.Logger r = (ch.qos.logback.classic.Logger) root;
         SyslogAppender a = new SyslogAppender(
                 System.getProperty(SyslogAppender.SOCKET_PROPERTY, SyslogAppender.DEFAULT_SOCKET),
                 CommandLine.PROGRAM,

@@ -41,8 +41,8 @@ public final class ManPage {
                 + " Kata Containers and scripts.\n");
         b.append(".SH OPTIONS\n");
         String section = null;
-        for (String line : CommandLine.help().split("\n")) {
-            if (line.startsWith("Usage:") || line.startsWith("       ") && !line.startsWith("        ")) {
+        for (String line : CommandLine.help().split("\n", -1)) {
+            if (line.startsWith("Usage:") || (line.startsWith("       ") && !line.startsWith("        "))) {
                 continue;
             }
             if (!line.startsWith(" ") && line.endsWith(":")) {

@@ -78,7 +78,10 @@ final class SyslogAppender extends AppenderBase<ILoggingEvent> {
         }
         try {
             // sendto each time (jnr's datagram connect does not connect the native socket)
-            c.send(ByteBuffer.wrap(format(e, ZonedDateTime.now()).getBytes(StandardCharsets.UTF_8)), target);
+            c.send(
+                    ByteBuffer.wrap(format(e, ZonedDateTime.now(java.time.ZoneId.systemDefault()))
+                            .getBytes(StandardCharsets.UTF_8)),
+                    target);
         } catch (IOException | RuntimeException ex) {
             addError("syslog write failed", ex);
         }

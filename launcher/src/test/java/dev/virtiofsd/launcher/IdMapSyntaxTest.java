@@ -35,7 +35,7 @@ class IdMapSyntaxTest {
             delimiter = '#',
             value = {":0:100000:65536:#0,100000,65536", "/1/1000/1/#1,1000,1"})
     void namespaceRanges(String in, String expected) {
-        String[] e = expected.split(",");
+        String[] e = expected.split(",", -1);
         assertArrayEquals(
                 new long[] {Long.parseLong(e[0]), Long.parseLong(e[1]), Long.parseLong(e[2])},
                 IdMapSyntax.namespaceRange(in));

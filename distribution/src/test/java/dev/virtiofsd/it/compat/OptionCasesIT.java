@@ -79,7 +79,7 @@ class OptionCasesIT {
         return c;
     }
 
-    private List<String> argv(String binary, boolean peer, Path shared, Path socket, List<String> extra) {
+    private static List<String> argv(String binary, Path shared, Path socket, List<String> extra) {
         List<String> a = new ArrayList<>(List.of(binary));
         if (extra.contains("@print-capabilities")) {
             a.add("--print-capabilities");
@@ -148,7 +148,7 @@ class OptionCasesIT {
             return false;
         }
         for (String line : Files.readAllLines(Paths.get("/proc/net/unix"))) {
-            String[] f = line.trim().split("\\s+");
+            String[] f = line.trim().split("\\s+", -1);
             if (f.length >= 8 && f[7].equals(socket.toString()) && (Integer.parseInt(f[3], 16) & 0x10000) != 0) {
                 return true;
             }
@@ -172,10 +172,10 @@ class OptionCasesIT {
                 boolean caps = e.getValue().contains("@print-capabilities");
                 Path socket = Paths.get("/tmp")
                         .resolve("vfs-oc-" + ProcessHandle.current().pid() + "-" + id + ".sock");
-                String p = outcome(
-                        argv(peer, true, shared, socket, e.getValue()), socket, tmp.resolve(id + "-peer.log"), caps);
-                String o = outcome(
-                        argv(ours, false, shared, socket, e.getValue()), socket, tmp.resolve(id + "-ours.log"), caps);
+                String p =
+                        outcome(argv(peer, shared, socket, e.getValue()), socket, tmp.resolve(id + "-peer.log"), caps);
+                String o =
+                        outcome(argv(ours, shared, socket, e.getValue()), socket, tmp.resolve(id + "-ours.log"), caps);
                 return new String[] {p, o};
             }));
         }

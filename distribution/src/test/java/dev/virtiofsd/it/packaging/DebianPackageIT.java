@@ -134,7 +134,7 @@ class DebianPackageIT {
         int i = json.indexOf("\"features\"");
         String list = json.substring(json.indexOf('[', i) + 1, json.indexOf(']', i));
         List<String> out = new ArrayList<>();
-        for (String s : list.split(",")) {
+        for (String s : list.split(",", -1)) {
             if (!s.isBlank()) {
                 out.add(s.strip().replace("\"", ""));
             }
@@ -154,7 +154,7 @@ class DebianPackageIT {
         Path socket = Paths.get("/tmp", "vfsj-unit-" + ProcessHandle.current().pid() + ".sock");
         String args = "--cache=never --xattr";
         List<String> argv = new ArrayList<>();
-        for (String word : exec.split("\\s+")) {
+        for (String word : exec.split("\\s+", -1)) {
             switch (word) {
                 case "${SHARED_DIR}":
                     argv.add(shared.toString());

@@ -263,7 +263,7 @@ class OpsTest extends Fixture {
                         .u32(1)
                         .u32(0)
                         .str("system.posix_acl_access")
-                        .bytes("ab".getBytes())
+                        .bytes("ab".getBytes(StandardCharsets.UTF_8))
                         .build())
                 .assertOk(0);
         assertEquals("setxattr 2 system.posix_acl_access=ab flags=0 setxattr-flags=1", fs.last());

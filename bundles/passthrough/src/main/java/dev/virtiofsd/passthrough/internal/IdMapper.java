@@ -38,7 +38,7 @@ public final class IdMapper {
         List<long[]> g2h = new ArrayList<>();
         List<long[]> h2g = new ArrayList<>();
         for (String spec : specs) {
-            String[] f = spec.split(":");
+            String[] f = spec.split(":", -1);
             long[] v = new long[f.length - 1];
             try {
                 for (int i = 1; i < f.length; i++) {
