@@ -220,6 +220,29 @@ public final class Linux {
         }
     }
 
+    /**
+     * The mount id of {@code fd} from the {@code mnt_id:} line of /proc/self/fdinfo (Linux 3.15+),
+     * for kernels whose statx has no STATX_MNT_ID. A rare path: plain Java I/O.
+     */
+    public static long fdinfoMountId(int fd) throws ErrnoException {
+        java.util.List<String> lines;
+        try {
+            lines = java.nio.file.Files.readAllLines(java.nio.file.Paths.get("/proc/self/fdinfo/" + fd));
+        } catch (java.io.IOException e) {
+            throw ErrnoException.of(dev.virtiofsd.api.Errno.EIO, "read /proc/self/fdinfo/" + fd);
+        }
+        for (String line : lines) {
+            if (line.startsWith("mnt_id:")) {
+                try {
+                    return Long.parseLong(line.substring(7).trim());
+                } catch (NumberFormatException e) {
+                    break;
+                }
+            }
+        }
+        throw ErrnoException.of(dev.virtiofsd.api.Errno.EIO, "no mnt_id in /proc/self/fdinfo/" + fd);
+    }
+
     public static int dup(int fd) throws ErrnoException {
         return check(C.fcntl(fd, F_DUPFD_CLOEXEC, 0));
     }

@@ -108,9 +108,22 @@ public final class Statx implements AutoCloseable {
         return NativeMemory.getInt(address + 140);
     }
 
-    /** Mount id, valid when {@code (mask() & STATX_MNT_ID) != 0}. */
+    /** Whether the kernel filled in the mount id (STATX_MNT_ID came with Linux 5.8). */
+    public boolean hasMntId() {
+        return (mask() & Linux.STATX_MNT_ID) != 0;
+    }
+
+    /** Mount id, valid when {@link #hasMntId()}; else 0 (see {@link Linux#fdinfoMountId(int)}). */
     public long mntId() {
         return (mask() & Linux.STATX_MNT_ID) != 0 ? NativeMemory.getLong(address + 144) : 0;
+    }
+
+    /**
+     * The mount id of {@code fd}, the file this buffer was filled from: from statx, else (kernels
+     * before 5.8) from /proc/self/fdinfo.
+     */
+    public long mountIdOf(int fd) throws ErrnoException {
+        return hasMntId() ? mntId() : Linux.fdinfoMountId(fd);
     }
 
     /** st_dev as glibc's makedev encodes it. */

@@ -8,10 +8,10 @@ import dev.virtiofsd.api.identity.InodeIdentityStrategy;
 import dev.virtiofsd.strategy.handle.internal.HandleOnlyStrategy;
 
 /**
- * NEGATIVE CONTROL, tests only: the seed's broken design. Identities hold no fd (they reopen through
- * a file handle kept privately) but expose no handle to the store, so the store can key them by
- * {@code (ino, dev, mnt_id)} alone although they do not pin the inode number. Once the host reuses
- * an inode number, a lookup of the new file finds the old inode.
+ * Tests only: the seed's broken design. Identities hold no fd (they reopen through a file handle kept
+ * privately) and expose no handle to the store; they say so with {@code pinsInode() == false}. A
+ * store that keyed them by {@code (ino, dev, mnt_id)} alone would give a new file that took a freed
+ * inode number the old inode; the store must honour {@code pinsInode()} and never do that.
  */
 final class IdsOnlyStrategy implements InodeIdentityStrategy {
     static final String NAME = "ids-only";

@@ -1,18 +1,33 @@
 package dev.virtiofsd.passthrough.internal;
 
+import dev.virtiofsd.api.Errno;
+import dev.virtiofsd.api.ErrnoException;
 import dev.virtiofsd.api.identity.InodeIdentity;
 import dev.virtiofsd.linux.Linux;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
 
 /**
  * One host inode the client knows by {@link #nodeId}. Records its own identity (fd, handle, ...),
  * so inodes made under different strategies can live side by side.
+ *
+ * <p>Ownership: the inode is reference counted. The store holds one reference while the inode is in
+ * it (lookup count above zero), every request that uses it holds one (see {@link InodeUse}), and so
+ * does every open file on it. FORGET, DESTROY and a new session only drop the store's reference:
+ * the identity (and with it the O_PATH fd) and the lock fds are closed by whoever drops the last
+ * one, never under a request still using them.
  */
 final class Inode {
+    private static final AtomicIntegerFieldUpdater<Inode> REFS =
+            AtomicIntegerFieldUpdater.newUpdater(Inode.class, "refs");
+
     final long nodeId;
     final InodeIdentity identity;
     final IdsKey ids;
-    /** st_mode at lookup; only the file type bits are relied upon. */
+    /**
+     * st_mode from the statx of the very O_PATH fd the identity was made from. An inode never
+     * changes type, so this is the authority on what may be opened.
+     */
     final int mode;
 
     final long mntId;
@@ -23,8 +38,11 @@ final class Inode {
     /** Set (under the store's lock) when the inode has left the store. */
     boolean removed;
 
+    /** The store's reference (1 at birth) plus one per user. */
+    private volatile int refs = 1;
+
     /** POSIX (OFD) lock fds, one per lock owner, like C virtiofsd's lo_inode_plock. Created lazily. */
-    private volatile ConcurrentHashMap<Long, Integer> plocks;
+    private volatile ConcurrentHashMap<Long, LockFd> plocks;
 
     Inode(long nodeId, InodeIdentity identity, IdsKey ids, int mode, boolean root) {
         this.nodeId = nodeId;
@@ -39,8 +57,67 @@ final class Inode {
         return (mode & Linux.S_IFMT) == Linux.S_IFDIR;
     }
 
-    ConcurrentHashMap<Long, Integer> plocks() {
-        ConcurrentHashMap<Long, Integer> m = plocks;
+    /** A regular file or a directory: the only inodes the daemon ever opens for the guest. */
+    boolean isOpenable() {
+        int type = mode & Linux.S_IFMT;
+        return type == Linux.S_IFREG || type == Linux.S_IFDIR;
+    }
+
+    /**
+     * Opens the inode for I/O on the guest's behalf. Devices, FIFOs, sockets and symlinks are refused
+     * with EBADF, as Rust virtiofsd does, before anything is opened: opening a device as root would
+     * hand the guest the host's device, and opening a FIFO blocks.
+     */
+    int openForIo(int flags) throws ErrnoException {
+        if (!isOpenable()) {
+            throw ErrnoException.of(Errno.EBADF);
+        }
+        return identity.open(flags);
+    }
+
+    /** Takes one more reference if the inode is still alive; false once the last one is gone. */
+    boolean tryRetain() {
+        while (true) {
+            int r = refs;
+            if (r <= 0) {
+                return false;
+            }
+            if (REFS.compareAndSet(this, r, r + 1)) {
+                return true;
+            }
+        }
+    }
+
+    /** Takes one more reference for a caller that already holds one. */
+    void retain() {
+        if (!tryRetain()) {
+            throw new IllegalStateException("retain of a released " + this);
+        }
+    }
+
+    /** Drops one reference; the last one frees what the inode holds. */
+    void release() {
+        int r = REFS.decrementAndGet(this);
+        if (r == 0) {
+            free();
+        } else if (r < 0) {
+            throw new IllegalStateException("over-release of " + this);
+        }
+    }
+
+    /** References held now, for tests. */
+    int refs() {
+        return refs;
+    }
+
+    /** The lock fd of {@code owner}, or null. */
+    LockFd plock(long owner) {
+        ConcurrentHashMap<Long, LockFd> m = plocks;
+        return m == null ? null : m.get(owner);
+    }
+
+    ConcurrentHashMap<Long, LockFd> plocks() {
+        ConcurrentHashMap<Long, LockFd> m = plocks;
         if (m == null) {
             synchronized (this) {
                 m = plocks;
@@ -55,18 +132,18 @@ final class Inode {
 
     /** Drops the lock fd of {@code owner} (which releases its OFD locks). */
     void dropPlock(long owner) {
-        ConcurrentHashMap<Long, Integer> m = plocks;
+        ConcurrentHashMap<Long, LockFd> m = plocks;
         if (m != null) {
-            Integer fd = m.remove(owner);
+            LockFd fd = m.remove(owner);
             if (fd != null) {
-                Linux.close(fd);
+                fd.close();
             }
         }
     }
 
-    /** Frees everything the inode holds; called once, after it left the store, outside its lock. */
-    void release() {
-        ConcurrentHashMap<Long, Integer> m = plocks;
+    /** Frees everything the inode holds; runs once, when the last reference goes. */
+    private void free() {
+        ConcurrentHashMap<Long, LockFd> m = plocks;
         if (m != null) {
             for (Long owner : m.keySet()) {
                 dropPlock(owner);

@@ -20,8 +20,12 @@ import org.slf4j.LoggerFactory;
  * it is released).
  *
  * <p>Find rule (the corrected one from the seed discussion): try the handle map first; an ids hit is
- * accepted only when that entry has <em>no</em> handle, because an inode known only by handle does
- * not pin its inode number, which the host may already have given to a new file.
+ * accepted only when that entry has <em>no</em> handle <em>and</em> its identity pins the inode
+ * ({@link InodeIdentity#pinsInode()}), because an inode that is not pinned may have given its
+ * inode number to a new file on the host.
+ *
+ * <p>The store holds one reference on each inode it contains (see {@link Inode}); leaving the store
+ * drops it, and the inode is freed by whoever drops the last reference.
  */
 final class InodeStore {
     private static final Logger LOG = LoggerFactory.getLogger(InodeStore.class);
@@ -61,13 +65,20 @@ final class InodeStore {
         return root;
     }
 
-    /** The live inode with this node id, or null. */
+    /** The live inode with this node id, or null. Takes no reference: for tests and introspection. */
     Inode get(long nodeId) {
         return byNode.get(nodeId);
     }
 
+    /** The live inode with this node id with a reference taken for the caller, or null. */
+    Inode acquire(long nodeId) {
+        Inode i = byNode.get(nodeId);
+        return i != null && i.tryRetain() ? i : null;
+    }
+
     /**
-     * Finds the inode {@code identity} names, or inserts a new one; either way counts one lookup. When
+     * Finds the inode {@code identity} names, or inserts a new one; either way counts one lookup and
+     * takes a reference for the caller, who must {@link Inode#release()} it. When
      * an existing inode matches, the store closes {@code identity} (the caller must not use it).
      * {@code ids} may be a reused probe key: the store keeps a copy. Returns null, and inserts nothing,
      * when a new inode's fds would exceed the fd budget (the caller still owns {@code identity}).
@@ -80,7 +91,7 @@ final class InodeStore {
             found = handle != null ? byHandle.get(handle) : null;
             if (found == null) {
                 Inode byId = byIds.get(ids);
-                if (byId != null && byId.identity.handle() == null) {
+                if (byId != null && byId.identity.handle() == null && byId.identity.pinsInode()) {
                     found = byId;
                 } else {
                     displaced = byId;
@@ -88,11 +99,13 @@ final class InodeStore {
             }
             if (found != null) {
                 found.lookups++;
+                found.retain(); // in the store, so alive: the store's reference is dropped after removal
             } else if (identity.heldFds() > 0 && fdCount + identity.heldFds() > fdBudget) {
                 return null;
             } else {
                 found = new Inode(nextNodeId.getAndIncrement(), identity, ids.copy(), mode, false);
                 found.lookups = 1;
+                found.retain();
                 insertLocked(found);
             }
         }
@@ -117,7 +130,28 @@ final class InodeStore {
         }
     }
 
-    /** FORGET: drops {@code n} lookups; at zero the inode leaves every map and is released. */
+    /**
+     * Counts {@code n} fds held for inodes outside their identities (lock fds) against the same
+     * budget; false, and nothing counted, when they would exceed it.
+     */
+    boolean reserveFds(int n) {
+        synchronized (lock) {
+            if (fdCount + n > fdBudget) {
+                return false;
+            }
+            fdCount = fdCount + n;
+            return true;
+        }
+    }
+
+    /** Gives back fds counted by {@link #reserveFds}. */
+    void returnFds(int n) {
+        synchronized (lock) {
+            fdCount = fdCount - n;
+        }
+    }
+
+    /** FORGET: drops {@code n} lookups; at zero the inode leaves every map and the store's reference. */
     void forget(long nodeId, long n) {
         Inode inode = byNode.get(nodeId);
         if (inode == null || inode.root) {

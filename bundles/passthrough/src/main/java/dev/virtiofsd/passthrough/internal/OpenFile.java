@@ -2,12 +2,26 @@ package dev.virtiofsd.passthrough.internal;
 
 import dev.virtiofsd.linux.Linux;
 import dev.virtiofsd.linux.NativeMemory;
+import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
 
-/** An open file or directory of the client, named by an fh that is never the raw fd. */
-class OpenFile {
+/**
+ * An open file or directory of the client, named by an fh that is never the raw fd.
+ *
+ * <p>Ownership: reference counted like {@link Inode}. The fh map holds one reference until RELEASE
+ * (or DESTROY) removes it, every request holds one while it uses the fd (try-with-resources:
+ * {@link #close()} drops the request's reference), and the last one closes the fd. The open file
+ * holds a reference on its inode for as long as it lives.
+ */
+class OpenFile implements AutoCloseable {
+    private static final AtomicIntegerFieldUpdater<OpenFile> REFS =
+            AtomicIntegerFieldUpdater.newUpdater(OpenFile.class, "refs");
+
     final Inode inode;
     final int fd;
+    /** The fh map's reference (1 at birth) plus one per request. */
+    private volatile int refs = 1;
 
+    /** Takes over {@code fd} and one reference on {@code inode} that the caller already took. */
     OpenFile(Inode inode, int fd) {
         this.inode = inode;
         this.fd = fd;
@@ -51,14 +65,40 @@ class OpenFile {
         }
     }
 
-    void close() {
+    /** Takes a request's reference if the file is still open; false once the last one is gone. */
+    boolean tryRetain() {
+        while (true) {
+            int r = refs;
+            if (r <= 0) {
+                return false;
+            }
+            if (REFS.compareAndSet(this, r, r + 1)) {
+                return true;
+            }
+        }
+    }
+
+    /** Drops one reference (a request's, or the fh map's); the last one closes the fd. */
+    @Override
+    public final void close() {
+        int r = REFS.decrementAndGet(this);
+        if (r == 0) {
+            free();
+        } else if (r < 0) {
+            throw new IllegalStateException("over-release of an open file");
+        }
+    }
+
+    /** Runs once, when the last reference goes. */
+    void free() {
         Linux.close(fd);
+        inode.release();
     }
 
     /** An open directory: its own fd plus a getdents64 buffer, read under the handle's monitor. */
     static final class Dir extends OpenFile {
         static final int BUFFER = 32 * 1024;
-        /** Native getdents64 buffer; 0 once closed. */
+        /** Native getdents64 buffer; 0 once freed. */
         long buffer = NativeMemory.allocate(BUFFER);
         /** Unconsumed records are [pos, len) of the buffer. */
         int pos;
@@ -72,10 +112,12 @@ class OpenFile {
         }
 
         @Override
-        synchronized void close() {
-            super.close();
-            NativeMemory.free(buffer);
-            buffer = 0;
+        void free() {
+            synchronized (this) {
+                NativeMemory.free(buffer);
+                buffer = 0;
+            }
+            super.free();
         }
     }
 }

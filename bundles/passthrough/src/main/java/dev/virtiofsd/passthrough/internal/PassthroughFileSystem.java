@@ -32,8 +32,6 @@ import dev.virtiofsd.linux.Linux;
 import dev.virtiofsd.linux.NativeMemory;
 import dev.virtiofsd.linux.Statx;
 import java.nio.file.Paths;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
@@ -109,6 +107,11 @@ public final class PassthroughFileSystem implements FileSystem, MigratableFileSy
     private final InodeStore store;
     private final ConcurrentHashMap<Long, OpenFile> files = new ConcurrentHashMap<>(256);
     private final AtomicLong nextFh = new AtomicLong(1);
+    /** Lock fds open now, and the most that may be (beyond: ENOLCK); they count against the fd budget too. */
+    private final java.util.concurrent.atomic.AtomicInteger lockFds = new java.util.concurrent.atomic.AtomicInteger();
+
+    private volatile int maxLockFds = Integer.getInteger("virtiofsd.passthrough.max-lock-fds", DEFAULT_MAX_LOCK_FDS);
+    static final int DEFAULT_MAX_LOCK_FDS = 4096;
     private final boolean switchCreds;
     private final long timeout;
     private final PassthroughFeatures features;
@@ -127,6 +130,7 @@ public final class PassthroughFileSystem implements FileSystem, MigratableFileSy
         final Statx statx = new Statx();
         final long mem = NativeMemory.allocate(256);
         final IdsKey probe = new IdsKey(0, 0, 0);
+        final InodeUse.Stack uses = new InodeUse.Stack();
         /** This thread has its own umask (unshare(CLONE_FS) done), for POSIX ACL creations. */
         boolean ownUmask;
     }
@@ -162,7 +166,7 @@ public final class PassthroughFileSystem implements FileSystem, MigratableFileSy
                 Linux.close(dup);
                 throw e;
             }
-            long mnt = st.mntId();
+            long mnt = st.mountIdOf(dup);
             IdsKey ids = new IdsKey(st.ino(), st.dev(), mnt);
             int mode = st.mode();
             InodeIdentity id = provider.identify(dup, mnt, mode);
@@ -247,26 +251,37 @@ public final class PassthroughFileSystem implements FileSystem, MigratableFileSy
 
     // ---- helpers ---------------------------------------------------------------------------
 
-    private Inode inode(long nodeId) throws ErrnoException {
-        Inode i = store.get(nodeId);
+    /**
+     * This request's use of node {@code nodeId}, to close when done (try-with-resources). As Rust
+     * virtiofsd, a node id the store does not know (never handed out, or forgotten) is EBADF.
+     */
+    private InodeUse use(long nodeId) throws ErrnoException {
+        Inode i = store.acquire(nodeId);
         if (i == null) {
-            // As Rust virtiofsd: a node id the store does not know is a bad handle.
             throw ErrnoException.of(EBADF);
         }
-        return i;
+        return SCRATCH.get().uses.use(i);
     }
 
+    /** This request's use of an inode it reaches through something it holds (an open file). */
+    private static InodeUse use(Inode held) {
+        held.retain();
+        return SCRATCH.get().uses.use(held);
+    }
+
+    /** The open file {@code fh} of {@code nodeId} with a reference for this request (close it); else EBADF. */
     private OpenFile file(long nodeId, long fh) throws ErrnoException {
         OpenFile f = files.get(fh);
-        if (f == null || f.inode.nodeId != nodeId || f instanceof OpenFile.Dir) {
+        if (f == null || f.inode.nodeId != nodeId || f instanceof OpenFile.Dir || !f.tryRetain()) {
             throw ErrnoException.of(EBADF);
         }
         return f;
     }
 
+    /** As {@link #file} for an open directory. */
     private OpenFile.Dir dir(long nodeId, long fh) throws ErrnoException {
         OpenFile f = files.get(fh);
-        if (!(f instanceof OpenFile.Dir d) || f.inode.nodeId != nodeId) {
+        if (!(f instanceof OpenFile.Dir d) || f.inode.nodeId != nodeId || !f.tryRetain()) {
             throw ErrnoException.of(EBADF);
         }
         return d;
@@ -371,7 +386,8 @@ public final class PassthroughFileSystem implements FileSystem, MigratableFileSy
 
     /**
      * Looks {@code name} up in {@code parent} (whose path fd is {@code pfd}) and counts one lookup.
-     * "." is the parent itself, ".." at the root stays the root.
+     * "." is the parent itself, ".." at the root stays the root. Returns the inode with a reference
+     * for the caller, who releases it (or hands it to an open file).
      */
     private Inode lookupIn(Inode parent, int pfd, long name, EntryOut out) throws ErrnoException {
         Statx st = SCRATCH.get().statx;
@@ -381,13 +397,17 @@ public final class PassthroughFileSystem implements FileSystem, MigratableFileSy
                 throw ErrnoException.of(ESTALE);
             }
             fillEntry(out, parent, st, null);
+            parent.retain();
             return parent;
         }
         int fd = Linux.openat(pfd, name, Linux.O_PATH | Linux.O_NOFOLLOW, 0);
         return insert(parent, fd, out);
     }
 
-    /** Makes (or finds) the inode behind a fresh O_PATH fd, which this call takes over. */
+    /**
+     * Makes (or finds) the inode behind a fresh O_PATH fd, which this call takes over. Returns it
+     * with a reference for the caller.
+     */
     private Inode insert(Inode parent, int fd, EntryOut out) throws ErrnoException {
         Scratch scratch = SCRATCH.get();
         Statx st = scratch.statx;
@@ -397,7 +417,7 @@ public final class PassthroughFileSystem implements FileSystem, MigratableFileSy
             Linux.close(fd);
             throw e;
         }
-        long mnt = st.mntId();
+        long mnt = st.mountIdOf(fd);
         int mode = st.mode();
         IdsKey ids = scratch.probe.set(st.ino(), st.dev(), mnt);
         InodeIdentity id = provider.identify(fd, mnt, mode);
@@ -490,6 +510,8 @@ public final class PassthroughFileSystem implements FileSystem, MigratableFileSy
 
     @Override
     public void destroy() {
+        // Drops the fh map's and the store's references only: a request still in flight (on another
+        // queue, or a worker) keeps what it uses until it is done.
         closeFiles();
         store.clearAllButRoot();
         writebackOn = false;
@@ -497,21 +519,17 @@ public final class PassthroughFileSystem implements FileSystem, MigratableFileSy
     }
 
     private void closeFiles() {
-        List<OpenFile> open = new ArrayList<>(files.values());
-        files.clear();
-        for (OpenFile f : open) {
-            f.close();
+        for (Map.Entry<Long, OpenFile> e : files.entrySet()) {
+            if (files.remove(e.getKey(), e.getValue())) {
+                e.getValue().close(); // the fh map's reference
+            }
         }
     }
 
     @Override
     public void lookup(RequestContext ctx, long parent, long name, EntryOut out) throws ErrnoException {
-        Inode p = inode(parent);
-        int pfd = p.identity.acquirePath();
-        try {
-            lookupIn(p, pfd, name, out);
-        } finally {
-            p.identity.releasePath(pfd);
+        try (InodeUse p = use(parent)) {
+            lookupIn(p.inode(), p.pathFd(), name, out).release();
         }
     }
 
@@ -522,13 +540,9 @@ public final class PassthroughFileSystem implements FileSystem, MigratableFileSy
 
     @Override
     public void getattr(RequestContext ctx, long nodeId, long fh, AttrOut out) throws ErrnoException {
-        Inode i = inode(nodeId);
         Statx st = SCRATCH.get().statx;
-        int fd = i.identity.acquirePath();
-        try {
-            st.ofFd(fd);
-        } finally {
-            i.identity.releasePath(fd);
+        try (InodeUse u = use(nodeId)) {
+            st.ofFd(u.pathFd());
         }
         fillAttr(out.attr, st);
         out.attrTimeoutNanos = timeout;
@@ -537,14 +551,11 @@ public final class PassthroughFileSystem implements FileSystem, MigratableFileSy
     @Override
     public void setattr(RequestContext ctx, long nodeId, SetattrIn in, AttrOut out) throws ErrnoException {
         checkWritable();
-        Inode i = inode(nodeId);
-        OpenFile f = null;
-        if (in.has(SetattrIn.FATTR_FH)) {
-            f = file(nodeId, in.fh);
-        }
         Scratch s = SCRATCH.get();
-        int fd = i.identity.acquirePath();
-        try {
+        try (InodeUse u = use(nodeId);
+                OpenFile f = in.has(SetattrIn.FATTR_FH) ? file(nodeId, in.fh) : null) {
+            Inode i = u.inode();
+            int fd = u.pathFd();
             if (in.has(SetattrIn.FATTR_MODE)) {
                 Linux.fchmodat(Linux.AT_FDCWD, Linux.procPath(fd), in.mode & 07777, 0);
             } else if (in.has(SetattrIn.FATTR_KILL_SUIDGID)) {
@@ -561,7 +572,7 @@ public final class PassthroughFileSystem implements FileSystem, MigratableFileSy
                 if (f != null) {
                     Linux.ftruncate(f.fd, in.size);
                 } else {
-                    int w = i.identity.open(Linux.O_WRONLY);
+                    int w = i.openForIo(Linux.O_WRONLY | Linux.O_NONBLOCK);
                     try {
                         Linux.ftruncate(w, in.size);
                     } finally {
@@ -599,8 +610,6 @@ public final class PassthroughFileSystem implements FileSystem, MigratableFileSy
                 Linux.utimensat(Linux.AT_FDCWD, Linux.procPath(fd), t, 0);
             }
             s.statx.ofFd(fd);
-        } finally {
-            i.identity.releasePath(fd);
         }
         fillAttr(out.attr, s.statx);
         out.attrTimeoutNanos = timeout;
@@ -624,12 +633,8 @@ public final class PassthroughFileSystem implements FileSystem, MigratableFileSy
 
     @Override
     public int readlink(RequestContext ctx, long nodeId, long buffer, int capacity) throws ErrnoException {
-        Inode i = inode(nodeId);
-        int fd = i.identity.acquirePath();
-        try {
-            return Linux.readlinkat(fd, Linux.EMPTY_PATH, buffer, capacity);
-        } finally {
-            i.identity.releasePath(fd);
+        try (InodeUse u = use(nodeId)) {
+            return Linux.readlinkat(u.pathFd(), Linux.EMPTY_PATH, buffer, capacity);
         }
     }
 
@@ -646,17 +651,16 @@ public final class PassthroughFileSystem implements FileSystem, MigratableFileSy
     }
 
     /**
-     * Runs {@code op} under the caller's credentials (and, with POSIX ACLs, its umask: the host
-     * kernel then applies it only where the parent has no default ACL, as virtiofsd does), sets the
-     * security context the guest sent (the new entry is removed again if that fails), and looks the
-     * new entry up.
+     * Runs {@code op} in {@code parent} under the caller's credentials (and, with POSIX ACLs, its
+     * umask: the host kernel then applies it only where the parent has no default ACL, as virtiofsd
+     * does), sets the security context the guest sent (the new entry is removed again if that
+     * fails), and looks the new entry up: returned with a reference for the caller.
      */
     private Inode create(RequestContext ctx, long parent, long name, int umask, boolean dir, EntryOut out, Creation op)
             throws ErrnoException {
         checkWritable();
-        Inode p = inode(parent);
-        int pfd = p.identity.acquirePath();
-        try {
+        try (InodeUse p = use(parent)) {
+            int pfd = p.pathFd();
             int creds = switchCreds(ctx);
             boolean masked = false;
             try {
@@ -671,9 +675,7 @@ public final class PassthroughFileSystem implements FileSystem, MigratableFileSy
             if (ctx.hasSecctx() && features.securityLabel()) {
                 setSecurityContext(ctx, pfd, name, dir);
             }
-            return lookupIn(p, pfd, name, out);
-        } finally {
-            p.identity.releasePath(pfd);
+            return lookupIn(p.inode(), pfd, name, out);
         }
     }
 
@@ -713,7 +715,8 @@ public final class PassthroughFileSystem implements FileSystem, MigratableFileSy
 
     @Override
     public void symlink(RequestContext ctx, long parent, long name, long target, EntryOut out) throws ErrnoException {
-        create(ctx, parent, name, out, pfd -> Linux.symlinkat(target, pfd, name));
+        create(ctx, parent, name, out, pfd -> Linux.symlinkat(target, pfd, name))
+                .release();
     }
 
     @Override
@@ -723,13 +726,15 @@ public final class PassthroughFileSystem implements FileSystem, MigratableFileSy
         long major = (rdev & 0xfff00L) >>> 8;
         long minor = (rdev & 0xff) | ((rdev >>> 12) & 0xfff00);
         long dev = Statx.makedev(major, minor);
-        create(ctx, parent, name, umask, false, out, pfd -> Linux.mknodat(pfd, name, mode, dev));
+        create(ctx, parent, name, umask, false, out, pfd -> Linux.mknodat(pfd, name, mode, dev))
+                .release();
     }
 
     @Override
     public void mkdir(RequestContext ctx, long parent, long name, int mode, int umask, EntryOut out)
             throws ErrnoException {
-        create(ctx, parent, name, umask, true, out, pfd -> Linux.mkdirat(pfd, name, mode));
+        create(ctx, parent, name, umask, true, out, pfd -> Linux.mkdirat(pfd, name, mode))
+                .release();
     }
 
     @Override
@@ -744,12 +749,8 @@ public final class PassthroughFileSystem implements FileSystem, MigratableFileSy
 
     private void remove(long parent, long name, int flags) throws ErrnoException {
         checkWritable();
-        Inode p = inode(parent);
-        int pfd = p.identity.acquirePath();
-        try {
-            Linux.unlinkat(pfd, name, flags);
-        } finally {
-            p.identity.releasePath(pfd);
+        try (InodeUse p = use(parent)) {
+            Linux.unlinkat(p.pathFd(), name, flags);
         }
     }
 
@@ -760,18 +761,9 @@ public final class PassthroughFileSystem implements FileSystem, MigratableFileSy
         if ((flags & ~(Linux.RENAME_NOREPLACE | Linux.RENAME_EXCHANGE | Linux.RENAME_WHITEOUT)) != 0) {
             throw ErrnoException.of(EINVAL);
         }
-        Inode p = inode(parent);
-        Inode np = inode(newParent);
-        int pfd = p.identity.acquirePath();
-        try {
-            int npfd = np.identity.acquirePath();
-            try {
-                Linux.renameat2(pfd, name, npfd, newName, flags);
-            } finally {
-                np.identity.releasePath(npfd);
-            }
-        } finally {
-            p.identity.releasePath(pfd);
+        try (InodeUse p = use(parent);
+                InodeUse np = use(newParent)) {
+            Linux.renameat2(p.pathFd(), name, np.pathFd(), newName, flags);
         }
     }
 
@@ -779,27 +771,20 @@ public final class PassthroughFileSystem implements FileSystem, MigratableFileSy
     public void link(RequestContext ctx, long nodeId, long newParent, long newName, EntryOut out)
             throws ErrnoException {
         checkWritable();
-        Inode i = inode(nodeId);
-        Inode np = inode(newParent);
-        int fd = i.identity.acquirePath();
-        try {
-            int npfd = np.identity.acquirePath();
+        try (InodeUse u = use(nodeId);
+                InodeUse np = use(newParent)) {
+            int fd = u.pathFd();
+            int npfd = np.pathFd();
             try {
-                try {
-                    // Needs CAP_DAC_READ_SEARCH; the /proc path below works without it.
-                    Linux.linkat(fd, Linux.EMPTY_PATH, npfd, newName, Linux.AT_EMPTY_PATH);
-                } catch (ErrnoException e) {
-                    if (e.errno() != ENOENT && e.errno() != dev.virtiofsd.api.Errno.EPERM) {
-                        throw e;
-                    }
-                    Linux.linkat(Linux.AT_FDCWD, Linux.procPath(fd), npfd, newName, Linux.AT_SYMLINK_FOLLOW);
+                // Needs CAP_DAC_READ_SEARCH; the /proc path below works without it.
+                Linux.linkat(fd, Linux.EMPTY_PATH, npfd, newName, Linux.AT_EMPTY_PATH);
+            } catch (ErrnoException e) {
+                if (e.errno() != ENOENT && e.errno() != dev.virtiofsd.api.Errno.EPERM) {
+                    throw e;
                 }
-                lookupIn(np, npfd, newName, out);
-            } finally {
-                np.identity.releasePath(npfd);
+                Linux.linkat(Linux.AT_FDCWD, Linux.procPath(fd), npfd, newName, Linux.AT_SYMLINK_FOLLOW);
             }
-        } finally {
-            i.identity.releasePath(fd);
+            lookupIn(np.inode(), npfd, newName, out).release();
         }
     }
 
@@ -807,15 +792,19 @@ public final class PassthroughFileSystem implements FileSystem, MigratableFileSy
         return (flags & Linux.O_ACCMODE) != Linux.O_RDONLY || (flags & (Linux.O_TRUNC | Linux.O_APPEND)) != 0;
     }
 
+    /** The bit of O_TMPFILE that is not O_DIRECTORY. */
+    private static final int O_TMPFILE_BIT = Linux.O_TMPFILE & ~Linux.O_DIRECTORY;
+
     /**
-     * Open flags for the host, as virtiofsd: no O_CREAT/O_EXCL/O_NOCTTY (the file exists); no
+     * Open flags for the host, as virtiofsd: no O_CREAT/O_EXCL/O_NOCTTY (the file exists); never
+     * O_PATH (an fh must be usable for I/O) nor O_TMPFILE (OPEN must not create anything); no
      * O_DIRECT unless --allow-direct-io (the guest's direct I/O need not bypass the host page
      * cache); no O_NOATIME unless --preserve-noatime (it fails for files the caller does not own
      * when unprivileged); with the writeback cache, write-only becomes read-write (the guest kernel
      * reads to fill its pages) and O_APPEND is dropped (the guest computes the offsets).
      */
     private int openFlags(int flags) {
-        int f = flags & ~(Linux.O_CREAT | Linux.O_EXCL | Linux.O_NOCTTY);
+        int f = flags & ~(Linux.O_CREAT | Linux.O_EXCL | Linux.O_NOCTTY | Linux.O_PATH | O_TMPFILE_BIT);
         if (!features.allowDirectIo()) {
             f &= ~Linux.O_DIRECT;
         }
@@ -835,16 +824,11 @@ public final class PassthroughFileSystem implements FileSystem, MigratableFileSy
      * FUSE_OPEN_KILL_SUIDGID (killpriv_v2): a truncating open by a caller without CAP_FSETID clears
      * setuid/setgid, which our own truncate as root would not do.
      */
-    private void killPrivOnOpen(RequestContext ctx, Inode i, int flags) throws ErrnoException {
+    private void killPrivOnOpen(RequestContext ctx, InodeUse u, int flags) throws ErrnoException {
         if (!features.killprivV2() || !ctx.killSuidGid || (flags & Linux.O_TRUNC) == 0) {
             return;
         }
-        int pfd = i.identity.acquirePath();
-        try {
-            killSuidGid(pfd, SCRATCH.get().statx);
-        } finally {
-            i.identity.releasePath(pfd);
-        }
+        killSuidGid(u.pathFd(), SCRATCH.get().statx);
     }
 
     private int fileOpenFlags() {
@@ -874,13 +858,25 @@ public final class PassthroughFileSystem implements FileSystem, MigratableFileSy
         if (options.readonly() && writes(flags)) {
             throw ErrnoException.of(EROFS);
         }
-        Inode i = inode(nodeId);
-        killPrivOnOpen(ctx, i, flags);
-        int fd = i.identity.open(openFlags(flags));
-        if ((flags & Linux.O_TRUNC) != 0) {
-            xattrNames.dropMappedCapability(Linux.procPath(fd));
+        try (InodeUse u = use(nodeId)) {
+            Inode i = u.inode();
+            int oflags = openFlags(flags);
+            if (!i.isOpenable()) {
+                throw ErrnoException.of(EBADF); // before killpriv touches anything (openForIo checks too)
+            }
+            killPrivOnOpen(ctx, u, flags);
+            int fd = i.openForIo(oflags);
+            if ((flags & Linux.O_TRUNC) != 0) {
+                try {
+                    xattrNames.dropMappedCapability(Linux.procPath(fd));
+                } catch (RuntimeException e) {
+                    Linux.close(fd);
+                    throw e;
+                }
+            }
+            i.retain(); // the open file's
+            out.fh = register(new OpenFile(i, fd));
         }
-        out.fh = register(new OpenFile(i, fd));
         out.openFlags = fileOpenFlags();
     }
 
@@ -889,29 +885,33 @@ public final class PassthroughFileSystem implements FileSystem, MigratableFileSy
             RequestContext ctx, long parent, long name, int mode, int flags, int umask, EntryOut entry, OpenOut open)
             throws ErrnoException {
         int[] fd = {-1};
-        int oflags = (openFlags(flags) | Linux.O_CREAT | Linux.O_NOFOLLOW) | (flags & Linux.O_EXCL);
-        if (features.killprivV2() && ctx.killSuidGid && (flags & Linux.O_TRUNC) != 0 && (flags & Linux.O_EXCL) == 0) {
+        int oflags = openFlags(flags) | Linux.O_CREAT | Linux.O_NOFOLLOW;
+        boolean exclusive = (flags & Linux.O_EXCL) != 0;
+        if (features.killprivV2() && ctx.killSuidGid && (flags & Linux.O_TRUNC) != 0 && !exclusive) {
             // an existing file is truncated: clear setuid/setgid first (the open runs as the caller,
-            // but with the fsuid of the owner the host kernel would keep them)
-            Inode p = inode(parent);
-            int pfd = p.identity.acquirePath();
-            try {
-                int e = Linux.openat(pfd, name, Linux.O_PATH | Linux.O_NOFOLLOW, 0);
+            // but with the fsuid of the owner the host kernel would keep them); killSuidGid touches
+            // regular files only
+            try (InodeUse p = use(parent)) {
+                int e = Linux.openat(p.pathFd(), name, Linux.O_PATH | Linux.O_NOFOLLOW, 0);
                 try {
                     killSuidGid(e, SCRATCH.get().statx);
                 } finally {
                     Linux.close(e);
                 }
             } catch (ErrnoException e) {
-                // no such file yet: nothing to clear
-            } finally {
-                p.identity.releasePath(pfd);
+                // no such file yet (or no such parent: the create below answers): nothing to clear
             }
         }
         Inode inode;
         try {
             inode = create(
-                    ctx, parent, name, umask, false, entry, pfd -> fd[0] = Linux.openat(pfd, name, oflags, mode));
+                    ctx,
+                    parent,
+                    name,
+                    umask,
+                    false,
+                    entry,
+                    pfd -> fd[0] = createOrOpen(pfd, name, oflags, mode, exclusive));
         } catch (ErrnoException | RuntimeException e) {
             Linux.close(fd[0]);
             throw e;
@@ -920,14 +920,48 @@ public final class PassthroughFileSystem implements FileSystem, MigratableFileSy
         open.openFlags = fileOpenFlags();
     }
 
+    /**
+     * CREATE: makes the file with O_EXCL, so that it is never an existing device or FIFO that gets
+     * opened. When the name exists and the guest did not ask for O_EXCL, the existing inode is opened
+     * only if it is a regular file (through an O_PATH fd that pins it, so no rename can swap it);
+     * a directory answers EISDIR, a symlink ELOOP (as open(O_CREAT|O_NOFOLLOW) does), anything else
+     * EBADF, as OPEN does.
+     */
+    private static int createOrOpen(int pfd, long name, int oflags, int mode, boolean exclusive) throws ErrnoException {
+        try {
+            return Linux.openat(pfd, name, oflags | Linux.O_EXCL, mode);
+        } catch (ErrnoException e) {
+            if (e.errno() != Errno.EEXIST || exclusive) {
+                throw e;
+            }
+        }
+        int path = Linux.openat(pfd, name, Linux.O_PATH | Linux.O_NOFOLLOW, 0);
+        try {
+            Statx st = SCRATCH.get().statx;
+            st.ofFd(path);
+            switch (st.mode() & Linux.S_IFMT) {
+                case Linux.S_IFREG:
+                    return Linux.reopen(path, oflags & ~Linux.O_CREAT);
+                case Linux.S_IFDIR:
+                    throw ErrnoException.of(Errno.EISDIR);
+                case Linux.S_IFLNK:
+                    throw ErrnoException.of(Errno.ELOOP);
+                default:
+                    throw ErrnoException.of(EBADF);
+            }
+        } finally {
+            Linux.close(path);
+        }
+    }
+
     @Override
     public void tmpfile(RequestContext ctx, long parent, int mode, int flags, int umask, EntryOut entry, OpenOut open)
             throws ErrnoException {
         checkWritable();
-        Inode p = inode(parent);
-        int pfd = p.identity.acquirePath();
+        Inode inode;
         int fd;
-        try {
+        try (InodeUse p = use(parent)) {
+            int pfd = p.pathFd();
             int creds = switchCreds(ctx);
             boolean masked = false;
             try {
@@ -947,15 +981,12 @@ public final class PassthroughFileSystem implements FileSystem, MigratableFileSy
                     throw e;
                 }
             }
-        } finally {
-            p.identity.releasePath(pfd);
-        }
-        Inode inode;
-        try {
-            inode = insert(p, Linux.reopen(fd, Linux.O_PATH), entry);
-        } catch (ErrnoException | RuntimeException e) {
-            Linux.close(fd);
-            throw e;
+            try {
+                inode = insert(p.inode(), Linux.reopen(fd, Linux.O_PATH), entry);
+            } catch (ErrnoException | RuntimeException e) {
+                Linux.close(fd);
+                throw e;
+            }
         }
         open.fh = register(new OpenFile(inode, fd));
         open.openFlags = fileOpenFlags();
@@ -964,59 +995,62 @@ public final class PassthroughFileSystem implements FileSystem, MigratableFileSy
     @Override
     public int read(RequestContext ctx, long nodeId, long fh, long offset, int size, SegmentList dst)
             throws ErrnoException {
-        OpenFile f = file(nodeId, fh);
-        if (size <= 0) {
-            return 0;
+        try (OpenFile f = file(nodeId, fh)) {
+            if (size <= 0) {
+                return 0;
+            }
+            return Linux.preadv(f.fd, dst, size, offset);
         }
-        return Linux.preadv(f.fd, dst, size, offset);
     }
 
     @Override
     public int write(RequestContext ctx, long nodeId, long fh, long offset, SegmentList src, boolean killPriv)
             throws ErrnoException {
         checkWritable();
-        OpenFile f = file(nodeId, fh);
-        if (killPriv) {
-            // Before the data lands: a setuid file must never hold the caller's bytes and keep its bit.
-            Statx st = SCRATCH.get().statx;
-            st.ofFd(f.fd);
-            int mode = st.mode();
-            if ((mode & (Linux.S_ISUID | Linux.S_ISGID)) != 0) {
-                int pfd = f.inode.identity.acquirePath();
-                try {
-                    killSuidGid(pfd, st);
-                } finally {
-                    f.inode.identity.releasePath(pfd);
+        try (OpenFile f = file(nodeId, fh)) {
+            if (killPriv) {
+                // Before the data lands: a setuid file must never hold the caller's bytes and keep its bit.
+                Statx st = SCRATCH.get().statx;
+                st.ofFd(f.fd);
+                if ((st.mode() & (Linux.S_ISUID | Linux.S_ISGID)) != 0) {
+                    try (InodeUse u = use(f.inode)) {
+                        killSuidGid(u.pathFd(), st);
+                    }
                 }
             }
+            xattrNames.dropMappedCapabilityFd(f.fd);
+            return Linux.pwritev(f.fd, src, offset);
         }
-        xattrNames.dropMappedCapabilityFd(f.fd);
-        return Linux.pwritev(f.fd, src, offset);
     }
 
     @Override
     public void flush(RequestContext ctx, long nodeId, long fh, long lockOwner) throws ErrnoException {
-        OpenFile f = file(nodeId, fh);
-        // Releases this owner's POSIX locks, as C virtiofsd's lo_flush does.
-        f.inode.dropPlock(lockOwner);
-        // Closing a dup makes the host filesystem see a flush (NFS, FUSE), like virtiofsd.
-        Linux.close(Linux.dup(f.fd));
+        try (OpenFile f = file(nodeId, fh)) {
+            // Releases this owner's POSIX locks, as C virtiofsd's lo_flush does.
+            f.inode.dropPlock(lockOwner);
+            // Closing a dup makes the host filesystem see a flush (NFS, FUSE), like virtiofsd.
+            Linux.close(Linux.dup(f.fd));
+        }
     }
 
     @Override
     public void release(RequestContext ctx, long nodeId, long fh, int flags, long lockOwner, boolean flockRelease)
             throws ErrnoException {
-        OpenFile f = file(nodeId, fh);
+        OpenFile f = files.get(fh);
+        if (f == null || f.inode.nodeId != nodeId || f instanceof OpenFile.Dir) {
+            throw ErrnoException.of(EBADF);
+        }
         if (files.remove(fh, f)) {
             f.dropLocks();
-            f.close();
+            f.close(); // the fh map's reference: requests still using it keep the fd until they are done
         }
     }
 
     @Override
     public void fsync(RequestContext ctx, long nodeId, long fh, boolean datasync) throws ErrnoException {
-        OpenFile f = file(nodeId, fh);
-        sync(f.fd, datasync);
+        try (OpenFile f = file(nodeId, fh)) {
+            sync(f.fd, datasync);
+        }
     }
 
     private static void sync(int fd, boolean datasync) throws ErrnoException {
@@ -1029,25 +1063,29 @@ public final class PassthroughFileSystem implements FileSystem, MigratableFileSy
 
     @Override
     public void opendir(RequestContext ctx, long nodeId, int flags, OpenOut out) throws ErrnoException {
-        Inode i = inode(nodeId);
-        int fd = i.identity.open(Linux.O_RDONLY | Linux.O_DIRECTORY);
-        OpenFile.Dir d;
-        try {
-            d = new OpenFile.Dir(i, fd);
-        } catch (RuntimeException | Error e) {
-            Linux.close(fd);
-            throw e;
+        try (InodeUse u = use(nodeId)) {
+            Inode i = u.inode();
+            int fd = i.openForIo(Linux.O_RDONLY | Linux.O_DIRECTORY);
+            OpenFile.Dir d;
+            try {
+                i.retain(); // the open directory's
+                d = new OpenFile.Dir(i, fd);
+            } catch (RuntimeException | Error e) {
+                Linux.close(fd);
+                i.release();
+                throw e;
+            }
+            out.fh = register(d);
         }
-        out.fh = register(d);
         out.openFlags = dirOpenFlags();
     }
 
     @Override
     public void readdir(RequestContext ctx, long nodeId, long fh, long offset, DirSink sink) throws ErrnoException {
-        OpenFile.Dir d = dir(nodeId, fh);
         boolean plus = sink.plus();
-        int pfd = plus ? d.inode.identity.acquirePath() : -1;
-        try {
+        try (OpenFile.Dir d = dir(nodeId, fh);
+                InodeUse dirUse = plus ? use(d.inode) : null) {
+            int pfd = plus ? dirUse.pathFd() : -1;
             synchronized (d) {
                 if (d.buffer == 0) {
                     throw ErrnoException.of(EBADF);
@@ -1092,7 +1130,7 @@ public final class PassthroughFileSystem implements FileSystem, MigratableFileSy
                             e.attr.mode = type << 12;
                         } else {
                             try {
-                                lookupIn(d.inode, pfd, name, e);
+                                lookupIn(d.inode, pfd, name, e).release();
                                 ino = e.attr.ino;
                             } catch (ErrnoException ex) {
                                 if (ex.errno() == ENOENT) {
@@ -1114,36 +1152,32 @@ public final class PassthroughFileSystem implements FileSystem, MigratableFileSy
                     d.nextOffset = off;
                 }
             }
-        } finally {
-            if (plus) {
-                d.inode.identity.releasePath(pfd);
-            }
         }
     }
 
     @Override
     public void releasedir(RequestContext ctx, long nodeId, long fh) throws ErrnoException {
-        OpenFile.Dir d = dir(nodeId, fh);
-        if (files.remove(fh, d)) {
-            d.close();
+        OpenFile f = files.get(fh);
+        if (!(f instanceof OpenFile.Dir) || f.inode.nodeId != nodeId) {
+            throw ErrnoException.of(EBADF);
+        }
+        if (files.remove(fh, f)) {
+            f.close(); // the fh map's reference
         }
     }
 
     @Override
     public void fsyncdir(RequestContext ctx, long nodeId, long fh, boolean datasync) throws ErrnoException {
-        OpenFile.Dir d = dir(nodeId, fh);
-        sync(d.fd, datasync);
+        try (OpenFile.Dir d = dir(nodeId, fh)) {
+            sync(d.fd, datasync);
+        }
     }
 
     @Override
     public void statfs(RequestContext ctx, long nodeId, StatfsOut out) throws ErrnoException {
-        Inode i = inode(nodeId);
         long b = SCRATCH.get().mem;
-        int fd = i.identity.acquirePath();
-        try {
-            Linux.fstatvfs(fd, b);
-        } finally {
-            i.identity.releasePath(fd);
+        try (InodeUse u = use(nodeId)) {
+            Linux.fstatvfs(u.pathFd(), b);
         }
         // struct statvfs (x86-64, aarch64): bsize, frsize, blocks, bfree, bavail, files, ffree, favail,
         // fsid, flag, namemax: unsigned longs.
@@ -1159,13 +1193,9 @@ public final class PassthroughFileSystem implements FileSystem, MigratableFileSy
 
     @Override
     public void access(RequestContext ctx, long nodeId, int mask) throws ErrnoException {
-        Inode i = inode(nodeId);
         Statx st = SCRATCH.get().statx;
-        int fd = i.identity.acquirePath();
-        try {
-            st.ofFd(fd);
-        } finally {
-            i.identity.releasePath(fd);
+        try (InodeUse u = use(nodeId)) {
+            st.ofFd(u.pathFd());
         }
         int mode = st.mode();
         int want = mask & (R_OK | W_OK | X_OK);
@@ -1211,10 +1241,9 @@ public final class PassthroughFileSystem implements FileSystem, MigratableFileSy
             throws ErrnoException {
         checkXattr();
         checkWritable();
-        Inode i = inode(nodeId);
-        long name = xattrNames.client(xattrName, aclOn);
-        int fd = i.identity.acquirePath();
-        try {
+        try (InodeUse u = use(nodeId)) {
+            long name = xattrNames.client(xattrName, aclOn);
+            int fd = u.pathFd();
             long path = Linux.procPath(fd);
             xattrNames.dropMappedCapability(path);
             if (aclOn && (ctx.setxattrFlags & RequestContext.SETXATTR_ACL_KILL_SGID) != 0 && isAccessAcl(name)) {
@@ -1228,8 +1257,6 @@ public final class PassthroughFileSystem implements FileSystem, MigratableFileSy
                 }
             }
             Linux.pathSetxattr(path, name, value, size, flags);
-        } finally {
-            i.identity.releasePath(fd);
         }
     }
 
@@ -1249,38 +1276,30 @@ public final class PassthroughFileSystem implements FileSystem, MigratableFileSy
     public int getxattr(RequestContext ctx, long nodeId, long xattrName, long buffer, int capacity)
             throws ErrnoException {
         checkXattr();
-        Inode i = inode(nodeId);
-        long name;
-        try {
-            name = xattrNames.client(xattrName, aclOn);
-        } catch (ErrnoException e) {
-            // as virtiofsd: a name the map denies reads as absent
-            throw e.errno() == Errno.EPERM ? ErrnoException.of(Errno.ENODATA) : e;
-        }
-        int fd = i.identity.acquirePath();
-        try {
-            return Linux.pathGetxattr(Linux.procPath(fd), name, capacity == 0 ? 0 : buffer, capacity);
-        } finally {
-            i.identity.releasePath(fd);
+        try (InodeUse u = use(nodeId)) {
+            long name;
+            try {
+                name = xattrNames.client(xattrName, aclOn);
+            } catch (ErrnoException e) {
+                // as virtiofsd: a name the map denies reads as absent
+                throw e.errno() == Errno.EPERM ? ErrnoException.of(Errno.ENODATA) : e;
+            }
+            return Linux.pathGetxattr(Linux.procPath(u.pathFd()), name, capacity == 0 ? 0 : buffer, capacity);
         }
     }
 
     @Override
     public int listxattr(RequestContext ctx, long nodeId, long buffer, int capacity) throws ErrnoException {
         checkXattr();
-        Inode i = inode(nodeId);
         boolean acl = aclOn;
-        int fd = i.identity.acquirePath();
-        try {
+        try (InodeUse u = use(nodeId)) {
             if (!xattrNames.rewritesLists(acl)) {
-                return Linux.pathListxattr(Linux.procPath(fd), capacity == 0 ? 0 : buffer, capacity);
+                return Linux.pathListxattr(Linux.procPath(u.pathFd()), capacity == 0 ? 0 : buffer, capacity);
             }
             // the guest's list differs from the host's (mapped, hidden names): read it all, rewrite it
             long list = xattrNames.listBuffer();
-            int len = Linux.pathListxattr(Linux.procPath(fd), list, XattrNames.LIST_MAX);
+            int len = Linux.pathListxattr(Linux.procPath(u.pathFd()), list, XattrNames.LIST_MAX);
             return xattrNames.clientList(len, acl, buffer, capacity);
-        } finally {
-            i.identity.releasePath(fd);
         }
     }
 
@@ -1288,13 +1307,9 @@ public final class PassthroughFileSystem implements FileSystem, MigratableFileSy
     public void removexattr(RequestContext ctx, long nodeId, long xattrName) throws ErrnoException {
         checkXattr();
         checkWritable();
-        Inode i = inode(nodeId);
-        long name = xattrNames.client(xattrName, aclOn);
-        int fd = i.identity.acquirePath();
-        try {
-            Linux.pathRemovexattr(Linux.procPath(fd), name);
-        } finally {
-            i.identity.releasePath(fd);
+        try (InodeUse u = use(nodeId)) {
+            long name = xattrNames.client(xattrName, aclOn);
+            Linux.pathRemovexattr(Linux.procPath(u.pathFd()), name);
         }
     }
 
@@ -1302,14 +1317,16 @@ public final class PassthroughFileSystem implements FileSystem, MigratableFileSy
     public void fallocate(RequestContext ctx, long nodeId, long fh, int mode, long offset, long length)
             throws ErrnoException {
         checkWritable();
-        OpenFile f = file(nodeId, fh);
-        Linux.fallocate(f.fd, mode, offset, length);
+        try (OpenFile f = file(nodeId, fh)) {
+            Linux.fallocate(f.fd, mode, offset, length);
+        }
     }
 
     @Override
     public long lseek(RequestContext ctx, long nodeId, long fh, long offset, int whence) throws ErrnoException {
-        OpenFile f = file(nodeId, fh);
-        return Linux.lseek(f.fd, offset, whence);
+        try (OpenFile f = file(nodeId, fh)) {
+            return Linux.lseek(f.fd, offset, whence);
+        }
     }
 
     @Override
@@ -1325,53 +1342,89 @@ public final class PassthroughFileSystem implements FileSystem, MigratableFileSy
             int flags)
             throws ErrnoException {
         checkWritable();
-        OpenFile in = file(nodeIn, fhIn);
-        OpenFile out = file(nodeOut, fhOut);
-        return Linux.copyFileRange(in.fd, offIn, out.fd, offOut, length, flags);
+        try (OpenFile in = file(nodeIn, fhIn);
+                OpenFile out = file(nodeOut, fhOut)) {
+            return Linux.copyFileRange(in.fd, offIn, out.fd, offOut, length, flags);
+        }
     }
 
     @Override
     public void syncfs(RequestContext ctx, long nodeId) throws ErrnoException {
-        Inode i = inode(nodeId);
-        // syncfs(2) refuses O_PATH fds: open the inode (its own filesystem may be a submount).
-        int fd;
-        try {
-            fd = i.identity.open(Linux.O_RDONLY | Linux.O_NONBLOCK);
-        } catch (ErrnoException e) {
-            fd = Linux.openat(rootFd, ".", Linux.O_RDONLY | Linux.O_DIRECTORY, 0);
-        }
-        try {
-            Linux.syncfs(fd);
-        } finally {
-            Linux.close(fd);
+        try (InodeUse u = use(nodeId)) {
+            // syncfs(2) refuses O_PATH fds: open the inode (its own filesystem may be a submount),
+            // unless it is not a file or directory: then the shared directory's filesystem.
+            int fd;
+            try {
+                fd = u.inode().openForIo(Linux.O_RDONLY | Linux.O_NONBLOCK);
+            } catch (ErrnoException e) {
+                fd = Linux.openat(rootFd, ".", Linux.O_RDONLY | Linux.O_DIRECTORY, 0);
+            }
+            try {
+                Linux.syncfs(fd);
+            } finally {
+                Linux.close(fd);
+            }
         }
     }
 
     // ---- locks -----------------------------------------------------------------------------
 
-    /** The fd that carries {@code owner}'s OFD locks on this inode, opened on first use. */
-    private int plockFd(Inode inode, long fh, long owner) throws ErrnoException {
-        OpenFile f = files.get(fh);
-        if (f != null && f.inode == inode) {
-            f.addLockOwner(owner);
+    /**
+     * The fd that carries {@code owner}'s OFD locks on this inode, opened on first use. Lock fds are
+     * counted against the fd budget and capped (every guest-chosen owner would otherwise cost the
+     * host an fd): beyond either, ENOLCK, as fcntl answers when the lock table is full.
+     */
+    private LockFd plockFd(Inode inode, long fh, long owner) throws ErrnoException {
+        LockFd fd = inode.plock(owner);
+        if (fd == null) {
+            fd = newPlockFd(inode, owner);
         }
-        ConcurrentHashMap<Long, Integer> m = inode.plocks();
-        Integer fd = m.get(owner);
-        if (fd != null) {
-            return fd;
+        OpenFile f = files.get(fh);
+        if (f != null && f.inode == inode && f.tryRetain()) {
+            try {
+                f.addLockOwner(owner);
+            } finally {
+                f.close();
+            }
+        }
+        return fd;
+    }
+
+    private LockFd newPlockFd(Inode inode, long owner) throws ErrnoException {
+        if (lockFds.incrementAndGet() > maxLockFds) {
+            lockFds.decrementAndGet();
+            throw ErrnoException.of(Errno.ENOLCK);
+        }
+        if (!store.reserveFds(1)) {
+            lockFds.decrementAndGet();
+            throw ErrnoException.of(Errno.ENOLCK);
         }
         int nfd;
         try {
-            nfd = inode.identity.open(Linux.O_RDWR);
-        } catch (ErrnoException e) {
-            nfd = inode.identity.open(Linux.O_RDONLY);
+            try {
+                nfd = inode.openForIo(Linux.O_RDWR | Linux.O_NONBLOCK);
+            } catch (ErrnoException e) {
+                if (e.errno() == EBADF) {
+                    throw e;
+                }
+                nfd = inode.openForIo(Linux.O_RDONLY | Linux.O_NONBLOCK);
+            }
+        } catch (ErrnoException | RuntimeException e) {
+            lockFdClosed();
+            throw e;
         }
-        Integer prev = m.putIfAbsent(owner, nfd);
+        LockFd mine = new LockFd(nfd, this::lockFdClosed);
+        LockFd prev = inode.plocks().putIfAbsent(owner, mine);
         if (prev != null) {
-            Linux.close(nfd);
+            mine.close();
             return prev;
         }
-        return nfd;
+        return mine;
+    }
+
+    private void lockFdClosed() {
+        lockFds.decrementAndGet();
+        store.returnFds(1);
     }
 
     private static void putFlock(long p, FileLock lock) {
@@ -1385,24 +1438,44 @@ public final class PassthroughFileSystem implements FileSystem, MigratableFileSy
         NativeMemory.putInt(p + 28, 0);
     }
 
-    @Override
-    public void getlk(RequestContext ctx, long nodeId, long fh, long owner, FileLock lock) throws ErrnoException {
-        Inode i = inode(nodeId);
-        if (lock.end != Long.MAX_VALUE && lock.end != -1 && lock.end < lock.start) {
+    private static void checkRange(FileLock lock) throws ErrnoException {
+        if (lock.end != Long.MAX_VALUE && lock.end != -1 && (lock.end < lock.start || lock.start < 0)) {
             throw ErrnoException.of(EINVAL);
         }
-        int fd = plockFd(i, fh, owner);
-        long p = Linux.flockScratch();
-        putFlock(p, lock);
-        Linux.ofdLock(fd, Linux.F_OFD_GETLK, p);
-        int type = NativeMemory.getShort(p);
-        lock.type = type;
-        if (type != FileLock.F_UNLCK) {
-            lock.start = NativeMemory.getLong(p + 8);
-            long len = NativeMemory.getLong(p + 16);
-            lock.end = len == 0 ? Long.MAX_VALUE : lock.start + len - 1;
-            // OFD locks have no owning process (pid -1); the client maps 0 to "none".
-            lock.pid = 0;
+    }
+
+    @Override
+    public void getlk(RequestContext ctx, long nodeId, long fh, long owner, FileLock lock) throws ErrnoException {
+        checkRange(lock);
+        if (lock.type != FileLock.F_RDLCK && lock.type != FileLock.F_WRLCK) {
+            throw ErrnoException.of(EINVAL);
+        }
+        try (InodeUse u = use(nodeId)) {
+            Inode i = u.inode();
+            long p = Linux.flockScratch();
+            putFlock(p, lock);
+            LockFd mine = i.plock(owner);
+            if (mine != null) {
+                mine.fcntl(Linux.F_OFD_GETLK, p);
+            } else {
+                // The owner holds no lock here, so every lock is someone else's: ask on a fresh fd that
+                // is closed at once (no fd per guest-chosen owner).
+                int fd = i.openForIo(Linux.O_RDONLY | Linux.O_NONBLOCK);
+                try {
+                    Linux.ofdLock(fd, Linux.F_OFD_GETLK, p);
+                } finally {
+                    Linux.close(fd);
+                }
+            }
+            int type = NativeMemory.getShort(p);
+            lock.type = type;
+            if (type != FileLock.F_UNLCK) {
+                lock.start = NativeMemory.getLong(p + 8);
+                long len = NativeMemory.getLong(p + 16);
+                lock.end = len == 0 ? Long.MAX_VALUE : lock.start + len - 1;
+                // OFD locks have no owning process (pid -1); the client maps 0 to "none".
+                lock.pid = 0;
+            }
         }
     }
 
@@ -1410,21 +1483,60 @@ public final class PassthroughFileSystem implements FileSystem, MigratableFileSy
     public void setlk(RequestContext ctx, long nodeId, long fh, long owner, FileLock lock, boolean flock, boolean sleep)
             throws ErrnoException {
         if (flock) {
-            OpenFile f = file(nodeId, fh);
-            int op;
-            switch (lock.type) {
-                case FileLock.F_RDLCK:
-                    op = Linux.LOCK_SH;
-                    break;
-                case FileLock.F_WRLCK:
-                    op = Linux.LOCK_EX;
-                    break;
-                case FileLock.F_UNLCK:
-                    op = Linux.LOCK_UN;
-                    break;
-                default:
-                    throw ErrnoException.of(EINVAL);
+            flock(nodeId, fh, lock, sleep);
+            return;
+        }
+        if (lock.type != FileLock.F_RDLCK && lock.type != FileLock.F_WRLCK && lock.type != FileLock.F_UNLCK) {
+            throw ErrnoException.of(EINVAL);
+        }
+        checkRange(lock);
+        try (InodeUse u = use(nodeId)) {
+            Inode i = u.inode();
+            long p = Linux.flockScratch();
+            putFlock(p, lock);
+            if (lock.type == FileLock.F_UNLCK) {
+                LockFd fd = i.plock(owner);
+                if (fd != null) {
+                    fd.fcntl(Linux.F_OFD_SETLK, p);
+                }
+                return; // an owner without a lock fd holds no lock to undo
             }
+            LockFd fd = plockFd(i, fh, owner);
+            if (!sleep) {
+                fd.fcntl(Linux.F_OFD_SETLK, p);
+                return;
+            }
+            long backoff = 1_000_000L;
+            while (true) {
+                try {
+                    fd.fcntl(Linux.F_OFD_SETLK, p);
+                    return;
+                } catch (ErrnoException e) {
+                    if (e.errno() != EAGAIN && e.errno() != EACCES) {
+                        throw e;
+                    }
+                }
+                backoff = waitForLock(backoff);
+            }
+        }
+    }
+
+    private void flock(long nodeId, long fh, FileLock lock, boolean sleep) throws ErrnoException {
+        int op;
+        switch (lock.type) {
+            case FileLock.F_RDLCK:
+                op = Linux.LOCK_SH;
+                break;
+            case FileLock.F_WRLCK:
+                op = Linux.LOCK_EX;
+                break;
+            case FileLock.F_UNLCK:
+                op = Linux.LOCK_UN;
+                break;
+            default:
+                throw ErrnoException.of(EINVAL);
+        }
+        try (OpenFile f = file(nodeId, fh)) {
             if (!sleep || op == Linux.LOCK_UN) {
                 Linux.flock(f.fd, op | Linux.LOCK_NB);
                 return;
@@ -1442,32 +1554,16 @@ public final class PassthroughFileSystem implements FileSystem, MigratableFileSy
                 backoff = waitForLock(backoff);
             }
         }
-        Inode i = inode(nodeId);
-        if (lock.type != FileLock.F_RDLCK && lock.type != FileLock.F_WRLCK && lock.type != FileLock.F_UNLCK) {
-            throw ErrnoException.of(EINVAL);
-        }
-        if (lock.end != Long.MAX_VALUE && lock.end != -1 && lock.end < lock.start) {
-            throw ErrnoException.of(EINVAL);
-        }
-        int fd = plockFd(i, fh, owner);
-        long p = Linux.flockScratch();
-        putFlock(p, lock);
-        if (!sleep || lock.type == FileLock.F_UNLCK) {
-            Linux.ofdLock(fd, Linux.F_OFD_SETLK, p);
-            return;
-        }
-        long backoff = 1_000_000L;
-        while (true) {
-            try {
-                Linux.ofdLock(fd, Linux.F_OFD_SETLK, p);
-                return;
-            } catch (ErrnoException e) {
-                if (e.errno() != EAGAIN && e.errno() != EACCES) {
-                    throw e;
-                }
-            }
-            backoff = waitForLock(backoff);
-        }
+    }
+
+    /** For tests: lock fds open now. */
+    int lockFds() {
+        return lockFds.get();
+    }
+
+    /** For tests: caps lock fds. */
+    void maxLockFds(int max) {
+        maxLockFds = max;
     }
 
     /**
@@ -1511,6 +1607,11 @@ public final class PassthroughFileSystem implements FileSystem, MigratableFileSy
     /** For tests: the store. */
     InodeStore store() {
         return store;
+    }
+
+    /** For tests: the open files by fh. */
+    ConcurrentHashMap<Long, OpenFile> files() {
+        return files;
     }
 
     /** For tests: number of open files and directories. */

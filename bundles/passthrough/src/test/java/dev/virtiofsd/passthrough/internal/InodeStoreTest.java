@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.virtiofsd.api.identity.FileHandle;
@@ -25,11 +26,17 @@ class InodeStoreTest {
     static final class FakeIdentity implements InodeIdentity {
         final FileHandle handle;
         final String kind;
+        final boolean pins;
         int closed;
 
         FakeIdentity(FileHandle handle) {
+            this(handle, handle == null);
+        }
+
+        FakeIdentity(FileHandle handle, boolean pins) {
             this.handle = handle;
-            this.kind = handle == null ? "fd" : "handle";
+            this.pins = pins;
+            this.kind = handle == null ? (pins ? "fd" : "ids-only") : "handle";
         }
 
         @Override
@@ -44,12 +51,12 @@ class InodeStoreTest {
 
         @Override
         public boolean pinsInode() {
-            return handle == null;
+            return pins;
         }
 
         @Override
         public int heldFds() {
-            return handle == null ? 1 : 0;
+            return pins ? 1 : 0;
         }
 
         @Override
@@ -79,6 +86,15 @@ class InodeStoreTest {
                 .putInt(generation)
                 .array();
         return new FileHandle(mnt, 1, b);
+    }
+
+    /** findOrInsert, dropping the caller's reference at once (as a request's scope does). */
+    private static Inode insert(InodeStore s, IdsKey ids, InodeIdentity id, int mode) {
+        Inode i = s.findOrInsert(ids, id, mode);
+        if (i != null) {
+            i.release();
+        }
+        return i;
     }
 
     private static InodeStore storeWithRoot() {
@@ -137,9 +153,9 @@ class InodeStoreTest {
         InodeStore s = storeWithRoot();
         IdsKey ids = new IdsKey(100, 10, 20);
         FakeIdentity first = new FakeIdentity(null);
-        Inode a = s.findOrInsert(ids, first, S_IFREG);
+        Inode a = insert(s, ids, first, S_IFREG);
         FakeIdentity second = new FakeIdentity(null);
-        Inode again = s.findOrInsert(new IdsKey(100, 10, 20), second, S_IFREG);
+        Inode again = insert(s, new IdsKey(100, 10, 20), second, S_IFREG);
         assertSame(a, again);
         assertEquals(1, second.closed, "the duplicate identity is closed by the store");
         assertEquals(0, first.closed);
@@ -151,21 +167,21 @@ class InodeStoreTest {
     void inodeNumberReuseWithNewHandleGivesNewInode() {
         InodeStore s = storeWithRoot();
         IdsKey ids = new IdsKey(100, 10, 20);
-        Inode a = s.findOrInsert(ids, new FakeIdentity(handle(20, 100, 1)), S_IFREG);
+        Inode a = insert(s, ids, new FakeIdentity(handle(20, 100, 1)), S_IFREG);
         // File A unlinked on the host, B gets its inode number with a new generation.
         FakeIdentity bId = new FakeIdentity(handle(20, 100, 2));
-        Inode b = s.findOrInsert(ids, bId, S_IFREG);
+        Inode b = insert(s, ids, bId, S_IFREG);
         assertNotEquals(a.nodeId, b.nodeId);
         assertSame(bId, b.identity);
         assertEquals(0, bId.closed);
         // A is still reachable by its own handle and node id.
         FakeIdentity aAgain = new FakeIdentity(handle(20, 100, 1));
-        assertSame(a, s.findOrInsert(ids, aAgain, S_IFREG));
+        assertSame(a, insert(s, ids, aAgain, S_IFREG));
         assertEquals(1, aAgain.closed);
         assertSame(a, s.get(a.nodeId));
         assertSame(b, s.get(b.nodeId));
         // And a new lookup by B's handle finds B, not A.
-        assertSame(b, s.findOrInsert(ids, new FakeIdentity(handle(20, 100, 2)), S_IFREG));
+        assertSame(b, insert(s, ids, new FakeIdentity(handle(20, 100, 2)), S_IFREG));
     }
 
     @Test
@@ -173,10 +189,10 @@ class InodeStoreTest {
         InodeStore s = storeWithRoot();
         IdsKey ids = new IdsKey(300, 10, 20);
         // "prefer" fell back to an fd for this inode (no mount fd, say)...
-        Inode fdInode = s.findOrInsert(ids, new FakeIdentity(null), S_IFREG);
+        Inode fdInode = insert(s, ids, new FakeIdentity(null), S_IFREG);
         // ...and a later lookup produced a handle: it must still find the fd inode by ids.
         FakeIdentity withHandle = new FakeIdentity(handle(20, 300, 1));
-        assertSame(fdInode, s.findOrInsert(ids, withHandle, S_IFREG));
+        assertSame(fdInode, insert(s, ids, withHandle, S_IFREG));
         assertEquals(1, withHandle.closed);
         assertArrayEquals(new int[] {2, 0}, s.mapSizes()); // root + the fd inode; no handles
     }
@@ -185,8 +201,8 @@ class InodeStoreTest {
     void idsHitOnEntryWithHandleIsRejectedEvenForFdIdentity() {
         InodeStore s = storeWithRoot();
         IdsKey ids = new IdsKey(400, 10, 20);
-        Inode h = s.findOrInsert(ids, new FakeIdentity(handle(20, 400, 1)), S_IFREG);
-        Inode f = s.findOrInsert(ids, new FakeIdentity(null), S_IFREG);
+        Inode h = insert(s, ids, new FakeIdentity(handle(20, 400, 1)), S_IFREG);
+        Inode f = insert(s, ids, new FakeIdentity(null), S_IFREG);
         assertNotEquals(h.nodeId, f.nodeId);
     }
 
@@ -197,8 +213,8 @@ class InodeStoreTest {
         InodeStore s = storeWithRoot();
         IdsKey ids = new IdsKey(100, 10, 20);
         FakeIdentity aId = new FakeIdentity(handle(20, 100, 1));
-        Inode a = s.findOrInsert(ids, aId, S_IFREG);
-        s.findOrInsert(ids, new FakeIdentity(handle(20, 100, 1)), S_IFREG); // lookups 2
+        Inode a = insert(s, ids, aId, S_IFREG);
+        insert(s, ids, new FakeIdentity(handle(20, 100, 1)), S_IFREG); // lookups 2
         assertArrayEquals(new int[] {2, 1}, s.mapSizes());
 
         s.forget(a.nodeId, 1);
@@ -211,7 +227,7 @@ class InodeStoreTest {
         assertTrue(a.removed);
         assertArrayEquals(new int[] {1, 0}, s.mapSizes(), "gone from the ids AND the handle map");
         // A fresh lookup with the same handle makes a new inode (the old one is not resurrected).
-        Inode again = s.findOrInsert(ids, new FakeIdentity(handle(20, 100, 1)), S_IFREG);
+        Inode again = insert(s, ids, new FakeIdentity(handle(20, 100, 1)), S_IFREG);
         assertNotEquals(a.nodeId, again.nodeId);
         s.forget(a.nodeId, 1); // stale forget: no effect
         assertSame(again, s.get(again.nodeId));
@@ -222,13 +238,13 @@ class InodeStoreTest {
     void removingDisplacedInodeKeepsTheNewInodesIdsEntry() {
         InodeStore s = storeWithRoot();
         IdsKey ids = new IdsKey(100, 10, 20);
-        Inode a = s.findOrInsert(ids, new FakeIdentity(handle(20, 100, 1)), S_IFREG);
-        Inode b = s.findOrInsert(ids, new FakeIdentity(handle(20, 100, 2)), S_IFREG);
+        Inode a = insert(s, ids, new FakeIdentity(handle(20, 100, 1)), S_IFREG);
+        Inode b = insert(s, ids, new FakeIdentity(handle(20, 100, 2)), S_IFREG);
         assertArrayEquals(new int[] {2, 2}, s.mapSizes());
         s.forget(a.nodeId, 1);
         // Only A's handle entry left; the ids entry belongs to B and stays.
         assertArrayEquals(new int[] {2, 1}, s.mapSizes());
-        assertSame(b, s.findOrInsert(ids, new FakeIdentity(handle(20, 100, 2)), S_IFREG));
+        assertSame(b, insert(s, ids, new FakeIdentity(handle(20, 100, 2)), S_IFREG));
         s.forget(b.nodeId, 2);
         assertArrayEquals(new int[] {1, 0}, s.mapSizes());
         assertEquals(1, s.inodes());
@@ -239,8 +255,8 @@ class InodeStoreTest {
         InodeStore s = storeWithRoot();
         FakeIdentity x = new FakeIdentity(null);
         FakeIdentity y = new FakeIdentity(handle(20, 6, 1));
-        s.findOrInsert(new IdsKey(5, 10, 20), x, S_IFREG);
-        s.findOrInsert(new IdsKey(6, 10, 20), y, S_IFREG);
+        insert(s, new IdsKey(5, 10, 20), x, S_IFREG);
+        insert(s, new IdsKey(6, 10, 20), y, S_IFREG);
         assertEquals(3, s.inodes());
         assertEquals(2, s.fds()); // root fd + x
         Map<String, Long> kinds = s.byKind();
@@ -267,7 +283,7 @@ class InodeStoreTest {
     @Test
     void refFailsOnRemovedInode() {
         InodeStore s = storeWithRoot();
-        Inode a = s.findOrInsert(new IdsKey(5, 10, 20), new FakeIdentity(null), S_IFREG);
+        Inode a = insert(s, new IdsKey(5, 10, 20), new FakeIdentity(null), S_IFREG);
         assertTrue(s.ref(a));
         s.forget(a.nodeId, 2);
         assertFalse(s.ref(a));
@@ -276,20 +292,84 @@ class InodeStoreTest {
     @Test
     void aNewInodeThatWouldExceedTheFdBudgetIsRefusedAndKnownOnesAreStillFound() {
         InodeStore s = new InodeStore(2);
-        Inode a = s.findOrInsert(new IdsKey(1, 10, 20), new FakeIdentity(null), S_IFREG);
-        Inode b = s.findOrInsert(new IdsKey(2, 10, 20), new FakeIdentity(null), S_IFREG);
+        Inode a = insert(s, new IdsKey(1, 10, 20), new FakeIdentity(null), S_IFREG);
+        Inode b = insert(s, new IdsKey(2, 10, 20), new FakeIdentity(null), S_IFREG);
         assertNotNull(a);
         assertNotNull(b);
         FakeIdentity third = new FakeIdentity(null);
-        assertNull(s.findOrInsert(new IdsKey(3, 10, 20), third, S_IFREG), "a third fd is over the budget");
+        assertNull(insert(s, new IdsKey(3, 10, 20), third, S_IFREG), "a third fd is over the budget");
         assertEquals(0, third.closed, "a refused identity stays the caller's to close");
         assertEquals(2, s.fds());
         // a handle identity holds no fd: not limited
-        assertNotNull(s.findOrInsert(new IdsKey(4, 10, 20), new FakeIdentity(handle(20, 4, 1)), S_IFREG));
+        assertNotNull(insert(s, new IdsKey(4, 10, 20), new FakeIdentity(handle(20, 4, 1)), S_IFREG));
         // an inode already known is found whatever the budget (its fd is counted already)
-        assertSame(a, s.findOrInsert(new IdsKey(1, 10, 20), new FakeIdentity(null), S_IFREG));
+        assertSame(a, insert(s, new IdsKey(1, 10, 20), new FakeIdentity(null), S_IFREG));
         // forgetting frees budget
         s.forget(b.nodeId, 1);
-        assertNotNull(s.findOrInsert(new IdsKey(3, 10, 20), new FakeIdentity(null), S_IFREG));
+        assertNotNull(insert(s, new IdsKey(3, 10, 20), new FakeIdentity(null), S_IFREG));
+    }
+
+    // ---- pinsInode ---------------------------------------------------------------------------
+
+    @Test
+    void anIdentityThatNeitherHasAHandleNorPinsItsInodeIsNeverFoundByIds() {
+        InodeStore s = storeWithRoot();
+        IdsKey ids = new IdsKey(100, 10, 20);
+        Inode a = insert(s, ids, new FakeIdentity(null, false), S_IFREG);
+        // The host may have given A's inode number to a new file: the same ids must not find A.
+        Inode b = insert(s, ids, new FakeIdentity(null, false), S_IFREG);
+        assertNotEquals(a.nodeId, b.nodeId);
+        // A pinning identity is found by ids (the fd keeps the number from being reused).
+        Inode c = insert(s, new IdsKey(101, 10, 20), new FakeIdentity(null, true), S_IFREG);
+        assertSame(c, insert(s, new IdsKey(101, 10, 20), new FakeIdentity(null, true), S_IFREG));
+    }
+
+    // ---- references --------------------------------------------------------------------------
+
+    @Test
+    void forgetAndDestroyNeverCloseAnIdentityARequestStillUses() {
+        InodeStore s = storeWithRoot();
+        FakeIdentity id = new FakeIdentity(null);
+        Inode a = insert(s, new IdsKey(5, 10, 20), id, S_IFREG);
+        Inode inUse = s.acquire(a.nodeId); // a request on another queue
+        assertSame(a, inUse);
+        s.forget(a.nodeId, 1);
+        assertNull(s.get(a.nodeId), "gone from the store");
+        assertNull(s.acquire(a.nodeId), "no new request can reach it");
+        assertEquals(0, id.closed, "still in use: not closed");
+        inUse.release();
+        assertEquals(1, id.closed, "closed by the last user");
+
+        FakeIdentity id2 = new FakeIdentity(handle(20, 6, 1));
+        Inode b = insert(s, new IdsKey(6, 10, 20), id2, S_IFREG);
+        Inode inUse2 = s.acquire(b.nodeId);
+        s.clearAllButRoot();
+        assertEquals(0, id2.closed);
+        inUse2.release();
+        assertEquals(1, id2.closed);
+        assertThrows(IllegalStateException.class, inUse2::release, "an over-release is a bug, not silence");
+    }
+
+    @Test
+    void findOrInsertGivesTheCallerAReference() {
+        InodeStore s = storeWithRoot();
+        FakeIdentity id = new FakeIdentity(null);
+        Inode a = s.findOrInsert(new IdsKey(5, 10, 20), id, S_IFREG);
+        assertEquals(2, a.refs(), "the store's and the caller's");
+        s.forget(a.nodeId, 1);
+        assertEquals(0, id.closed);
+        a.release();
+        assertEquals(1, id.closed);
+    }
+
+    @Test
+    void lockFdsCountAgainstTheSameBudget() {
+        InodeStore s = new InodeStore(3);
+        s.setRoot(new IdsKey(2, 10, 20), new FakeIdentity(null), S_IFDIR);
+        assertTrue(s.reserveFds(2));
+        assertFalse(s.reserveFds(1), "root + 2 lock fds use the budget of 3");
+        assertNull(s.findOrInsert(new IdsKey(5, 10, 20), new FakeIdentity(null), S_IFREG));
+        s.returnFds(1);
+        assertNotNull(insert(s, new IdsKey(5, 10, 20), new FakeIdentity(null), S_IFREG));
     }
 }

@@ -13,7 +13,6 @@ import dev.virtiofsd.strategy.fd.PathFdIdentity;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Paths;
-import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import org.slf4j.Logger;
@@ -36,13 +35,20 @@ public final class HandleIdentityProvider implements IdentityProvider {
     /** False when "prefer" found handles unusable at start (no CAP_DAC_READ_SEARCH): fd-only. */
     private volatile boolean handles;
 
+    /** Mount fds by mount id; an entry leaves with the last identity on its mount (see {@link MountFd}). */
     private final ConcurrentHashMap<Long, MountFd> mountFds = new ConcurrentHashMap<>();
+    /**
+     * Mounts whose filesystem has no file handles (name_to_handle_at said EOPNOTSUPP): not asked
+     * again on every LOOKUP there. Keyed by mount id; the kernel may give a freed id to a later
+     * mount, which then falls back too ("prefer": an O_PATH fd, which is always correct).
+     */
+    private final Set<Long> noHandleMounts = ConcurrentHashMap.newKeySet();
+    /** The shared directory's mount fd, held by the provider until {@link #close()}. */
+    private volatile MountFd sharedMount;
     /** Mounts on which "mandatory" already logged its refusal. */
     private final Set<Long> refusedMounts = ConcurrentHashMap.newKeySet();
     /** Mounts on which "prefer" already logged (at debug) that it falls back. */
     private final Set<Long> fallbackMounts = ConcurrentHashMap.newKeySet();
-
-    private volatile boolean closed;
 
     private HandleIdentityProvider(boolean mandatory) {
         this.mandatory = mandatory;
@@ -75,7 +81,7 @@ public final class HandleIdentityProvider implements IdentityProvider {
         int rootMode;
         try (Statx sx = new Statx()) {
             sx.ofFd(rootFd);
-            rootMount = sx.mntId();
+            rootMount = sx.mountIdOf(rootFd);
             rootMode = sx.mode();
         }
         if (!capability) {
@@ -98,6 +104,7 @@ public final class HandleIdentityProvider implements IdentityProvider {
                                 + " by O_PATH fds",
                         option,
                         describeMount(rootMount));
+                noHandleMounts.add(rootMount);
                 handles = true; // submounts may still have them
                 return;
             }
@@ -117,6 +124,7 @@ public final class HandleIdentityProvider implements IdentityProvider {
             int probe = openByHandle(mount.fd, rootHandle, Linux.O_PATH);
             Linux.close(probe);
         } catch (ErrnoException e) {
+            mount.release();
             if (e.errno() == Errno.EPERM) {
                 unusable("needs CAP_DAC_READ_SEARCH (open_by_handle_at said EPERM)");
             } else {
@@ -124,6 +132,9 @@ public final class HandleIdentityProvider implements IdentityProvider {
             }
             return;
         }
+        // The provider keeps the shared directory's mount fd (a directory fd: it pins no file the guest
+        // might unlink); submounts' fds live only as long as inodes on them.
+        sharedMount = mount;
         handles = true;
         LOG.debug("{}: file handles usable on {}", option, describeMount(rootMount));
     }
@@ -148,12 +159,16 @@ public final class HandleIdentityProvider implements IdentityProvider {
         if (!handles) {
             return new PathFdIdentity(pathFd);
         }
+        if (noHandleMounts.contains(mountId)) {
+            return noHandle(pathFd, mountId, Errno.EOPNOTSUPP, "the filesystem has no file handle support");
+        }
         FileHandle handle;
         try {
             handle = makeHandle(pathFd, mountId);
         } catch (ErrnoException e) {
             int errno = e.errno();
             if (errno == Errno.EOPNOTSUPP) {
+                noHandleMounts.add(mountId);
                 return noHandle(pathFd, mountId, errno, "the filesystem has no file handle support");
             }
             if (errno == Errno.EOVERFLOW) {
@@ -162,25 +177,24 @@ public final class HandleIdentityProvider implements IdentityProvider {
             Linux.close(pathFd);
             throw e;
         }
-        MountFd mount = mountFds.get(mountId);
+        MountFd mount;
+        int errno;
+        try {
+            mount = mountFdFor(pathFd, mountId, mode);
+            errno = Errno.EOPNOTSUPP;
+        } catch (ErrnoException e) {
+            mount = null;
+            errno = e.errno();
+        }
         if (mount == null) {
-            int errno;
-            try {
-                mount = mountFdFor(pathFd, mountId, mode);
-                errno = Errno.EOPNOTSUPP;
-            } catch (ErrnoException e) {
-                errno = e.errno();
-            }
-            if (mount == null) {
-                return noHandle(
-                        pathFd,
-                        mountId,
-                        errno,
-                        "no mount fd can be opened (first inode seen on it is " + fileType(mode) + ")");
-            }
+            return noHandle(
+                    pathFd,
+                    mountId,
+                    errno,
+                    "no mount fd can be opened (first inode seen on it is " + fileType(mode) + ")");
         }
         Linux.close(pathFd);
-        return new HandleIdentity(handle, mount.retain());
+        return new HandleIdentity(handle, mount);
     }
 
     private InodeIdentity noHandle(int pathFd, long mountId, int errno, String why) throws ErrnoException {
@@ -203,12 +217,13 @@ public final class HandleIdentityProvider implements IdentityProvider {
     }
 
     /**
-     * The mount fd for {@code mountId}, opening one by reopening {@code pathFd} O_RDONLY if this is
-     * the first inode seen on the mount. Null if this inode cannot give one (not a regular file or
-     * directory, or on another mount than expected); throws the reopen errno (EACCES...).
+     * The mount fd for {@code mountId} with a reference for the caller, opening one by reopening
+     * {@code pathFd} O_RDONLY if no inode on the mount holds one now. Null if this inode cannot give
+     * one (not a regular file or directory, or on another mount than expected); throws the reopen
+     * errno (EACCES...).
      */
     private MountFd mountFdFor(int pathFd, long mountId, int mode) throws ErrnoException {
-        MountFd known = mountFds.get(mountId);
+        MountFd known = retainListed(mountId);
         if (known != null) {
             return known;
         }
@@ -220,7 +235,7 @@ public final class HandleIdentityProvider implements IdentityProvider {
         int fd = Linux.reopen(pathFd, flags);
         try (Statx sx = new Statx()) {
             sx.ofFd(fd);
-            if (sx.mntId() != mountId) {
+            if (sx.mountIdOf(fd) != mountId) {
                 Linux.close(fd);
                 return null;
             }
@@ -229,18 +244,33 @@ public final class HandleIdentityProvider implements IdentityProvider {
             throw e;
         }
         // No lock across the syscalls above: whoever loses the race closes its fd.
-        MountFd mine = new MountFd(mountId, fd);
-        MountFd raced = mountFds.putIfAbsent(mountId, mine);
-        if (raced != null) {
-            Linux.close(fd);
-            return raced;
+        MountFd mine = new MountFd(mountId, fd, mountFds);
+        while (true) {
+            MountFd raced = mountFds.putIfAbsent(mountId, mine);
+            if (raced == null) {
+                LOG.debug("{}: mount fd {} for {}", option, fd, mountId);
+                return mine;
+            }
+            if (raced.tryRetain()) {
+                Linux.close(fd);
+                return raced;
+            }
+            mountFds.remove(mountId, raced); // its last user is closing it
         }
-        if (closed && mountFds.remove(mountId, mine)) {
-            mine.release();
-            return null;
+    }
+
+    /** The listed mount fd of {@code mountId} with a reference taken, or null. */
+    private MountFd retainListed(long mountId) {
+        while (true) {
+            MountFd m = mountFds.get(mountId);
+            if (m == null) {
+                return null;
+            }
+            if (m.tryRetain()) {
+                return m;
+            }
+            mountFds.remove(mountId, m); // its last user is closing it
         }
-        LOG.debug("{}: mount fd {} for {}", option, fd, mountId);
-        return mine;
     }
 
     /**
@@ -282,6 +312,11 @@ public final class HandleIdentityProvider implements IdentityProvider {
         return mountFds.size();
     }
 
+    /** Mount ids known to give no file handles (for tests and introspection). */
+    Set<Long> mountsWithoutHandles() {
+        return Set.copyOf(noHandleMounts);
+    }
+
     /** Mount ids with a mount fd (for tests and introspection). */
     Set<Long> mountIds() {
         return Set.copyOf(mountFds.keySet());
@@ -289,12 +324,11 @@ public final class HandleIdentityProvider implements IdentityProvider {
 
     @Override
     public void close() {
-        closed = true;
-        for (Long id : List.copyOf(mountFds.keySet())) {
-            MountFd m = mountFds.remove(id);
-            if (m != null) {
-                m.release();
-            }
+        // The identities still alive hold their mount fds; the last of each closes it.
+        MountFd m = sharedMount;
+        sharedMount = null;
+        if (m != null) {
+            m.release();
         }
     }
 

@@ -205,7 +205,7 @@ class HandleIdentityProviderTest {
             Files.writeString(shm.resolve("y"), "y");
             long baseline = openFds();
             HandleIdentityProvider p = (HandleIdentityProvider) prefer();
-            assertEquals(1, p.heldFds(), "the root's mount fd, opened by the start-up probe");
+            assertEquals(1, p.heldFds(), "the shared directory's mount fd, opened by the start-up probe");
             InodeIdentity[] ids = new InodeIdentity[5];
             for (int i = 0; i < 3; i++) {
                 ids[i] = identify(p, Files.writeString(dir.resolve("f" + i), "f"));
@@ -218,18 +218,24 @@ class HandleIdentityProviderTest {
             assertEquals(2, p.heldFds(), "a second mount (tmpfs /dev/shm) gets exactly one more mount fd");
             assertEquals(2, p.mountIds().size());
             assertEquals(baseline + 2, openFds());
-            assertEquals("y", read(ids[4].open(Linux.O_RDONLY)), "read through the tmpfs mount fd");
+            int y = ids[4].open(Linux.O_RDONLY);
+            assertEquals("y", read(y), "read through the tmpfs mount fd");
+            Linux.close(y);
+            ids[3].close();
+            assertEquals(2, p.heldFds(), "y still uses the tmpfs mount fd");
+            ids[4].close();
+            assertEquals(1, p.heldFds(), "the tmpfs mount fd went with the last inode on that mount");
+            assertEquals(baseline + 1, openFds());
 
             p.close();
-            assertEquals(0, p.heldFds());
             // identities stay usable after the provider closes; the mount fds go with the last of them
             int fd = ids[0].open(Linux.O_RDONLY);
             assertEquals("f", read(fd));
             Linux.close(fd);
-            for (InodeIdentity id : ids) {
-                id.close();
+            for (int i = 0; i < 3; i++) {
+                ids[i].close();
             }
-            assertTrue(openFds() <= baseline + 1, "every mount fd closed once its identities closed");
+            assertEquals(baseline, openFds(), "every mount fd closed once the provider and its identities closed");
         } finally {
             try (Stream<Path> s = Files.list(shm)) {
                 for (Path f : s.collect(Collectors.toList())) {
@@ -393,5 +399,51 @@ class HandleIdentityProviderTest {
         } finally {
             Linux.close(fd);
         }
+    }
+
+    @Test
+    void aHostSubmountCanBeUnmountedOnceItsLastInodeIsGone() throws Exception {
+        Path sub = Files.createDirectory(dir.resolve("sub"));
+        run("mount", "-t", "tmpfs", "-o", "size=1m", "vfsd-test", sub.toString());
+        boolean mounted = true;
+        try (HandleIdentityProvider p = (HandleIdentityProvider) prefer()) {
+            InodeIdentity a = identify(p, Files.writeString(sub.resolve("a"), "a"));
+            InodeIdentity b = identify(p, Files.writeString(sub.resolve("b"), "b"));
+            assertEquals("handle", a.kind());
+            assertEquals(2, p.heldFds(), "the shared directory's and the submount's");
+            a.close();
+            assertNotEquals(0, runStatus("umount", sub.toString()), "busy while an inode on it is held");
+            b.close();
+            assertEquals(1, p.heldFds());
+            assertEquals(0, runStatus("umount", sub.toString()), "the daemon no longer keeps the submount busy");
+            mounted = false;
+        } finally {
+            if (mounted) {
+                runStatus("umount", "-l", sub.toString());
+            }
+        }
+    }
+
+    @Test
+    void aMountWithoutHandlesIsRememberedAndTheMountIdAlsoComesFromFdinfo() throws Exception {
+        try (HandleIdentityProvider p = (HandleIdentityProvider) prefer()) {
+            InodeIdentity a = identify(p, Path.of("/proc/self/status"));
+            assertEquals("fd", a.kind());
+            int fd = a.acquirePath();
+            sx.ofFd(fd);
+            assertTrue(p.mountsWithoutHandles().contains(sx.mntId()), "not asked again on that mount");
+            assertEquals(sx.mntId(), Linux.fdinfoMountId(fd), "fdinfo's mnt_id is statx's");
+            a.close();
+        }
+    }
+
+    private static int runStatus(String... cmd) throws Exception {
+        Process pr = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        pr.getInputStream().readAllBytes();
+        return pr.waitFor();
+    }
+
+    private static void run(String... cmd) throws Exception {
+        assertEquals(0, runStatus(cmd), String.join(" ", cmd));
     }
 }

@@ -139,19 +139,32 @@ public final class VhostUserDevice implements AutoCloseable {
         work.put(r);
     }
 
-    private java.util.concurrent.ExecutorService blockingExecutor;
+    /**
+     * Most requests that may sleep (SETLKW) served at once, each on a thread of its own; beyond it
+     * a SETLKW is answered ENOLCK at once, so a guest cannot make the daemon start threads without
+     * bound.
+     */
+    static final int MAX_LOCK_WAITERS = Integer.getInteger("virtiofsd.vhostuser.max-lock-waiters", 256);
+
+    private java.util.concurrent.ThreadPoolExecutor blockingExecutor;
     private final ThreadLocal<WorkerSlot> blockingSlot = ThreadLocal.withInitial(WorkerSlot::new);
 
-    /** Runs a request that may sleep (SETLKW) on a thread of its own. */
-    synchronized void runBlocking(Virtqueue.Request r) {
+    /** Runs a request that may sleep (SETLKW) on a thread of its own; false when all are busy. */
+    synchronized boolean runBlocking(Virtqueue.Request r) {
         if (blockingExecutor == null) {
-            blockingExecutor = java.util.concurrent.Executors.newCachedThreadPool(task -> {
-                Thread t = new Thread(task, "vhost-user-blocking");
-                t.setDaemon(true);
-                return t;
-            });
+            blockingExecutor = new java.util.concurrent.ThreadPoolExecutor(
+                    0, MAX_LOCK_WAITERS, 30, TimeUnit.SECONDS, new java.util.concurrent.SynchronousQueue<>(), task -> {
+                        Thread t = new Thread(task, "vhost-user-blocking");
+                        t.setDaemon(true);
+                        return t;
+                    });
         }
-        blockingExecutor.execute(() -> r.queue.runBlocking(r, blockingSlot.get()));
+        try {
+            blockingExecutor.execute(() -> r.queue.runBlocking(r, blockingSlot.get()));
+            return true;
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            return false;
+        }
     }
 
     private void poolLoop() {

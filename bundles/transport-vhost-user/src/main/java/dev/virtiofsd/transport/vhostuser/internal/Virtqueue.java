@@ -380,7 +380,7 @@ public final class Virtqueue {
                 inflight++;
             }
             if (status == OK && r.in.opcode() == FUSE_SETLKW) {
-                startBlocking(r);
+                startBlocking(r, slot);
                 return true;
             }
             try {
@@ -408,7 +408,7 @@ public final class Virtqueue {
             synchronized (inflightLock) {
                 inflight++;
             }
-            startBlocking(r);
+            startBlocking(r, slot);
             return true;
         }
         int len = handle(status, in, out, slot);
@@ -420,7 +420,7 @@ public final class Virtqueue {
     /** Runs one parsed request; returns the used length. Called on a queue or pool thread. */
     int handle(int status, Segments in, Segments out, WorkerSlot slot) {
         if (status == BAD_REQUEST) {
-            return errorReply(in, out, slot);
+            return errorReply(in, out, slot, Errno.EIO);
         }
         if (in.opcode() == FUSE_INIT) {
             device.onInit();
@@ -430,9 +430,13 @@ public final class Virtqueue {
         return len < 0 ? 0 : len;
     }
 
-    private void startBlocking(Request r) {
+    /** Hands a SETLKW to a thread of its own; when too many already wait, answers ENOLCK now. */
+    private void startBlocking(Request r, WorkerSlot slot) {
         blocking.add(r);
-        device.runBlocking(r);
+        if (!device.runBlocking(r)) {
+            blocking.remove(r);
+            complete(r, errorReply(r.in, r.out, slot, Errno.ENOLCK));
+        }
     }
 
     /** Runs a blocking request on an executor thread. */
@@ -472,15 +476,15 @@ public final class Virtqueue {
         }
     }
 
-    /** A FUSE error reply (-EIO) for a request whose readable part was unusable. */
-    private int errorReply(Segments in, Segments out, WorkerSlot slot) {
+    /** A FUSE error reply without asking the dispatcher (unusable request: EIO; too many lock waiters: ENOLCK). */
+    private int errorReply(Segments in, Segments out, WorkerSlot slot, int errno) {
         if (out.totalLength() < 16) {
             return 0;
         }
         long unique = in.readU64(8);
         long b = slot.scratch;
         NativeMemory.putInt(b, 16);
-        NativeMemory.putInt(b + 4, -dev.virtiofsd.api.Errno.EIO);
+        NativeMemory.putInt(b + 4, -errno);
         NativeMemory.putLong(b + 8, unique);
         out.writeAtStart(b, 16);
         return 16;
