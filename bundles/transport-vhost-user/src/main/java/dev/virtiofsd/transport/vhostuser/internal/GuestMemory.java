@@ -121,6 +121,16 @@ public final class GuestMemory implements AutoCloseable {
         return host[r] + mmapOffset[r] + (addr - gpa[r]);
     }
 
+    /** Guest-physical start of region {@code r}. */
+    long gpaOf(int r) {
+        return gpa[r];
+    }
+
+    /** Size of region {@code r}. */
+    long sizeOf(int r) {
+        return size[r];
+    }
+
     /** Bytes from {@code addr} to the end of region {@code r}. */
     public long remaining(int r, long addr) {
         return size[r] - (addr - gpa[r]);

@@ -124,6 +124,11 @@ public final class VhostUserDevice implements AutoCloseable {
         activeLog = (ackedFeatures & F_LOG_ALL) != 0 ? logMapping : null;
     }
 
+    /** For tests (the fuzz target walks its descriptor chains): virtqueue {@code i}. */
+    Virtqueue virtqueue(int i) {
+        return queues[i];
+    }
+
     /** For tests: whether queue {@code i} was marked broken. */
     public boolean queueBroken(int i) {
         return queues[i].broken;
