@@ -924,8 +924,8 @@ public final class PassthroughFileSystem implements FileSystem, MigratableFileSy
      * CREATE: makes the file with O_EXCL, so that it is never an existing device or FIFO that gets
      * opened. When the name exists and the guest did not ask for O_EXCL, the existing inode is opened
      * only if it is a regular file (through an O_PATH fd that pins it, so no rename can swap it);
-     * a directory answers EISDIR, a symlink ELOOP (as open(O_CREAT|O_NOFOLLOW) does), anything else
-     * EBADF, as OPEN does.
+     * a directory answers EISDIR (as open(2) does), anything else (symlinks too) EBADF, as OPEN does
+     * and as Rust virtiofsd answers.
      */
     private static int createOrOpen(int pfd, long name, int oflags, int mode, boolean exclusive) throws ErrnoException {
         try {
@@ -944,8 +944,6 @@ public final class PassthroughFileSystem implements FileSystem, MigratableFileSy
                     return Linux.reopen(path, oflags & ~Linux.O_CREAT);
                 case Linux.S_IFDIR:
                     throw ErrnoException.of(Errno.EISDIR);
-                case Linux.S_IFLNK:
-                    throw ErrnoException.of(Errno.ELOOP);
                 default:
                     throw ErrnoException.of(EBADF);
             }

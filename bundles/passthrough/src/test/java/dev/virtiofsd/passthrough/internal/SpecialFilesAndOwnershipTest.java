@@ -184,7 +184,7 @@ class SpecialFilesAndOwnershipTest {
                     n + " CREATE");
         }
         assertEquals(
-                Errno.ELOOP,
+                Errno.EBADF,
                 errno(() -> fs.create(
                         root, FileSystem.ROOT_ID, name("link"), 0644, Linux.O_RDWR, 0, new EntryOut(), new OpenOut())));
         assertEquals(

@@ -152,28 +152,50 @@ public final class VhostUserDevice implements AutoCloseable {
     static final int MAX_LOCK_WAITERS = Integer.getInteger("virtiofsd.vhostuser.max-lock-waiters", 256);
 
     private java.util.concurrent.ThreadPoolExecutor blockingExecutor;
-    private final ThreadLocal<WorkerSlot> blockingSlot = ThreadLocal.withInitial(WorkerSlot::new);
+    private static final ThreadLocal<WorkerSlot> BLOCKING_SLOT = new ThreadLocal<>();
 
     /** Runs a request that may sleep (SETLKW) on a thread of its own; false when all are busy. */
     synchronized boolean runBlocking(Virtqueue.Request r) {
         if (blockingExecutor == null) {
             blockingExecutor = new java.util.concurrent.ThreadPoolExecutor(
-                    0, MAX_LOCK_WAITERS, 30, TimeUnit.SECONDS, new java.util.concurrent.SynchronousQueue<>(), task -> {
-                        Thread t = new Thread(task, "vhost-user-blocking");
-                        t.setDaemon(true);
-                        return t;
-                    });
+                    0,
+                    MAX_LOCK_WAITERS,
+                    30,
+                    TimeUnit.SECONDS,
+                    new java.util.concurrent.SynchronousQueue<>(),
+                    VhostUserDevice::blockingThread);
         }
         try {
-            blockingExecutor.execute(() -> r.queue.runBlocking(r, blockingSlot.get()));
+            blockingExecutor.execute(() -> r.queue.runBlocking(r, BLOCKING_SLOT.get()));
             return true;
         } catch (java.util.concurrent.RejectedExecutionException e) {
             return false;
         }
     }
 
+    /** A blocking thread has its slot (worker, scratch) for its lifetime; freed as it ends. */
+    private static Thread blockingThread(Runnable task) {
+        Thread t = new Thread(
+                () -> {
+                    try (WorkerSlot slot = new WorkerSlot()) {
+                        BLOCKING_SLOT.set(slot);
+                        task.run();
+                    } finally {
+                        BLOCKING_SLOT.remove();
+                    }
+                },
+                "vhost-user-blocking");
+        t.setDaemon(true);
+        return t;
+    }
+
     private void poolLoop() {
-        WorkerSlot slot = new WorkerSlot();
+        try (WorkerSlot slot = new WorkerSlot()) {
+            poolLoop(slot);
+        }
+    }
+
+    private void poolLoop(WorkerSlot slot) {
         while (!closing) {
             Virtqueue.Request r;
             try {

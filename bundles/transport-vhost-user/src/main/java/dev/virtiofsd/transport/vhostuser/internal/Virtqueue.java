@@ -290,6 +290,7 @@ public final class Virtqueue {
             broken = true;
         } finally {
             NativeMemory.free(pollBuf);
+            slot.close();
         }
     }
 

@@ -372,6 +372,50 @@ class VhostUserTransportTest {
     }
 
     @Test
+    void sleepingLocksBeyondTheCapAreRefusedAtOnceAndTheQueueGoesOn() throws Exception {
+        for (int pool : new int[] {0, 2}) {
+            server.lockRelease = new CountDownLatch(1);
+            VhostUserFrontend.Options fo = new VhostUserFrontend.Options();
+            fo.queueSize = 1024;
+            fo.slots = 1024;
+            fo.bufferSize = 4096;
+            fo.indirect = true;
+            VhostUserFrontend f =
+                    start(VhostUserOptions.socket(socket().toString()).threadPoolSize(pool), fo);
+            int n = VhostUserDevice.MAX_LOCK_WAITERS + 100;
+            List<Integer> tickets = new ArrayList<>();
+            for (int i = 0; i < n; i++) {
+                tickets.add(f.submit(1, f.fuse().setlk(true, 2, 3, 4 + i, 1, 0), 100));
+            }
+            int enolck = 0;
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+            while (enolck < 100 && System.nanoTime() < deadline) {
+                int t = f.awaitAny(1, 1000);
+                if (t >= 0) {
+                    FuseReply r = f.await(1, t, 0);
+                    assertEquals(-Errno.ENOLCK, r.error(), "only the requests beyond the cap are answered now");
+                    tickets.remove(Integer.valueOf(t));
+                    enolck++;
+                }
+            }
+            assertEquals(100, enolck, "pool " + pool);
+            assertEquals(VhostUserDevice.MAX_LOCK_WAITERS, tickets.size());
+            byte[] req = f.fuse().getattr(1);
+            assertEcho(f.request(1, req, 100), req);
+            server.lockRelease.countDown();
+            for (int t : tickets) {
+                FuseReply r = f.await(1, t, 10_000);
+                assertNotNull(r);
+                assertEquals(0, r.error());
+            }
+            f.close();
+            frontend = null;
+            transport.close();
+            transport = null;
+        }
+    }
+
+    @Test
     void stoppingTheRingWakesASleepingLock() throws Exception {
         VhostUserFrontend f = start();
         int lock = f.submit(1, f.fuse().setlk(true, 2, 3, 4, 1, 0), 100);
