@@ -590,9 +590,10 @@ final class PassthroughMigration implements AutoCloseable {
             boolean dir = f[3] != 0;
             int fd;
             try {
+                // openForIo: a state that names a device or FIFO as an open file gets nothing opened
                 fd = dir
-                        ? inode.identity.open(Linux.O_RDONLY | Linux.O_DIRECTORY)
-                        : inode.identity.open((int) f[2]
+                        ? inode.openForIo(Linux.O_RDONLY | Linux.O_DIRECTORY)
+                        : inode.openForIo((int) f[2]
                                 & ~(Linux.O_CREAT | Linux.O_EXCL | Linux.O_TRUNC | Linux.O_NOCTTY | Linux.O_PATH));
             } catch (ErrnoException e) {
                 String why = "open file " + fh + " of inode " + inode.nodeId + ": " + e.getMessage();
@@ -602,9 +603,10 @@ final class PassthroughMigration implements AutoCloseable {
                 LOG.warn("migration: {}; the guest gets EBADF for it", why);
                 continue;
             }
+            inode.retain(); // the open file's reference (see OpenFile)
             OpenFile of = dir ? new OpenFile.Dir(inode, fd) : new OpenFile(inode, fd);
             if (files.putIfAbsent(fh, of) != null) {
-                of.close();
+                of.close(); // its only reference: closes the fd and gives the inode's back
                 throw new IOException("fh " + fh + " appears twice in the state");
             }
             nextFh.accumulateAndGet(fh + 1, Math::max);
