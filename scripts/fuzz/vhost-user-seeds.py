@@ -42,6 +42,8 @@ seeds["after_setup"] = bytes([1 | 2 | 8, 7, 0, 0]) + msg(11, 1, struct.pack("<II
     msg(5, 9, struct.pack("<II", 200, 0) + bytes(32)) + msg(13, 9, struct.pack("<Q", 0x101)) + msg(12, 8, b"", declared=4000)
 seeds["pool_and_mq"] = bytes([1 | 2 | 16, 2, 3]) + write(0x8000, chain) + write(0xC000, avail) + write(0x1000, fuse_getattr(11)) + \
     bytes([0]) + msg(17, 9, b"") + msg(36, 9, b"") + msg(40, 9, b"") + msg(39, 9, struct.pack("<Q", 0xf))
+# The stream ends inside a message that carries an fd (declared 8 bytes, none sent): the fd must not leak.
+seeds["truncated_fd_message"] = bytes([1, 3, 0, 0]) + msg(13, 1, b"", declared=8)
 for k, v in seeds.items():
     with open(os.path.join(out, k), "wb") as f:
         f.write(v)

@@ -285,8 +285,19 @@ public final class VhostUserDevice implements AutoCloseable {
             closeFds(0);
             return false;
         }
-        if (n < HEADER_SIZE) {
-            socket.recvFully(buf + n, HEADER_SIZE - n);
+        try {
+            if (n < HEADER_SIZE) {
+                socket.recvFully(buf + n, HEADER_SIZE - n);
+            }
+            int size = NativeMemory.getInt(buf + 8);
+            if (size > 0 && size <= MAX_PAYLOAD) {
+                socket.recvFully(buf + HEADER_SIZE, size);
+            }
+        } catch (ErrnoException e) {
+            // The stream ended (or broke) inside the message: the fds that came with its header are
+            // ours to close, or every truncated fd-carrying message leaks them.
+            closeFds(0);
+            throw e;
         }
         int request = NativeMemory.getInt(buf);
         int flags = NativeMemory.getInt(buf + 4);
@@ -299,9 +310,6 @@ public final class VhostUserDevice implements AutoCloseable {
             LOG.error("vhost-user {}: payload size {} is too large; closing the connection", name(request), size);
             closeFds(0);
             return false;
-        }
-        if (size > 0) {
-            socket.recvFully(buf + HEADER_SIZE, size);
         }
         if ((flags & VERSION_MASK) != VERSION) {
             LOG.error(

@@ -1,6 +1,7 @@
 package dev.virtiofsd.transport.vhostuser.internal;
 
 import static dev.virtiofsd.transport.vhostuser.internal.VhostUser.*;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ch.qos.logback.classic.Level;
@@ -26,7 +27,8 @@ import org.slf4j.LoggerFactory;
  * the rings meanwhile through an echoing FUSE server.
  *
  * <p>Checked: no exception but an errno leaves the message loop, every segment of a walked chain lies
- * inside the mapped guest memory, and nothing crashes the JVM. {@code mvn verify} replays the
+ * inside the mapped guest memory, no fd is left open once the device is released, and nothing
+ * crashes the JVM. {@code mvn verify} replays the
  * committed corpus; {@code JAZZER_FUZZ=1} fuzzes.
  */
 class VhostUserFuzzTest {
@@ -146,6 +148,7 @@ class VhostUserFuzzTest {
             heads[i] = in.u16();
         }
 
+        int fdsBefore = fdCount();
         int[] sv = Linux.socketpair();
         Stream s = new Stream();
         s.out = new UnixSocket(sv[0]);
@@ -189,6 +192,13 @@ class VhostUserFuzzTest {
             dev.release();
             s.out.close();
         }
+        // Every fd the messages carried was kept by the device and closed with it, or closed at once.
+        assertEquals(fdsBefore, fdCount(), "fds leaked by the device");
+    }
+
+    private static int fdCount() {
+        String[] l = new java.io.File("/proc/self/fd").list();
+        return l == null ? -1 : l.length;
     }
 
     /** Every segment must lie inside one mapped region of guest memory. */
