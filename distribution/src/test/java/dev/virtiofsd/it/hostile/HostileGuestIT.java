@@ -188,13 +188,18 @@ class HostileGuestIT {
         }
 
         @Override
-        public void close() throws Exception {
+        public void close() {
             f.close();
-            if (!proc.waitFor(20, TimeUnit.SECONDS)) {
-                proc.destroy();
-                if (!proc.waitFor(10, TimeUnit.SECONDS)) {
-                    proc.destroyForcibly();
+            try {
+                if (!proc.waitFor(20, TimeUnit.SECONDS)) {
+                    proc.destroy();
+                    if (!proc.waitFor(10, TimeUnit.SECONDS)) {
+                        proc.destroyForcibly();
+                    }
                 }
+            } catch (InterruptedException e) {
+                proc.destroyForcibly();
+                Thread.currentThread().interrupt();
             }
         }
     }
@@ -231,13 +236,12 @@ class HostileGuestIT {
     }
 
     static byte[] mknod(Fuse fuse, String name, int mode, int rdev) {
-        return fuse.request(
-                MKNOD, Fuse.ROOT, concat(Fuse.body(16).putInt(mode).putInt(rdev).array(), Fuse.name(name)));
+        return fuse.request(MKNOD, Fuse.ROOT, concat(le(16, b -> b.putInt(mode).putInt(rdev)), Fuse.name(name)));
     }
 
     static byte[] truncate(Fuse fuse, long node) {
         ByteBuffer b = Fuse.body(88).putInt(1 << 3); // FATTR_SIZE, no fh
-        return fuse.request(SETATTR, node, b.array());
+        return fuse.request(SETATTR, node, bytes(b));
     }
 
     static byte[] lk(Fuse fuse, int opcode, long node, long fh, long owner, int type) {
@@ -247,7 +251,21 @@ class HostileGuestIT {
                 .putLong(0)
                 .putLong(Long.MAX_VALUE)
                 .putInt(type);
-        return fuse.request(opcode, node, b.array());
+        return fuse.request(opcode, node, bytes(b));
+    }
+
+    /** A little-endian request body of {@code size} bytes filled by {@code fill}. */
+    static byte[] le(int size, java.util.function.Consumer<ByteBuffer> fill) {
+        ByteBuffer b = ByteBuffer.allocate(size).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        fill.accept(b);
+        return b.array();
+    }
+
+    /** The whole content of a heap buffer made by {@link Fuse#body}. */
+    static byte[] bytes(ByteBuffer b) {
+        byte[] out = new byte[b.capacity()];
+        b.duplicate().clear().get(out);
+        return out;
     }
 
     static int devNumber(int major, int minor) {
@@ -271,7 +289,7 @@ class HostileGuestIT {
                             Long.toString(pid),
                             "fdinfo",
                             fd.getFileName().toString()));
-                    for (String line : info.split("\n")) {
+                    for (String line : (Iterable<String>) info.lines()::iterator) {
                         if (line.startsWith("flags:")
                                 && (Long.parseLong(line.substring(6).trim(), 8) & O_PATH) == 0) {
                             out.add(fd.getFileName() + " " + line.trim());
@@ -568,12 +586,7 @@ class HostileGuestIT {
         record(
                 d,
                 "MKDIR ..",
-                d.call(
-                                d.fuse.request(
-                                        9,
-                                        Fuse.ROOT,
-                                        concat(Fuse.body(8).putInt(0755).array(), Fuse.name(".."))),
-                                16 + 128)
+                d.call(d.fuse.request(9, Fuse.ROOT, concat(le(8, b -> b.putInt(0755)), Fuse.name(".."))), 16 + 128)
                         .outcome(),
                 problems);
         record(
@@ -696,7 +709,7 @@ class HostileGuestIT {
         String normalWhileWaiting = normalRead(d);
         // End the waits: INTERRUPT each one still waiting (hiprio queue), then drop the lock.
         for (long unique : pending.values()) {
-            d.f.submit(0, d.fuse.request(36, 0, Fuse.body(8).putLong(unique).array()), 0);
+            d.f.submit(0, d.fuse.request(36, 0, le(8, b -> b.putLong(unique))), 0);
             drainHiprio(d, 0);
         }
         d.call(lk(d.fuse, SETLK, plain, fh, 1, 2), 16);

@@ -74,7 +74,7 @@ class FuseFuzzTest {
                         "mount", "-t", "tmpfs", "-o", "size=16m,nr_inodes=4096", "fuzz", tmpfs.toString())
                 .redirectErrorStream(true)
                 .start();
-        String out = new String(p.getInputStream().readAllBytes());
+        String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
         // Root is needed (as for the kernel tests): the share must be a small tmpfs, never a real disk.
         assertEquals(0, p.waitFor(), "mount tmpfs for the fuzzed share: " + out);
         inBuf = NativeMemory.allocate(IN_HEADER + MAX_BODY);
@@ -294,7 +294,7 @@ class FuseFuzzTest {
     }
 
     private static byte[] name(String n) {
-        byte[] s = n.getBytes();
+        byte[] s = n.getBytes(java.nio.charset.StandardCharsets.UTF_8);
         byte[] out = new byte[s.length + 1];
         System.arraycopy(s, 0, out, 0, s.length);
         return out;
