@@ -291,4 +291,96 @@ class SpecialFilesAndOwnershipTest {
         assertFalse(fs.store().fds() > 2, "and their budget");
         plainFileStillServed();
     }
+
+    /** The octal "flags:" line of /proc/self/fdinfo/FD: the open flags the host file really has. */
+    private static int fdFlags(int fd) throws IOException {
+        for (String line : Files.readAllLines(Paths.get("/proc/self/fdinfo/" + fd))) {
+            if (line.startsWith("flags:")) {
+                return Integer.parseInt(line.substring(6).trim(), 8);
+            }
+        }
+        throw new IOException("no flags in fdinfo of " + fd);
+    }
+
+    /**
+     * Issue 11's options change the open flags (writeback, --allow-direct-io) and act on truncating
+     * opens (killpriv_v2): none of that may open a special file or let O_PATH/O_TMPFILE through.
+     */
+    @Test
+    void virtiofsdOptionsKeepTheOpenRules() throws Exception {
+        fs.close();
+        PassthroughFeatures f = PassthroughFeatures.DEFAULTS
+                .withKillprivV2(true)
+                .withWriteback(true)
+                .withAllowDirectIo(true);
+        fs = new PassthroughFileSystem(PassthroughOptions.of(dir).features(f), new FdStrategy());
+        long granted = fs.initFlags(PassthroughFileSystem.FUSE_WRITEBACK_CACHE
+                | PassthroughFileSystem.FUSE_HANDLE_KILLPRIV_V2
+                | PassthroughFileSystem.FUSE_POSIX_LOCKS);
+        assertTrue((granted & PassthroughFileSystem.FUSE_WRITEBACK_CACHE) != 0);
+        RequestContext killer = new RequestContext().set(2, 0, 0, 1);
+        killer.killSuidGid = true;
+        mknod("fifo", Linux.S_IFIFO | 0666, 0);
+        mknod("chr", Linux.S_IFCHR | 0666, fuseDev(1, 5));
+        for (String n : new String[] {"fifo", "chr"}) {
+            long node = lookup(n);
+            long before = openOn(dir.resolve(n));
+            for (int flags : new int[] {
+                Linux.O_WRONLY | Linux.O_TRUNC,
+                Linux.O_RDWR | Linux.O_TRUNC | Linux.O_DIRECT | Linux.O_PATH,
+                Linux.O_WRONLY | Linux.O_APPEND | Linux.O_NOATIME
+            }) {
+                killer.killSuidGid = true;
+                assertEquals(
+                        Errno.EBADF, errno(() -> fs.open(killer, node, flags, new OpenOut())), n + " OPEN " + flags);
+            }
+            assertEquals(
+                    Errno.EBADF,
+                    errno(() -> fs.create(
+                            killer,
+                            FileSystem.ROOT_ID,
+                            name(n),
+                            0644,
+                            Linux.O_WRONLY | Linux.O_TRUNC,
+                            0,
+                            new EntryOut(),
+                            new OpenOut())),
+                    n + " CREATE O_TRUNC");
+            assertEquals(before, openOn(dir.resolve(n)), n + ": nothing more opened on the host");
+        }
+        assertEquals(0, fs.openFiles());
+
+        // A setuid regular file: killpriv clears the bit; writeback makes write-only read-write and
+        // drops O_APPEND; --allow-direct-io keeps O_DIRECT; O_PATH is still stripped.
+        Path suid = dir.resolve("suid");
+        Files.writeString(suid, "setuid data");
+        assertEquals(
+                0, new ProcessBuilder("chmod", "4755", suid.toString()).start().waitFor());
+        long node = lookup("suid");
+        OpenOut o = new OpenOut();
+        killer.killSuidGid = true;
+        fs.open(killer, node, Linux.O_WRONLY | Linux.O_TRUNC | Linux.O_APPEND | Linux.O_DIRECT | Linux.O_PATH, o);
+        int flags = fdFlags(fs.files().get(o.fh).fd);
+        assertEquals(0, flags & Linux.O_PATH, "not an O_PATH fd");
+        assertEquals(Linux.O_RDWR, flags & Linux.O_ACCMODE, "writeback: write-only became read-write");
+        assertEquals(0, flags & Linux.O_APPEND, "writeback: O_APPEND is the guest's");
+        assertEquals(Linux.O_DIRECT, flags & Linux.O_DIRECT, "--allow-direct-io keeps O_DIRECT");
+        assertEquals(0, Files.size(suid), "truncated");
+        String perms = java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(suid));
+        assertEquals("rwxr-xr-x", perms);
+        assertEquals(
+                0,
+                ((Integer) Files.getAttribute(suid, "unix:mode")) & Linux.S_ISUID,
+                "killpriv_v2 cleared setuid on the truncating open");
+        fs.release(root, node, o.fh, 0, 0, false);
+        // OPEN never creates, O_TMPFILE included, whatever the options.
+        Files.createDirectory(dir.resolve("d"));
+        long d = lookup("d");
+        assertEquals(Errno.EISDIR, errno(() -> fs.open(root, d, Linux.O_TMPFILE | Linux.O_WRONLY, new OpenOut())));
+        try (Stream<Path> in = Files.list(dir.resolve("d"))) {
+            assertEquals(0, in.count());
+        }
+        assertEquals(0, fs.openFiles());
+        plainFileStillServed();
+    }
 }
