@@ -17,7 +17,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(openjdk-17-jdk-headless maven qemu-system-x86 busybox-static cpio gcc libc6-dev fuse3 attr acl
-    e2fsprogs util-linux uidmap systemd libvirt-daemon-system libvirt-clients debootstrap)
+    e2fsprogs util-linux uidmap systemd libvirt-daemon-system libvirt-clients debootstrap linux-libc-dev)
 
 sudo=""
 if [ "$(id -u)" -ne 0 ]; then

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the side-by-side benchmark (Rust virtiofsd 1.13 vs virtiofsd-java) from a clean checkout:
 # builds what is missing, installs the peer if missing (needs root), then runs the main class.
-#   benchmark/run.sh [--short] [--runs N] [--seconds S] [--warmup S] [--files N] [--out DIR] [--profile]
+#   benchmark/run.sh [--short] [--runs N] [--seconds S] [--warmup S] [--files N] [--out DIR] [--profile] [--no-sandbox]
 # Output: the table on stdout, benchmark/target/benchmark.md and benchmark/target/benchmark.json.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

@@ -18,7 +18,11 @@ import java.util.stream.Stream;
  *
  * <pre>
  * Benchmark [--short] [--runs N] [--seconds S] [--warmup S] [--start-warmup S] [--files N] [--out DIR] [--profile]
+ *           [--no-sandbox]
  * </pre>
+ *
+ * Both daemons run with their default sandbox and seccomp filter (namespace, kill); --no-sandbox
+ * runs both with {@code --sandbox none --seccomp none}, to see what the sandbox costs.
  */
 public final class Benchmark {
 
@@ -40,6 +44,11 @@ public final class Benchmark {
         public Path out;
         /** Record a JFR profile of each of our daemons (written next to the report). */
         public boolean profile;
+        /**
+         * Both daemons in their default sandbox with seccomp (true), or both with --sandbox none
+         * --seccomp none. --profile runs ours without (JFR writes its file at exit, jcmd attaches).
+         */
+        public boolean sandbox = true;
         /** Diagnosis: only these workloads (names of Load.Workload), null = all. */
         public java.util.Set<String> only;
 
@@ -65,6 +74,9 @@ public final class Benchmark {
         public final Map<String, Map<String, List<Double>>> rows = new LinkedHashMap<>();
 
         public final Map<String, List<Double>> startupMillis = new LinkedHashMap<>();
+        /** config key -> "Seccomp N, CapEff X, mnt namespace own|host" of its serving process. */
+        public final Map<String, String> confinement = new LinkedHashMap<>();
+
         public final Map<String, Map<String, Long>> inodes = new LinkedHashMap<>();
 
         Results(Settings settings) {
@@ -94,10 +106,11 @@ public final class Benchmark {
                 case "--files" -> s.files = Integer.parseInt(args[++i]);
                 case "--out" -> s.out = Path.of(args[++i]);
                 case "--profile" -> s.profile = true;
+                case "--no-sandbox" -> s.sandbox = false;
                 case "--only" -> s.only = java.util.Set.of(args[++i].split(","));
                 default -> {
                     System.err.println(
-                            "usage: Benchmark [--short] [--runs N] [--seconds S] [--warmup S] [--start-warmup S] [--files N] [--out DIR] [--profile] [--only WORKLOAD,...]");
+                            "usage: Benchmark [--short] [--runs N] [--seconds S] [--warmup S] [--start-warmup S] [--files N] [--out DIR] [--profile] [--only WORKLOAD,...] [--no-sandbox]");
                     System.exit(2);
                 }
             }
@@ -135,7 +148,7 @@ public final class Benchmark {
         Files.writeString(setup.out.resolve("benchmark.json"), Report.json(r), StandardCharsets.UTF_8);
         log("open fds and RSS after looking up " + s.files + " files");
         for (Daemon.Config c : Daemon.CONFIGS) {
-            r.inodes.put(c.key(), inodeFigures(c, setup, shared, logs, s.files));
+            r.inodes.put(c.key(), inodeFigures(c, setup, shared, logs, s.files, s.sandbox));
         }
         Files.writeString(setup.out.resolve("benchmark.md"), Report.markdown(r), StandardCharsets.UTF_8);
         Files.writeString(setup.out.resolve("benchmark.json"), Report.json(r), StandardCharsets.UTF_8);
@@ -165,11 +178,13 @@ public final class Benchmark {
                         shared,
                         logs.resolve("run" + (run + 1) + "-" + c.key() + ".sock"),
                         logs.resolve("run" + (run + 1) + "-" + c.key() + ".log"),
-                        jfr);
+                        jfr,
+                        s.sandbox && jfr == null);
                 daemons.add(d);
                 VhostUserFrontend fe = d.connect(Load.frontendOptions(true), 120_000_000_000L);
                 fronts.add(fe);
                 r.startupMillis.get(c.key()).add(d.startupNanos / 1e6);
+                r.confinement.put(c.key(), d.confinement());
                 Load load = new Load(fe);
                 load.setUp();
                 loads.add(load);
@@ -226,8 +241,8 @@ public final class Benchmark {
     }
 
     /** A fresh daemon looks up {@code files} distinct names (no FORGET); its fds and RSS then. */
-    private static Map<String, Long> inodeFigures(Daemon.Config c, Setup setup, Path shared, Path logs, int files)
-            throws Exception {
+    private static Map<String, Long> inodeFigures(
+            Daemon.Config c, Setup setup, Path shared, Path logs, int files, boolean sandbox) throws Exception {
         Map<String, Long> m = new LinkedHashMap<>();
         try (Daemon d = Daemon.launch(
                 c,
@@ -235,7 +250,8 @@ public final class Benchmark {
                 shared,
                 logs.resolve("inodes-" + c.key() + ".sock"),
                 logs.resolve("inodes-" + c.key() + ".log"),
-                null)) {
+                null,
+                sandbox)) {
             try (VhostUserFrontend fe = d.connect(Load.frontendOptions(false), 120_000_000_000L)) {
                 m.put("fds_before", d.openFds());
                 m.put("rss_kib_before", d.rssKiB());

@@ -45,7 +45,8 @@ final class Daemon implements AutoCloseable {
      * (root may) so that the peer's 100,000 O_PATH fds in "never" mode fit; our JVM raises its soft
      * limit to the hard limit by itself.
      */
-    static Daemon launch(Config config, Setup setup, Path shared, Path socket, Path log, String javaOpts)
+    static Daemon launch(
+            Config config, Setup setup, Path shared, Path socket, Path log, String javaOpts, boolean sandbox)
             throws IOException {
         Files.deleteIfExists(socket);
         List<String> cmd = new ArrayList<>(List.of(
@@ -57,6 +58,8 @@ final class Daemon implements AutoCloseable {
             cmd.addAll(setup.oursCommand(javaOpts));
         } else {
             cmd.add(setup.peer.toString());
+        }
+        if (!sandbox && !(config.ours && setup.inProcess())) {
             cmd.add("--sandbox");
             cmd.add("none");
             cmd.add("--seccomp");
@@ -124,8 +127,28 @@ final class Daemon implements AutoCloseable {
 
     long startupNanos;
 
+    /**
+     * The serving process: ours is the process started; Rust virtiofsd in its namespace sandbox
+     * forks the serving child (in a new pid namespace) and waits for it.
+     */
     long pid() {
-        return process.pid();
+        return process.children().findFirst().map(ProcessHandle::pid).orElse(process.pid());
+    }
+
+    /** What /proc says of the serving process: its seccomp mode, CapEff and mount namespace. */
+    String confinement() throws IOException {
+        String seccomp = "?";
+        String capEff = "?";
+        for (String line : Files.readAllLines(Path.of("/proc", Long.toString(pid()), "status"))) {
+            if (line.startsWith("Seccomp:")) {
+                seccomp = line.substring(8).trim();
+            } else if (line.startsWith("CapEff:")) {
+                capEff = line.substring(7).trim().replaceFirst("^0+(?=.)", "");
+            }
+        }
+        boolean ownMounts = !Files.readSymbolicLink(Path.of("/proc", Long.toString(pid()), "ns", "mnt"))
+                .equals(Files.readSymbolicLink(Path.of("/proc/self/ns/mnt")));
+        return "Seccomp " + seccomp + ", CapEff 0x" + capEff + ", " + (ownMounts ? "own" : "host") + " mount namespace";
     }
 
     /** Number of entries of /proc/PID/fd. */

@@ -119,10 +119,32 @@ final class Report {
                 .append("; hard RLIMIT_NOFILE ")
                 .append(r.machine.get("rlimit_nofile_hard"))
                 .append("\n");
+        String sandbox = s.sandbox ? "" : "--sandbox none --seccomp none ";
         b.append("- Peer: ")
                 .append(r.machine.get("peer"))
-                .append(" (`--sandbox none --seccomp none --thread-pool-size=0`)\n");
-        b.append("- Ours: ").append(r.ours).append(" (`--thread-pool-size=0`)\n");
+                .append(" (`")
+                .append(sandbox)
+                .append("--thread-pool-size=0`")
+                .append(s.sandbox ? "; default sandbox: namespaces, seccomp kill" : "")
+                .append(")\n");
+        b.append("- Ours: ")
+                .append(r.ours)
+                .append(" (`")
+                .append(s.profile ? "--sandbox none --seccomp none " : sandbox)
+                .append("--thread-pool-size=0`")
+                .append(s.sandbox && !s.profile ? "; default sandbox: namespaces, seccomp kill" : "")
+                .append(")\n");
+        if (!r.confinement.isEmpty()) {
+            b.append("- Serving processes (from /proc): ");
+            int k = 0;
+            for (Map.Entry<String, String> e : r.confinement.entrySet()) {
+                b.append(k++ == 0 ? "" : "; ")
+                        .append(labelOf(e.getKey()))
+                        .append(": ")
+                        .append(e.getValue());
+            }
+            b.append("\n");
+        }
         b.append("- Load: in-process vhost-user front end, 1 request queue, EVENT_IDX, no guest; ")
                 .append(s.runs)
                 .append(" run(s) x ")
@@ -235,6 +257,15 @@ final class Report {
         return ours == null || peer == null || peer == 0 ? Double.NaN : 100.0 * ours / peer;
     }
 
+    private static String labelOf(String key) {
+        for (Daemon.Config c : Daemon.CONFIGS) {
+            if (c.key().equals(key)) {
+                return c.label();
+            }
+        }
+        return key;
+    }
+
     static String json(Benchmark.Results r) {
         Benchmark.Settings s = r.settings;
         StringBuilder b = new StringBuilder("{\n");
@@ -257,6 +288,8 @@ final class Report {
                 .append(s.startWarmup)
                 .append(", \"files\": ")
                 .append(s.files)
+                .append(", \"sandbox\": ")
+                .append(s.sandbox)
                 .append("},\n");
         b.append("  \"ours\": ").append(q(r.ours)).append(",\n");
         b.append(

@@ -62,6 +62,11 @@ final class Setup {
         return List.of(oursLauncher().toString());
     }
 
+    /** Our daemon is the development wiring in this JVM's class path (no launcher, no sandbox). */
+    boolean inProcess() {
+        return oursKind.equals("in-process");
+    }
+
     String oursDescription() {
         return oursKind.equals("in-process")
                 ? "DEVELOPMENT WIRING (DevDaemon: FdStrategy/Handle* -> PassthroughFileSystem -> FuseServerImpl -> VhostUserTransport, no Felix)"

@@ -49,6 +49,10 @@ class BenchmarkShortRunTest {
             }
         }
         for (Daemon.Config c : Daemon.CONFIGS) {
+            // Both daemons as they run by default: own mount namespace, seccomp filter.
+            assertTrue(
+                    r.confinement.get(c.key()).matches("Seccomp 2, CapEff 0x[0-9a-f]+, own mount namespace"),
+                    c.key() + ": " + r.confinement.get(c.key()));
             assertTrue(Report.median(r.startupMillis.get(c.key())) > 0, "start-up of " + c.key());
             Map<String, Long> in = r.inodes.get(c.key());
             assertTrue(in.get("fds") > 0 && in.get("rss_kib") > 0, "fds/RSS of " + c.key() + ": " + in);

@@ -26,11 +26,18 @@ final class CdsArchive {
 
     private CdsArchive() {}
 
-    /** Starts the dump in the background if the bin script asked for one. */
+    /**
+     * Dumps if the bin script asked for it: in the background, or now when the sandbox is about to
+     * take the cache directory out of reach.
+     */
     @SuppressWarnings("ThreadPriorityCheck") // a hint only: the dump should yield to serving requests
-    static void dumpIfRequested() {
+    static void dumpIfRequested(boolean now) {
         String target = System.getProperty(DUMP_PROPERTY);
         if (target == null || target.isEmpty()) {
+            return;
+        }
+        if (now) {
+            dump(Paths.get(target));
             return;
         }
         Thread t = new Thread(() -> dump(Paths.get(target)), "cds-dump");

@@ -253,6 +253,7 @@ public final class CommandLine {
                 null,
                 "Print vhost-user.json backend program capabilities and exit",
                 (o, n, v) -> o.printCapabilities = true);
+        sandboxOptions();
         supported("--help", Arity.FLAG, null, "Print help", (o, n, v) -> o.help = true);
         supported("--version", Arity.FLAG, null, "Print version", (o, n, v) -> o.version = true);
 
@@ -288,13 +289,6 @@ public final class CommandLine {
                     o.strategy = v;
                 });
 
-        // Accepted because they ask for what we do anyway.
-        compat(
-                "--sandbox",
-                Arity.VALUE,
-                "SANDBOX",
-                "Sandbox mechanism; only \"none\" is supported (the daemon does not sandbox itself)",
-                (o, n, v) -> onlyValue(n, v, "none"));
         // Live migration (MigrationArgs, docs/migration.md).
         supported(
                 "--migration-mode",
@@ -320,12 +314,8 @@ public final class CommandLine {
                 null,
                 MigrationArgs.help("--migration-confirm-paths"),
                 (o, n, v) -> o.migration.confirmPaths = true);
-        compat(
-                "--seccomp",
-                Arity.VALUE,
-                "SECCOMP",
-                "Action on a not allowed syscall; only \"none\" is supported (no seccomp filter)",
-                (o, n, v) -> onlyValue(n, v, "none"));
+
+        // Accepted because they ask for what we do anyway.
         compat(
                 "-f",
                 Arity.FLAG,
@@ -338,15 +328,38 @@ public final class CommandLine {
         });
         compat("-h", Arity.FLAG, null, "Print help", (o, n, v) -> o.help = true);
         compat("-V", Arity.FLAG, null, "Print version", (o, n, v) -> o.version = true);
-
-        // --sandbox/--seccomp values other than none, --modcaps and --rlimit-nofile belong to the
-        // sandbox work: known, refused by name.
-        for (String valued : new String[] {"--modcaps", "--rlimit-nofile"}) {
-            UNSUPPORTED.put(valued, Arity.VALUE);
-        }
     }
 
     private CommandLine() {}
+
+    /** --sandbox, --seccomp, --modcaps, --rlimit-nofile (parsed by SandboxOptions). */
+    private static void sandboxOptions() {
+        supported(
+                "--sandbox",
+                Arity.VALUE,
+                "SANDBOX",
+                "Sandbox mechanism to isolate the daemon process (namespace, chroot, none) [default: namespace]",
+                SandboxOptions::sandbox);
+        supported(
+                "--seccomp",
+                Arity.VALUE,
+                "SECCOMP",
+                "Action to take when seccomp finds a not allowed syscall (none, kill, log, trap) [default: kill]",
+                SandboxOptions::seccomp);
+        supported(
+                "--modcaps",
+                Arity.VALUE,
+                "MODCAPS",
+                "Modify the list of capabilities, e.g., --modcaps=+sys_admin:-chown",
+                SandboxOptions::modcaps);
+        supported(
+                "--rlimit-nofile",
+                Arity.VALUE,
+                "RLIMIT_NOFILE",
+                "Set maximum number of file descriptors (0 leaves rlimit unchanged)"
+                        + " [default: min(1000000, /proc/sys/fs/nr_open), else the hard limit]",
+                SandboxOptions::rlimitNofile);
+    }
 
     /**
      * Parses {@code args}. Stops at the first problem with a {@link UsageException} whose message
@@ -419,6 +432,11 @@ public final class CommandLine {
             throw usage((o.translateUid.isEmpty() ? "--translate-gid" : "--translate-uid")
                     + " cannot be used with --posix-acl (translating ids would break posix ACLs)");
         }
+        try {
+            Capabilities.expected(o);
+        } catch (IllegalArgumentException e) {
+            throw usage(e.getMessage());
+        }
         if (o.transport.equals(Options.VHOST_USER)) {
             if (o.fd >= 0 && o.socketPath != null) {
                 throw usage("--fd cannot be used with " + (o.deprecatedSocket ? "--socket" : "--socket-path"));
@@ -435,6 +453,10 @@ public final class CommandLine {
         } else {
             if (o.mountpoint == null) {
                 throw usage("--transport=fuse-dev needs --mountpoint DIR");
+            }
+            if (!o.sandbox.equals(SandboxOptions.NONE)) {
+                throw usage("--transport=fuse-dev mounts on this host, which --sandbox " + o.sandbox
+                        + " would hide from the daemon: add --sandbox none (--seccomp still applies)");
             }
             if (o.socketPath != null || o.fd >= 0 || !o.socketGroup.isEmpty()) {
                 throw usage("--socket-path, --fd and --socket-group need --transport=vhost-user");
@@ -455,10 +477,10 @@ public final class CommandLine {
                 throw invalid(which + " can only be used by an unprivileged user (the user namespace of"
                         + " --sandbox=namespace); root needs no id map");
             }
-            // Never ignored silently: the ranges describe the user namespace of the namespace
-            // sandbox, which this daemon does not create yet.
-            throw invalid(which + " needs --sandbox=namespace (its user namespace), which " + PROGRAM
-                    + " does not offer yet");
+            // Never ignored silently: the unprivileged namespace sandbox maps the user to root
+            // (unshare --map-root-user); ranges through newuidmap are not implemented yet.
+            throw invalid(which + " is not supported yet: the unprivileged namespace sandbox of " + PROGRAM
+                    + " maps only the user itself (to root)");
         }
         Path shared = Paths.get(o.sharedDir);
         if (!Files.exists(shared)) {
@@ -487,6 +509,15 @@ public final class CommandLine {
         for (Path dir : o.bundleDirs) {
             if (!Files.isDirectory(dir)) {
                 throw invalid("--bundles " + dir + ": no such directory");
+            }
+            String untrusted;
+            try {
+                untrusted = BundleTrust.check(dir, BundleTrust.euid());
+            } catch (java.io.IOException e) {
+                untrusted = e.toString();
+            }
+            if (untrusted != null) {
+                throw invalid("--bundles " + dir + ": " + untrusted);
             }
         }
     }
@@ -521,18 +552,21 @@ public final class CommandLine {
         appendSpecs(b, OWN);
         b.append("\nAccepted for compatibility:\n");
         appendSpecs(b, COMPAT);
-        b.append("\nvirtiofsd options not supported (rejected with an error):\n ");
-        int col = 1;
-        for (Map.Entry<String, Arity> e : UNSUPPORTED.entrySet()) {
-            String s = " " + e.getKey() + (e.getValue() == Arity.VALUE ? " <VALUE>" : "");
-            if (col + s.length() > 100) {
-                b.append("\n ");
-                col = 1;
+        if (!UNSUPPORTED.isEmpty()) {
+            b.append("\nvirtiofsd options not supported (rejected with an error):\n ");
+            int col = 1;
+            for (Map.Entry<String, Arity> e : UNSUPPORTED.entrySet()) {
+                String s = " " + e.getKey() + (e.getValue() == Arity.VALUE ? " <VALUE>" : "");
+                if (col + s.length() > 100) {
+                    b.append("\n ");
+                    col = 1;
+                }
+                b.append(s);
+                col += s.length();
             }
-            b.append(s);
-            col += s.length();
+            b.append('\n');
         }
-        b.append("\n\nBoth --option VALUE and --option=VALUE are accepted.\n");
+        b.append("\nBoth --option VALUE and --option=VALUE are accepted.\n");
         return b.toString();
     }
 
@@ -800,13 +834,6 @@ public final class CommandLine {
         List<String> l = new ArrayList<>(set);
         l.sort(null);
         return l;
-    }
-
-    private static void onlyValue(String option, String value, String only) throws UsageException {
-        if (!value.equals(only)) {
-            throw usage(
-                    option + "=" + value + " is not supported by " + PROGRAM + " (only " + option + "=" + only + ")");
-        }
     }
 
     static UsageException usage(String message) {

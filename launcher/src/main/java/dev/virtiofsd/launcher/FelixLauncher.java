@@ -56,6 +56,7 @@ public final class FelixLauncher implements AutoCloseable {
     private final Set<String> configuredPids = new LinkedHashSet<>();
     private final List<Bundle> bundles = new ArrayList<>();
     private Path storage;
+    private boolean confined;
     private Framework framework;
     private ServiceRegistration<?> daemonControl;
 
@@ -86,6 +87,11 @@ public final class FelixLauncher implements AutoCloseable {
         p.put(Constants.FRAMEWORK_STORAGE_CLEAN, Constants.FRAMEWORK_STORAGE_CLEAN_ONFIRSTINIT);
         // Felix SCR prints to stdout when it has no LogService: errors only, the launcher reports the rest.
         p.put("ds.loglevel", "error");
+        // Configurations live for one run: kept in memory, never written to the storage (which the
+        // sandbox takes out of reach); bundle jars stay open for the whole run (class loading
+        // inside the sandbox reads them through their fds).
+        p.put("felix.cm.pm", "memory");
+        p.put("felix.cache.filelimit", "0");
         return p;
     }
 
@@ -454,14 +460,14 @@ public final class FelixLauncher implements AutoCloseable {
             }
             framework = null;
         }
-        if (storage != null) {
+        if (storage != null && !confined) {
             deleteTree(storage);
-            storage = null;
         }
+        storage = null;
     }
 
     static void deleteTree(Path root) {
-        if (!Files.exists(root)) {
+        if (root == null || !Files.exists(root)) {
             return;
         }
         try (Stream<Path> walk = Files.walk(root)) {
@@ -474,6 +480,19 @@ public final class FelixLauncher implements AutoCloseable {
             });
         } catch (IOException e) {
             // best effort
+        }
+    }
+
+    /**
+     * Deletes the storage directory now, while the framework runs, because the sandbox is about
+     * to take its path out of reach (inside the sandbox that path would name a place in the
+     * shared directory). The framework needs it only to start: bundles are referenced in place,
+     * configurations are kept in memory. {@link #close()} then leaves the path alone.
+     */
+    public void releaseStorage() {
+        if (storage != null) {
+            deleteTree(storage);
+            confined = true;
         }
     }
 

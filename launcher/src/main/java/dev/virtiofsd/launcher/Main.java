@@ -76,10 +76,32 @@ public final class Main {
             return status;
         }
         Options o = parsed[0];
+        Sandbox sandbox;
+        try {
+            sandbox = Sandbox.check(o);
+        } catch (FelixLauncher.LaunchException e) {
+            err.println(CommandLine.PROGRAM + ": " + e.getMessage());
+            return 1;
+        }
         // The class path scan for the system packages and the native warm-up run beside logging and Felix.
         FutureTask<String> systemPackages =
                 new FutureTask<>(() -> SystemPackages.compute(SystemPackages.classPath(), SystemPackages.SHARED_JARS));
+        // jffi extracts its stub library at first use and deletes it at exit, by path: into a
+        // directory of this run, removed before the sandbox closes (the library is loaded by then).
+        Path[] scratch = {NativePrewarm.extractDirectory()};
         NativePrewarm.start(systemPackages);
+        try {
+            return serve(o, sandbox, systemPackages, scratch, err);
+        } finally {
+            // Not after the sandbox closed: then the scratch directory is gone already, and its
+            // path would name a place in the shared directory.
+            FelixLauncher.deleteTree(scratch[0]);
+        }
+    }
+
+    private static int serve(
+            Options o, Sandbox sandbox, FutureTask<String> systemPackages, Path[] scratch, PrintStream err) {
+        int status;
         Path home = home();
         configureLogging(home, o.logLevel);
         Logger log = LoggerFactory.getLogger(Main.class);
@@ -102,6 +124,19 @@ public final class Main {
             dirs.add(home.resolve("bundles"));
         }
         dirs.addAll(o.bundleDirs);
+        // Name, version and SHA-256 of every bundle, hashed beside the framework's start.
+        FutureTask<List<String>> inventory = new FutureTask<>(() -> {
+            List<String> lines = new ArrayList<>();
+            for (Path dir : dirs) {
+                for (Path jar : BundleTrust.jars(dir)) {
+                    lines.add(BundleTrust.describe(jar));
+                }
+            }
+            return lines;
+        });
+        Thread hashing = new Thread(inventory, "bundle-inventory");
+        hashing.setDaemon(true);
+        hashing.start();
         Map<String, String> frameworkProperties = new HashMap<>();
         try {
             frameworkProperties.put(org.osgi.framework.Constants.FRAMEWORK_SYSTEMPACKAGES_EXTRA, systemPackages.get());
@@ -111,11 +146,15 @@ public final class Main {
             Thread.currentThread().interrupt();
             return 1;
         }
+        // A transport's ready() returns once the sandbox is closed: nothing from outside is served before.
+        events.holdReadyUntilReleased();
         try (FelixLauncher launcher = new FelixLauncher(dirs, frameworkProperties, events)) {
             try {
                 launcher.start();
+                logInventory(log, inventory);
+                sandbox.prepare(launcher);
                 for (Map.Entry<String, Map<String, Object>> e :
-                        configurations(o).entrySet()) {
+                        configurations(o, sandbox.confines()).entrySet()) {
                     launcher.configure(e.getKey(), e.getValue());
                 }
                 StartupTrace.mark("configured");
@@ -134,8 +173,29 @@ public final class Main {
             }
             StartupTrace.mark("ready");
             if (!events.stopRequested()) {
-                log.info("serving {} ({}, strategy {})", o.sharedDir, events.readyWhat(), o.strategyName());
-                CdsArchive.dumpIfRequested();
+                // Paths outside the shared directory are out of reach once the sandbox is closed.
+                CdsArchive.dumpIfRequested(sandbox.confines());
+                FelixLauncher.deleteTree(scratch[0]);
+                scratch[0] = null;
+                if (sandbox.confines()) {
+                    launcher.releaseStorage();
+                }
+                StartupTrace.mark("scratch deleted");
+                try {
+                    sandbox.close(launcher);
+                } catch (FelixLauncher.LaunchException e) {
+                    events.stop(1, e.getMessage());
+                    err.println(CommandLine.PROGRAM + ": " + e.getMessage());
+                    return 1;
+                }
+                StartupTrace.mark("sandbox closed");
+                events.release();
+                log.info(
+                        "serving {} ({}, strategy {}; {})",
+                        o.sharedDir,
+                        events.readyWhat(),
+                        o.strategyName(),
+                        sandbox.describe());
                 events.awaitStop();
             }
             status = events.stopStatus();
@@ -152,8 +212,29 @@ public final class Main {
         return status;
     }
 
-    /** PID -> properties for the chosen transport and the passthrough filesystem (see COMMON.md). */
+    private static void logInventory(Logger log, FutureTask<List<String>> inventory) {
+        try {
+            for (String line : inventory.get()) {
+                log.info("bundle {}", line);
+            }
+        } catch (ExecutionException e) {
+            log.warn("cannot list the bundles: {}", e.getCause().toString());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** PID -> properties for the chosen transport and the passthrough filesystem, without sandbox. */
     public static Map<String, Map<String, Object>> configurations(Options o) {
+        return configurations(o, false);
+    }
+
+    /**
+     * PID -> properties for the chosen transport and the passthrough filesystem.
+     *
+     * @param confined the sandbox makes paths outside the shared directory unreachable once the transport is ready
+     */
+    public static Map<String, Map<String, Object>> configurations(Options o, boolean confined) {
         Map<String, Map<String, Object>> out = new LinkedHashMap<>();
         Map<String, Object> fs = new LinkedHashMap<>();
         fs.put("shared.dir", Paths.get(o.sharedDir).toAbsolutePath().normalize().toString());
@@ -202,6 +283,7 @@ public final class Main {
             if (o.tag != null) {
                 t.put("tag", o.tag);
             }
+            t.put("confined", confined);
             out.put(PID_VHOST_USER, t);
         }
         return out;

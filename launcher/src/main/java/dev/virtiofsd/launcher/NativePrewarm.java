@@ -11,6 +11,23 @@ package dev.virtiofsd.launcher;
 final class NativePrewarm {
     private NativePrewarm() {}
 
+    /**
+     * A fresh directory for jffi's stub library (system property jffi.extract.dir), unless one is
+     * set already; null if none could be made (jffi then uses java.io.tmpdir).
+     */
+    static java.nio.file.Path extractDirectory() {
+        if (System.getProperty("jffi.extract.dir") != null) {
+            return null;
+        }
+        try {
+            java.nio.file.Path dir = java.nio.file.Files.createTempDirectory("virtiofsd-java-jffi-");
+            System.setProperty("jffi.extract.dir", dir.toString());
+            return dir;
+        } catch (java.io.IOException e) {
+            return null;
+        }
+    }
+
     /** Runs {@code first} (other start-up work that needs no framework), then the native warm-up. */
     static void start(Runnable first) {
         Thread t = new Thread(

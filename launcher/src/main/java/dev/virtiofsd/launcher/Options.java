@@ -80,6 +80,14 @@ public final class Options {
         return !noReaddirplus && !cache.equals("never");
     }
 
+    // The sandbox (see SandboxOptions): virtiofsd's defaults.
+    public String sandbox = SandboxOptions.NAMESPACE;
+    public String seccomp = "kill";
+    /** --modcaps, normalised ("+sys_admin:-chown"), or null. */
+    public String modcaps;
+    /** --rlimit-nofile: -1 = virtiofsd's default (raise), 0 = leave as is, else the limit. */
+    public long rlimitNofile = -1;
+
     /** Deprecation notes to log once logging is set up. */
     public final List<String> warnings = new ArrayList<>();
 

@@ -95,35 +95,92 @@ class CommandLineTest {
         assertTrue(e.getMessage().startsWith("--strategy "), e.getMessage());
     }
 
-    @ParameterizedTest
-    @ValueSource(strings = {"--modcaps", "--rlimit-nofile"})
-    void knownButUnsupportedOptionsAreNamed(String option) {
-        UsageException e = fails("--shared-dir", "/srv", "--socket-path", "/s", option, "x");
-        assertEquals(option + " is not supported by virtiofsd-java", e.getMessage());
-        assertEquals(UsageException.USAGE, e.exitStatus());
+    @Test
+    void legacySandboxAndModcapsAreTheLongOptions() throws Exception {
+        Options o = CommandLine.parse("--fd", "3", "-o", "source=/srv,sandbox=chroot,modcaps=+sys_nice:-mknod");
+        assertEquals("chroot", o.sandbox);
+        assertEquals("+sys_nice:-mknod", o.modcaps);
     }
 
     @Test
-    void unsupportedOptionWithAttachedValueIsNamedToo() {
-        assertEquals(
-                "--rlimit-nofile is not supported by virtiofsd-java",
-                fails("--rlimit-nofile=4096").getMessage());
-    }
-
-    @Test
-    void sandboxAndSeccompOnlyNone() throws Exception {
-        CommandLine.parse(
+    void sandboxOptionsAsVirtiofsd() throws Exception {
+        Options d = CommandLine.parse("--shared-dir", "/srv", "--socket-path", "/s");
+        assertEquals("namespace", d.sandbox);
+        assertEquals("kill", d.seccomp);
+        assertEquals(null, d.modcaps);
+        assertEquals(-1, d.rlimitNofile);
+        Options o = CommandLine.parse(
                 "--shared-dir",
                 "/srv",
                 "--socket-path",
                 "/s",
                 "--sandbox",
-                "none",
-                "--seccomp=none",
+                "Chroot",
+                "--seccomp=LOG",
+                "--modcaps=+SYS_ADMIN:-cap_chown:+net_raw",
+                "--rlimit-nofile",
+                "4096",
                 "-f",
                 "--no-killpriv-v2");
-        assertTrue(fails("--sandbox=namespace").getMessage().contains("--sandbox=namespace is not supported"));
-        assertTrue(fails("--seccomp", "kill").getMessage().contains("--seccomp=kill is not supported"));
+        assertEquals("chroot", o.sandbox);
+        assertEquals("log", o.seccomp);
+        assertEquals("+sys_admin:-chown:+net_raw", o.modcaps);
+        assertEquals(4096, o.rlimitNofile);
+        assertEquals(0, CommandLine.parse("--shared-dir", "/srv", "--fd", "3", "--rlimit-nofile=0").rlimitNofile);
+        assertEquals(
+                "--sandbox jail: must be one of chroot|namespace|none",
+                fails("--sandbox=jail").getMessage());
+        assertEquals(
+                "--seccomp allow: must be one of kill|log|none|trap",
+                fails("--seccomp", "allow").getMessage());
+        assertEquals(
+                "--modcaps sys_admin: 'sys_admin' must start with + or -",
+                fails("--modcaps", "sys_admin").getMessage());
+        assertEquals(
+                "--modcaps +frob: unknown capability 'frob'",
+                fails("--modcaps=+frob").getMessage());
+        assertEquals(
+                "--modcaps +chown::-mknod: empty item: expected (+|-)capability[:...]",
+                fails("--modcaps=+chown::-mknod").getMessage());
+        assertEquals(
+                "--rlimit-nofile -1: not a non-negative integer",
+                fails("--rlimit-nofile=-1").getMessage());
+        assertEquals(
+                "--modcaps -dac_read_search: --inode-file-handles=prefer (open_by_handle_at) needs it",
+                fails("--shared-dir", "/srv", "--fd", "3", "--inode-file-handles=prefer", "--modcaps=-dac_read_search")
+                        .getMessage());
+        assertEquals(
+                "--transport=fuse-dev mounts on this host, which --sandbox namespace would hide from the daemon:"
+                        + " add --sandbox none (--seccomp still applies)",
+                fails("--shared-dir", "/srv", "--transport=fuse-dev", "--mountpoint", "/mnt")
+                        .getMessage());
+    }
+
+    @Test
+    void capabilitiesKeptAreVirtiofsdsPlusWhatTheOptionsNeed() throws Exception {
+        // virtiofsd 1.13 as root: CapEff 0x880000db (chown dac_override fowner fsetid setgid setuid mknod setfcap)
+        assertEquals(0x880000dbL, Capabilities.expected(CommandLine.parse("--shared-dir", "/srv", "--fd", "3")));
+        assertEquals(
+                0x880000dbL | 1L << 2,
+                Capabilities.expected(
+                        CommandLine.parse("--shared-dir", "/srv", "--fd", "3", "--inode-file-handles=mandatory")));
+        assertEquals(
+                0x880000dbL | 1L << 2,
+                Capabilities.expected(
+                        CommandLine.parse("--shared-dir", "/srv", "--fd", "3", "--strategy", "handle-preferred")));
+        assertEquals(
+                0x880000dbL | 1L << 18,
+                Capabilities.expected(CommandLine.parse("--shared-dir", "/srv", "--fd", "3", "--sandbox=chroot")));
+        assertEquals(
+                0x880000dbL | 1L << 21,
+                Capabilities.expected(CommandLine.parse(
+                        "--shared-dir", "/srv", "--transport=fuse-dev", "--mountpoint", "/m", "--sandbox=none")));
+        assertEquals(
+                (0x880000dbL | 1L << 23) & ~(1L << 27),
+                Capabilities.expected(
+                        CommandLine.parse("--shared-dir", "/srv", "--fd", "3", "--modcaps=+sys_nice:-mknod")));
+        assertEquals("chown,dac_override,fowner,fsetid,setgid,setuid,mknod,setfcap", Capabilities.names(0x880000dbL));
+        assertEquals("none", Capabilities.names(0));
     }
 
     @ParameterizedTest
@@ -209,6 +266,7 @@ class CommandLineTest {
                                         "--shared-dir",
                                         tmp.toString(),
                                         "--transport=fuse-dev",
+                                        "--sandbox=none",
                                         "--mountpoint",
                                         "/nope")))
                         .getMessage());
@@ -371,10 +429,23 @@ class CommandLineTest {
                         false),
                 withoutFeatures(c.get(Main.PID_PASSTHROUGH)));
         assertEquals(
-                Map.of("socket.path", "/run/v.sock", "fd", -1, "socket.group", "kvm", "thread.pool.size", 8),
+                Map.of(
+                        "socket.path",
+                        "/run/v.sock",
+                        "fd",
+                        -1,
+                        "socket.group",
+                        "kvm",
+                        "thread.pool.size",
+                        8,
+                        "confined",
+                        false),
                 c.get(Main.PID_VHOST_USER));
+        assertEquals(
+                true, Main.configurations(vu, true).get(Main.PID_VHOST_USER).get("confined"));
         assertFalse(c.containsKey(Main.PID_FUSE_DEV));
-        Options fd = CommandLine.parse("--shared-dir", "/srv", "--transport=fuse-dev", "--mountpoint", "/mnt");
+        Options fd = CommandLine.parse(
+                "--shared-dir", "/srv", "--transport=fuse-dev", "--mountpoint", "/mnt", "--sandbox", "none");
         Map<String, Map<String, Object>> f = Main.configurations(fd);
         assertEquals(Map.of("mountpoint", "/mnt", "threads", 2), f.get(Main.PID_FUSE_DEV));
         assertFalse(f.containsKey(Main.PID_VHOST_USER));

@@ -1,8 +1,6 @@
 package dev.virtiofsd.linux;
 
-import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Paths;
+import dev.virtiofsd.api.ErrnoException;
 import jnr.posix.Group;
 import jnr.posix.POSIX;
 import jnr.posix.POSIXFactory;
@@ -42,18 +40,12 @@ public final class Accounts {
         return posix().getpid();
     }
 
-    /** Whether {@code cap} is in this process's effective capability set (from /proc/self/status). */
+    /** Whether {@code cap} is in this thread's effective capability set (capget(2); also inside the sandbox). */
     public static boolean hasCapability(int cap) {
         try {
-            for (String line : Files.readAllLines(Paths.get("/proc/self/status"))) {
-                if (line.startsWith("CapEff:")) {
-                    long eff = Long.parseUnsignedLong(line.substring(7).trim(), 16);
-                    return (eff & (1L << cap)) != 0;
-                }
-            }
-        } catch (IOException | NumberFormatException e) {
+            return (Linux.capget()[0] & (1L << cap)) != 0;
+        } catch (ErrnoException e) {
             return false;
         }
-        return false;
     }
 }

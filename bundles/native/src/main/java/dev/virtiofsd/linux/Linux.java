@@ -97,6 +97,11 @@ public final class Linux {
 
     public static final long MS_NOSUID = 2;
     public static final long MS_NODEV = 4;
+    public static final long MS_NOEXEC = 8;
+    public static final long MS_BIND = 4096;
+    public static final long MS_REC = 16384;
+    public static final long MS_PRIVATE = 1 << 18;
+    public static final long MS_SLAVE = 1 << 19;
     public static final int MNT_DETACH = 2;
 
     public static final int XATTR_CREATE = 1;
@@ -118,6 +123,9 @@ public final class Linux {
     private static final long SYS_COPY_FILE_RANGE = AARCH64 ? 285 : 326;
     private static final long SYS_UNSHARE = AARCH64 ? 97 : 272;
     private static final long CLONE_FS = 0x200;
+    private static final long SYS_PIVOT_ROOT = AARCH64 ? 41 : 155;
+    private static final long SYS_SECCOMP = AARCH64 ? 277 : 317;
+    private static final long SYS_CAPGET = AARCH64 ? 90 : 125;
     /** A NUL byte: the "" path of AT_EMPTY_PATH calls. */
     public static final long EMPTY_PATH;
 
@@ -184,16 +192,26 @@ public final class Linux {
 
     /** Reopens the file behind {@code fd} (typically O_PATH) with new flags, through /proc/self/fd. */
     public static int reopen(int fd, int flags) throws ErrnoException {
-        return check(C.openat(AT_FDCWD, procPath(fd), (flags & ~(O_NOFOLLOW | O_CREAT)) | O_CLOEXEC, 0));
+        return check(C.openat(procDirFd(), procPath(fd), (flags & ~(O_NOFOLLOW | O_CREAT)) | O_CLOEXEC, 0));
     }
 
     /**
-     * The address of "/proc/self/fd/N" in this thread's scratch space, valid until the next call
-     * on this thread. Calls on that path act on the file behind the fd (also an O_PATH fd).
+     * Where {@link #procPath} is relative to: {@link #AT_FDCWD} (the path is "/proc/self/fd/N"), or,
+     * once the sandbox has taken /proc away, an fd of this process's /proc/self/fd directory (the
+     * path is "N"). Use it as the dirfd of *at calls on a proc path.
+     */
+    public static int procDirFd() {
+        return procFdDir;
+    }
+
+    /**
+     * The address of "/proc/self/fd/N" (or "N", relative to {@link #procDirFd()} and to the working
+     * directory, inside the sandbox) in this thread's scratch space, valid until the next call on
+     * this thread. Calls on that path act on the file behind the fd (also an O_PATH fd).
      */
     public static long procPath(int fd) {
         long p = SCRATCH.get().base + Scratch.PATH;
-        byte[] prefix = PROC_PREFIX;
+        byte[] prefix = procFdDir == AT_FDCWD ? PROC_PREFIX : NO_PREFIX;
         NativeMemory.putBytes(p, prefix, 0, prefix.length);
         long q = p + prefix.length;
         if (fd == 0) {
@@ -213,6 +231,19 @@ public final class Linux {
     }
 
     private static final byte[] PROC_PREFIX = "/proc/self/fd/".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+    private static final byte[] NO_PREFIX = new byte[0];
+    /** See {@link #procDirFd()}; set once, before the request threads start, by the sandbox. */
+    private static volatile int procFdDir = AT_FDCWD;
+
+    /**
+     * From now on proc paths are "N" relative to {@code fd}, an fd of this process's
+     * /proc/self/fd directory, which is also the working directory (for the path-only xattr
+     * calls). Called by the sandbox when it takes /proc out of the process's view.
+     */
+    public static void useProcFdDirectory(int fd) throws ErrnoException {
+        check(C.fchdir(fd));
+        procFdDir = fd;
+    }
 
     public static void close(int fd) {
         if (fd >= 0) {
@@ -528,6 +559,80 @@ public final class Linux {
     public static void umount2(String target, int flags) throws ErrnoException {
         if (C.umount2(target, flags) < 0) {
             throw ErrnoException.of(errno(), "umount " + target);
+        }
+    }
+
+    /** pivot_root(2): {@code newRoot} becomes the root of the mount namespace, the old root goes to {@code putOld}. */
+    public static void pivotRoot(String newRoot, String putOld) throws ErrnoException {
+        long a = NativeMemory.allocate(newRoot.length() * 4L + 1);
+        long b = NativeMemory.allocate(putOld.length() * 4L + 1);
+        try {
+            NativeMemory.putString(a, newRoot);
+            NativeMemory.putString(b, putOld);
+            if (C.syscall(SYS_PIVOT_ROOT, a, b, 0) < 0) {
+                throw ErrnoException.of(errno(), "pivot_root " + newRoot);
+            }
+        } finally {
+            NativeMemory.free(a);
+            NativeMemory.free(b);
+        }
+    }
+
+    /** chroot(2): for the whole process (its threads share one root). */
+    public static void chroot(String dir) throws ErrnoException {
+        if (C.chroot(dir) < 0) {
+            throw ErrnoException.of(errno(), "chroot " + dir);
+        }
+    }
+
+    /** fchdir(2): the working directory of the whole process. */
+    public static void fchdir(int fd) throws ErrnoException {
+        check(C.fchdir(fd));
+    }
+
+    /** prctl(2) with integer arguments. */
+    public static int prctl(int option, long arg2, long arg3, long arg4, long arg5) throws ErrnoException {
+        return check(C.prctl(option, arg2, arg3, arg4, arg5));
+    }
+
+    /**
+     * seccomp(2) with {@code SECCOMP_SET_MODE_FILTER}: {@code program} is a classic BPF program
+     * (8 bytes per instruction). With TSYNC in {@code flags} a positive return is the id of a
+     * thread that could not be synchronised (nothing was installed).
+     */
+    public static long seccompFilter(int flags, byte[] program) throws ErrnoException {
+        int count = program.length / 8;
+        long filter = NativeMemory.allocate(program.length);
+        long fprog = NativeMemory.allocate(16);
+        try {
+            NativeMemory.putBytes(filter, program, 0, program.length);
+            NativeMemory.putShort(fprog, (short) count);
+            NativeMemory.putLong(fprog + 8, filter);
+            return check(C.syscall(SYS_SECCOMP, 1 /* SECCOMP_SET_MODE_FILTER */, flags, fprog));
+        } finally {
+            NativeMemory.free(fprog);
+            NativeMemory.free(filter);
+        }
+    }
+
+    /** This thread's capability sets from capget(2): {effective, permitted, inheritable}, 64 bits each. */
+    public static long[] capget() throws ErrnoException {
+        long header = NativeMemory.allocate(8);
+        long data = NativeMemory.allocate(24);
+        try {
+            NativeMemory.putInt(header, 0x20080522); // _LINUX_CAPABILITY_VERSION_3: two 32-bit words per set
+            NativeMemory.putInt(header + 4, 0);
+            check(C.syscall(SYS_CAPGET, header, data, 0));
+            long[] sets = new long[3];
+            for (int set = 0; set < 3; set++) {
+                long low = NativeMemory.getInt(data + 4L * set) & 0xffffffffL;
+                long high = NativeMemory.getInt(data + 12 + 4L * set) & 0xffffffffL;
+                sets[set] = low | high << 32;
+            }
+            return sets;
+        } finally {
+            NativeMemory.free(header);
+            NativeMemory.free(data);
         }
     }
 

@@ -117,7 +117,7 @@ public final class GuestRun {
         long daemonExitAfter = -1;
         try {
             // Listening, not just bound: QEMU's connect would be refused between bind and listen.
-            while (!listening(socket)) {
+            while (!listening(socket, d.toHandle())) {
                 if (!d.isAlive()) {
                     throw new IOException("daemon exited with " + d.exitValue() + " before listening on " + socket
                             + ", log tail:\n" + GuestResult.tail(read(daemonLog), 30));
@@ -244,13 +244,28 @@ public final class GuestRun {
         children.forEach(ProcessHandle::destroyForcibly);
     }
 
-    /** True once /proc/net/unix shows a listening socket (flag __SO_ACCEPTCON) bound to the path. */
-    static boolean listening(Path socket) throws IOException {
+    /**
+     * True once a listening socket (flag __SO_ACCEPTCON) bound to the path shows in the unix
+     * socket table of the daemon's network namespace (its own, in the default sandbox; the peer's
+     * listener stays in the host's), read through its process or one of its children.
+     */
+    static boolean listening(Path socket, ProcessHandle daemon) throws IOException {
         if (!Files.exists(socket)) return false;
+        List<Path> tables = new ArrayList<>(List.of(Paths.get("/proc/net/unix")));
+        tables.add(Paths.get("/proc/" + daemon.pid() + "/net/unix"));
+        daemon.children().forEach(c -> tables.add(Paths.get("/proc/" + c.pid() + "/net/unix")));
         String path = socket.toString();
-        for (String line : Files.readAllLines(Paths.get("/proc/net/unix"))) {
-            String[] f = line.trim().split("\\s+", -1);
-            if (f.length >= 8 && f[7].equals(path) && (Integer.parseInt(f[3], 16) & 0x10000) != 0) return true;
+        for (Path table : tables) {
+            List<String> lines;
+            try {
+                lines = Files.readAllLines(table);
+            } catch (IOException gone) {
+                continue;
+            }
+            for (String line : lines) {
+                String[] f = line.trim().split("\\s+", -1);
+                if (f.length >= 8 && f[7].equals(path) && (Integer.parseInt(f[3], 16) & 0x10000) != 0) return true;
+            }
         }
         return false;
     }

@@ -211,7 +211,7 @@ final class MigrationRun {
         all.add(d);
         Path socket = Paths.get(argv.get(argv.indexOf("--socket-path") + 1));
         long t0 = System.nanoTime();
-        while (!GuestRun.listening(socket)) {
+        while (!GuestRun.listening(socket, d.toHandle())) {
             if (!d.isAlive() || System.nanoTime() - t0 > TimeUnit.SECONDS.toNanos(60)) {
                 throw new IOException("daemon " + side + " is not listening on " + socket + ", log:\n"
                         + GuestResult.tail(GuestRun.read(log), 30));

@@ -120,9 +120,13 @@ class DaemonProcessIT {
         Path source = Paths.get("src").toAbsolutePath();
         Files.writeString(shared.resolve("from-host.txt"), "written on the host\n");
         Path log = tmp.resolve("log");
+        // A private mount namespace would hide the mount: fuse-dev needs --sandbox none; seccomp
+        // (kill, the default) and the capability bounding set still apply.
         Process daemon = start(
                 log,
                 "--transport=fuse-dev",
+                "--sandbox",
+                "none",
                 "--shared-dir",
                 shared.toString(),
                 "--mountpoint",

@@ -111,6 +111,12 @@ public interface LibC {
 
     int umount2(String target, int flags);
 
+    int chroot(String path);
+
+    int fchdir(int fd);
+
+    int prctl(int option, long arg2, long arg3, long arg4, long arg5);
+
     int poll(long fds, long nfds, int timeout);
 
     int fcntl(int fd, int cmd, long arg);

@@ -557,7 +557,7 @@ public final class PassthroughFileSystem implements FileSystem, MigratableFileSy
             Inode i = u.inode();
             int fd = u.pathFd();
             if (in.has(SetattrIn.FATTR_MODE)) {
-                Linux.fchmodat(Linux.AT_FDCWD, Linux.procPath(fd), in.mode & 07777, 0);
+                Linux.fchmodat(Linux.procDirFd(), Linux.procPath(fd), in.mode & 07777, 0);
             } else if (in.has(SetattrIn.FATTR_KILL_SUIDGID)) {
                 killSuidGid(fd, s.statx);
             }
@@ -607,7 +607,7 @@ public final class PassthroughFileSystem implements FileSystem, MigratableFileSy
                     NativeMemory.putLong(t + 24, UTIME_OMIT);
                 }
                 // The /proc path reaches the inode itself, a symlink too (it is not followed further).
-                Linux.utimensat(Linux.AT_FDCWD, Linux.procPath(fd), t, 0);
+                Linux.utimensat(Linux.procDirFd(), Linux.procPath(fd), t, 0);
             }
             s.statx.ofFd(fd);
         }
@@ -627,7 +627,7 @@ public final class PassthroughFileSystem implements FileSystem, MigratableFileSy
             kill |= Linux.S_ISGID;
         }
         if (kill != 0) {
-            Linux.fchmodat(Linux.AT_FDCWD, Linux.procPath(pathFd), mode & 07777 & ~kill, 0);
+            Linux.fchmodat(Linux.procDirFd(), Linux.procPath(pathFd), mode & 07777 & ~kill, 0);
         }
     }
 
@@ -782,7 +782,7 @@ public final class PassthroughFileSystem implements FileSystem, MigratableFileSy
                 if (e.errno() != ENOENT && e.errno() != dev.virtiofsd.api.Errno.EPERM) {
                     throw e;
                 }
-                Linux.linkat(Linux.AT_FDCWD, Linux.procPath(fd), npfd, newName, Linux.AT_SYMLINK_FOLLOW);
+                Linux.linkat(Linux.procDirFd(), Linux.procPath(fd), npfd, newName, Linux.AT_SYMLINK_FOLLOW);
             }
             lookupIn(np.inode(), npfd, newName, out).release();
         }

@@ -7,13 +7,12 @@ import dev.virtiofsd.api.identity.IdentityProvider;
 import dev.virtiofsd.api.identity.InodeIdentity;
 import dev.virtiofsd.linux.Linux;
 import dev.virtiofsd.linux.NativeMemory;
+import dev.virtiofsd.linux.ProcFiles;
 import dev.virtiofsd.linux.Statx;
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Paths;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
@@ -328,7 +327,7 @@ final class PassthroughMigration implements AutoCloseable {
             return new byte[0];
         }
         String root = new String(rootPath, StandardCharsets.UTF_8);
-        for (String line : Files.readAllLines(Paths.get("/proc/self/mountinfo"), StandardCharsets.UTF_8)) {
+        for (String line : ProcFiles.mountinfo()) {
             String[] f = line.split(" ", -1);
             if (f.length > 5 && f[0].equals(Long.toString(mountId))) {
                 String point = unescape(f[4]);
@@ -366,7 +365,7 @@ final class PassthroughMigration implements AutoCloseable {
 
     private byte[] readlinkFd(int fd) {
         try {
-            int n = Linux.readlinkat(Linux.AT_FDCWD, Linux.procPath(fd), scratch, PATH_MAX);
+            int n = Linux.readlinkat(Linux.procDirFd(), Linux.procPath(fd), scratch, PATH_MAX);
             if (n <= 0 || n >= PATH_MAX) {
                 return null;
             }
@@ -430,12 +429,7 @@ final class PassthroughMigration implements AutoCloseable {
     }
 
     private static String bootId() {
-        try {
-            return Files.readString(Paths.get("/proc/sys/kernel/random/boot_id"), StandardCharsets.US_ASCII)
-                    .trim();
-        } catch (IOException e) {
-            return "";
-        }
+        return ProcFiles.bootId();
     }
 
     private static void writeBytes(DataOutputStream out, byte[] b) throws IOException {

@@ -8,11 +8,10 @@ import dev.virtiofsd.api.identity.InodeIdentity;
 import dev.virtiofsd.linux.Accounts;
 import dev.virtiofsd.linux.Linux;
 import dev.virtiofsd.linux.NativeMemory;
+import dev.virtiofsd.linux.ProcFiles;
 import dev.virtiofsd.linux.Statx;
 import dev.virtiofsd.strategy.fd.PathFdIdentity;
 import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Paths;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import org.slf4j.Logger;
@@ -357,7 +356,7 @@ public final class HandleIdentityProvider implements IdentityProvider {
     static String describeMount(long mountId) {
         String prefix = mountId + " ";
         try {
-            for (String line : Files.readAllLines(Paths.get("/proc/self/mountinfo"))) {
+            for (String line : ProcFiles.mountinfo()) {
                 if (line.startsWith(prefix)) {
                     String[] f = line.split(" ", -1);
                     int dash = line.indexOf(" - ");

@@ -49,6 +49,12 @@ public final class VhostUserComponent implements Transport {
 
         /** --tag: advertised in the device's config space (VHOST_USER_PROTOCOL_F_CONFIG). */
         String tag() default "";
+
+        @AttributeDefinition(
+                name = "confined",
+                description = "the daemon confines itself (namespace or chroot sandbox) when the transport"
+                        + " reports ready: leave the socket file at exit, it is out of reach then")
+        boolean confined() default false;
     }
 
     private final VhostUserTransport transport;
@@ -69,8 +75,16 @@ public final class VhostUserComponent implements Transport {
                             config.thread_pool_size(),
                             config.queues(),
                             config.tag()),
-                    control);
+                    control,
+                    config.confined());
             t.start();
+        } catch (IllegalStateException stopping) {
+            // DaemonControl.ready: the daemon stopped while closing its sandbox; it reports why.
+            LOG.debug("vhost-user transport not started: {}", stopping.getMessage());
+            if (t != null) {
+                t.close();
+            }
+            t = null;
         } catch (ErrnoException | IllegalArgumentException e) {
             LOG.error("vhost-user transport cannot start: {}", e.getMessage());
             if (t != null) {

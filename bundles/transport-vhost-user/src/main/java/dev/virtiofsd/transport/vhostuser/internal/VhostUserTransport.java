@@ -33,10 +33,24 @@ public final class VhostUserTransport implements Transport, AutoCloseable {
     private volatile VhostUserDevice device;
     private volatile boolean closing;
 
+    /** Set when the daemon confines itself once we report ready: the socket's path is out of its reach then. */
+    private final boolean confined;
+
     public VhostUserTransport(FuseServer server, VhostUserOptions options, DaemonControl control) {
+        this(server, options, control, false);
+    }
+
+    /**
+     * @param confined the daemon closes its sandbox (namespace or chroot) while {@link
+     *     DaemonControl#ready} runs: from then on the socket file and its .pid file cannot be named,
+     *     so they are left at exit (as virtiofsd leaves them); the next daemon on that path replaces
+     *     them once it holds the .pid lock
+     */
+    public VhostUserTransport(FuseServer server, VhostUserOptions options, DaemonControl control, boolean confined) {
         this.server = server;
         this.options = options;
         this.control = control;
+        this.confined = confined;
     }
 
     @Override
@@ -77,14 +91,15 @@ public final class VhostUserTransport implements Transport, AutoCloseable {
             // Whoever connects drives the share as root: owner only, or owner and --socket-group
             // (as virtiofsd: 0700 / 0770), set before listen() so no one gets in meanwhile.
             listenFd = UnixSocket.listen(path, 1, gid >= 0 ? 0770 : 0700, gid);
-            ownsSocketFile = true;
+            ownsSocketFile = !confined;
             what = "listening on " + path;
         }
+        LOG.info("vhost-user: {}", what);
+        // Before the first accept: the daemon may close its sandbox during this call.
+        control.ready(what);
         thread = new Thread(this::acceptAndServe, "vhost-user");
         thread.setDaemon(true);
         thread.start();
-        LOG.info("vhost-user: {}", what);
-        control.ready(what);
     }
 
     /** Writes {@code <socket>.pid} under an exclusive lock, so that two daemons never share a socket. */
@@ -171,7 +186,9 @@ public final class VhostUserTransport implements Transport, AutoCloseable {
         cleanupSocketFile();
         if (pidFd >= 0) {
             try {
-                Files.deleteIfExists(pidFile);
+                if (!confined) {
+                    Files.deleteIfExists(pidFile);
+                }
             } catch (IOException e) {
                 LOG.warn("cannot remove {}: {}", pidFile, e.getMessage());
             }
