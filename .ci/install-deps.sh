@@ -10,7 +10,8 @@
 #  - the guest kernel for the QEMU tests (scripts/guest/fetch-kernel.sh);
 #  - the peer daemon, Rust virtiofsd 1.13 (scripts/peer/install-virtiofsd.sh), which the
 #    benchmark's smoke test and the option-compatibility tests run beside ours;
-#  - /srv/share, the README's example shared directory.
+#  - /srv/share, the README's example shared directory;
+#  - the user virtiofsd-idmap with subordinate ids 600000-665535 (the --uid-map/--gid-map test).
 # Idempotent: packages already present are not reinstalled, apt lists are refreshed at most once a
 # day, the kernel and the peer are fetched once.
 set -euo pipefail
@@ -71,4 +72,14 @@ $sudo bash scripts/peer/install-virtiofsd.sh >/dev/null
 # The README's example shared directory.
 $sudo mkdir -p /srv/share
 
-echo "install-deps: ${packages[*]}, guest kernel, QEMU 10 root, peer virtiofsd 1.13, /srv/share present ($(( $(date +%s) - start )) s)"
+# The --uid-map/--gid-map test (SandboxIT) runs the daemon as an unprivileged user whose subordinate
+# ids (/etc/subuid, /etc/subgid) newuidmap/newgidmap map into its user namespace.
+idmap_user=virtiofsd-idmap
+if ! id "$idmap_user" >/dev/null 2>&1; then
+  $sudo useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin "$idmap_user"
+fi
+if ! grep -q "^$idmap_user:" /etc/subuid 2>/dev/null || ! grep -q "^$idmap_user:" /etc/subgid 2>/dev/null; then
+  $sudo usermod --add-subuids 600000-665535 --add-subgids 600000-665535 "$idmap_user"
+fi
+
+echo "install-deps: ${packages[*]}, guest kernel, QEMU 10 root, peer virtiofsd 1.13, /srv/share, user $idmap_user present ($(( $(date +%s) - start )) s)"

@@ -229,7 +229,8 @@ public final class CommandLine {
                 Arity.VALUE,
                 "UID_MAP",
                 "Map a range of UIDs from the host into the daemon's user namespace, as"
-                        + " :namespace_uid:host_uid:count: (unprivileged users with --sandbox=namespace); repeatable",
+                        + " :namespace_uid:host_uid:count: (unprivileged users with --sandbox=namespace, through"
+                        + " newuidmap; namespace uid 0 must be mapped); repeatable",
                 (o, n, v) -> o.uidMap.add(namespaceRange(n, v)));
         supported(
                 "--gid-map",
@@ -473,14 +474,24 @@ public final class CommandLine {
             // virtiofsd: the maps describe the user namespace an unprivileged daemon creates for
             // its namespace sandbox; root does not get one.
             String which = o.uidMap.isEmpty() ? "--gid-map" : "--uid-map";
-            if (effectiveUid() == 0) {
+            if (startingUid() == 0) {
                 throw invalid(which + " can only be used by an unprivileged user (the user namespace of"
                         + " --sandbox=namespace); root needs no id map");
             }
-            // Never ignored silently: the unprivileged namespace sandbox maps the user to root
-            // (unshare --map-root-user); ranges through newuidmap are not implemented yet.
-            throw invalid(which + " is not supported yet: the unprivileged namespace sandbox of " + PROGRAM
-                    + " maps only the user itself (to root)");
+            if (!o.sandbox.equals(SandboxOptions.NAMESPACE)) {
+                throw invalid(
+                        which + " describes the user namespace of --sandbox namespace, not of --sandbox " + o.sandbox);
+            }
+            // bin/virtiofsd-java runs the daemon as root (id 0) of its user namespace: without it the
+            // JVM would lose its capabilities there at exec. An absent map makes the user's own id 0.
+            if (!o.uidMap.isEmpty() && !mapsZero(o.uidMap)) {
+                throw invalid("--uid-map must map namespace uid 0 (the daemon runs as root in its user"
+                        + " namespace), e.g. --uid-map=:0:" + startingUid() + ":1:");
+            }
+            if (!o.gidMap.isEmpty() && !mapsZero(o.gidMap)) {
+                throw invalid("--gid-map must map namespace gid 0 (the daemon runs as root in its user"
+                        + " namespace), e.g. --gid-map=:0:GID:1:");
+            }
         }
         Path shared = Paths.get(o.sharedDir);
         if (!Files.exists(shared)) {
@@ -520,6 +531,32 @@ public final class CommandLine {
                 throw invalid("--bundles " + dir + ": " + untrusted);
             }
         }
+    }
+
+    /** bin/virtiofsd-java passes the effective uid it was started with (the JVM may be root of a user namespace). */
+    static final String STARTING_UID_PROPERTY = "virtiofsd.sandbox.euid";
+
+    /** The effective uid the daemon was started with, outside any user namespace the script made. */
+    static int startingUid() {
+        String p = System.getProperty(STARTING_UID_PROPERTY);
+        if (p != null) {
+            try {
+                return Integer.parseInt(p);
+            } catch (NumberFormatException e) {
+                // not from the script: what the process is
+            }
+        }
+        return effectiveUid();
+    }
+
+    /** Whether one of the ranges (inside, outside, count) contains namespace id 0. */
+    static boolean mapsZero(List<long[]> ranges) {
+        for (long[] r : ranges) {
+            if (r[0] == 0 && r[2] > 0) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** This process's effective uid, from /proc/self/status (no native call before the framework). */

@@ -31,6 +31,7 @@ final class Sandbox {
     private static final String CONFINEMENT = "dev.virtiofsd.linux.sandbox.Confinement";
     private static final String SECCOMP = "dev.virtiofsd.linux.sandbox.Seccomp";
     private static final String SECCOMP_ACTION = "dev.virtiofsd.linux.sandbox.Seccomp$Action";
+    private static final String UNIX_SOCKET = "dev.virtiofsd.linux.UnixSocket";
 
     private final Options options;
     private final Path sharedDir;
@@ -81,6 +82,11 @@ final class Sandbox {
                         + " (bin/virtiofsd-java sets them; is setpriv from util-linux missing?)");
             }
         }
+        if (setup != null) {
+            // --uid-map/--gid-map: the user namespace the script joined maps exactly these ranges
+            checkIdMap(o.uidMap, "/proc/self/uid_map", "--uid-map");
+            checkIdMap(o.gidMap, "/proc/self/gid_map", "--gid-map");
+        }
         String limits = "?";
         for (String line : readLines(Paths.get("/proc/self/limits"))) {
             if (line.startsWith("Max open files")) {
@@ -107,6 +113,27 @@ final class Sandbox {
                 fds.stream().mapToInt(Integer::intValue).toArray());
     }
 
+    private static void checkIdMap(List<long[]> ranges, String file, String option)
+            throws FelixLauncher.LaunchException {
+        if (ranges.isEmpty()) {
+            return;
+        }
+        java.util.Set<String> expected = new java.util.TreeSet<>();
+        for (long[] r : ranges) {
+            expected.add(r[0] + " " + r[1] + " " + r[2]);
+        }
+        java.util.Set<String> actual = new java.util.TreeSet<>();
+        for (String line : readLines(Paths.get(file))) {
+            if (!line.isBlank()) {
+                actual.add(String.join(" ", line.trim().split("\\s+", -1)));
+            }
+        }
+        if (!expected.equals(actual)) {
+            throw new FelixLauncher.LaunchException("the user namespace maps " + actual + " (" + file + "), " + option
+                    + " asks for " + expected + " (bin/virtiofsd-java sets them with newuidmap/newgidmap)");
+        }
+    }
+
     /** Whether the daemon's root becomes the shared directory (namespace or chroot). */
     boolean confines() {
         return !options.sandbox.equals(SandboxOptions.NONE);
@@ -117,7 +144,10 @@ final class Sandbox {
         String what;
         switch (options.sandbox) {
             case SandboxOptions.NAMESPACE:
-                what = "root " + sharedDir + " in new mount, net and ipc namespaces";
+                what = "root " + sharedDir + " in new mount, net and ipc namespaces"
+                        + (options.uidMap.isEmpty() && options.gidMap.isEmpty()
+                                ? ""
+                                : " (user namespace of --uid-map/--gid-map)");
                 break;
             case SandboxOptions.CHROOT:
                 what = "chroot " + sharedDir;
@@ -162,6 +192,7 @@ final class Sandbox {
      * out of it, install the seccomp filter. Nothing from outside has been served yet.
      */
     void close(FelixLauncher launcher) throws FelixLauncher.LaunchException {
+        connectSyslog(launcher);
         switch (options.sandbox) {
             case SandboxOptions.NAMESPACE:
                 call(launcher, CONFINEMENT, "enterNamespace", sharedDir.toString());
@@ -196,6 +227,22 @@ final class Sandbox {
             } catch (ReflectiveOperationException e) {
                 throw failed("seccomp " + options.seccomp, e, "--seccomp none");
             }
+        }
+    }
+
+    /**
+     * --syslog sends each event to the socket's path (sendto), which neither the seccomp filter nor
+     * the sandbox leave: connect a datagram socket to it now and write to that.
+     */
+    private void connectSyslog(FelixLauncher launcher) throws FelixLauncher.LaunchException {
+        if (options.seccomp.equals(SandboxOptions.NONE) && !confines()) {
+            return;
+        }
+        org.slf4j.Logger root = org.slf4j.LoggerFactory.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME);
+        if (root instanceof ch.qos.logback.classic.Logger r
+                && r.getAppender("SYSLOG") instanceof SyslogAppender syslog) {
+            int fd = (Integer) call(launcher, UNIX_SOCKET, "connectDatagram", syslog.path());
+            syslog.useConnected(fd);
         }
     }
 

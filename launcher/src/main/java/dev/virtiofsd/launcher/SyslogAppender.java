@@ -24,11 +24,14 @@ final class SyslogAppender extends AppenderBase<ILoggingEvent> {
     static final String SOCKET_PROPERTY = "virtiofsd.syslog.socket";
 
     private static final int FACILITY_USER = 1;
+    private static final jnr.posix.POSIX LIBC = jnr.posix.POSIXFactory.getNativePOSIX();
     private static final DateTimeFormatter STAMP = DateTimeFormatter.ofPattern("MMM ppd HH:mm:ss", Locale.ROOT);
 
     private final UnixSocketAddress target;
     private final String tag;
     private UnixDatagramChannel channel;
+    /** A datagram socket connected to the target (before the sandbox closes), or -1. */
+    private volatile int connectedFd = -1;
 
     SyslogAppender(String socket, String ident, long pid) {
         this.target = new UnixSocketAddress(socket);
@@ -70,8 +73,31 @@ final class SyslogAppender extends AppenderBase<ILoggingEvent> {
                 + msg.replace('\n', ' ');
     }
 
+    /** The path of the syslog socket. */
+    String path() {
+        return target.path();
+    }
+
+    /**
+     * From now on events go to {@code fd}, a datagram socket already connected to the syslog
+     * socket: the seccomp filter allows write(2) but not sendto(2), and the sandbox takes the path
+     * away. The native bundle makes the fd (the launcher has no native calls of its own).
+     */
+    void useConnected(int fd) {
+        connectedFd = fd;
+    }
+
     @Override
     protected void append(ILoggingEvent e) {
+        int fd = connectedFd;
+        if (fd >= 0) {
+            byte[] b = format(e, ZonedDateTime.now(java.time.ZoneId.systemDefault()))
+                    .getBytes(StandardCharsets.UTF_8);
+            if (LIBC.write(fd, b, b.length) < 0) {
+                addError("syslog write failed: errno " + LIBC.errno());
+            }
+            return;
+        }
         UnixDatagramChannel c = channel;
         if (c == null) {
             return;

@@ -86,10 +86,18 @@ class VirtiofsdOptionsTest {
                 "source=/srv,no_writeback,no_allow_direct_io,no_killpriv_v2,no_posix_acl,no_security_label,readdirplus");
         assertFalse(off.writeback || off.allowDirectIo || off.killprivV2 || off.posixAcl || off.securityLabel);
         assertFalse(off.noReaddirplus);
-        // -o sandbox sets what --sandbox sets: a value the sandbox option refuses is refused the same way
-        String m = fails("--socket-path=/s", "-o", "source=/srv,sandbox=chroot");
-        String longForm = fails("--socket-path=/s", "--shared-dir=/srv", "--sandbox=chroot");
-        assertEquals(longForm, m);
+        // -o sandbox= and modcaps= set what --sandbox and --modcaps set (bin/virtiofsd-java reads them too)
+        Options legacy = parse("--socket-path=/s", "-o", "source=/srv,sandbox=chroot,modcaps=+sys_nice:-mknod");
+        Options longForm =
+                parse("--socket-path=/s", "--shared-dir=/srv", "--sandbox=chroot", "--modcaps=+sys_nice:-mknod");
+        assertEquals(longForm.sandbox, legacy.sandbox);
+        assertEquals(SandboxOptions.CHROOT, legacy.sandbox);
+        assertEquals(Capabilities.expected(longForm), Capabilities.expected(legacy));
+        assertEquals(SandboxOptions.NAMESPACE, parse("--socket-path=/s", "-osource=/srv,sandbox=namespace").sandbox);
+        // virtiofsd's legacy list knows only namespace and chroot
+        assertEquals(
+                "Invalid compat value 'none' for '-o sandbox'",
+                fails("--socket-path=/s", "-o", "source=/srv,sandbox=none"));
     }
 
     @Test
@@ -173,15 +181,61 @@ class VirtiofsdOptionsTest {
         Options o =
                 parse("--shared-dir=/tmp", "--socket-path=/tmp/x.sock", "--uid-map=:0:1000:1:", "--gid-map=:0:1000:1:");
         assertEquals(1, o.uidMap.size());
-        // refused either way, never ignored: root needs none, and the namespace sandbox is not there yet
-        UsageException e = assertThrows(UsageException.class, () -> CommandLine.validate(o));
-        assertTrue(
-                e.getMessage()
-                        .startsWith(
-                                CommandLine.effectiveUid() == 0
-                                        ? "--uid-map can only be used by an unprivileged user"
-                                        : "--uid-map needs --sandbox=namespace"),
-                e.getMessage());
+        String before = System.getProperty(CommandLine.STARTING_UID_PROPERTY);
+        try {
+            // started by root (bin/virtiofsd-java passes the uid it was started with): refused as by virtiofsd
+            System.setProperty(CommandLine.STARTING_UID_PROPERTY, "0");
+            UsageException e = assertThrows(UsageException.class, () -> CommandLine.validate(o));
+            assertEquals(
+                    "--uid-map can only be used by an unprivileged user (the user namespace of --sandbox=namespace);"
+                            + " root needs no id map",
+                    e.getMessage());
+            // started by an unprivileged user: the namespace sandbox takes the maps
+            System.setProperty(CommandLine.STARTING_UID_PROPERTY, "1000");
+            CommandLine.validate(o);
+            CommandLine.validate(parse(
+                    "--shared-dir=/tmp",
+                    "--socket-path=/tmp/x.sock",
+                    "--uid-map=/0/1000/1/",
+                    "--uid-map=:1:100000:65536:",
+                    "--gid-map=:1:100000:65536:",
+                    "--gid-map=:0:1000:1:"));
+            assertEquals(
+                    "--gid-map describes the user namespace of --sandbox namespace, not of --sandbox none",
+                    assertThrows(
+                                    UsageException.class,
+                                    () -> CommandLine.validate(parse(
+                                            "--shared-dir=/tmp",
+                                            "--socket-path=/tmp/x.sock",
+                                            "--sandbox=none",
+                                            "--gid-map=:0:1000:1:")))
+                            .getMessage());
+            assertEquals(
+                    "--uid-map must map namespace uid 0 (the daemon runs as root in its user namespace),"
+                            + " e.g. --uid-map=:0:1000:1:",
+                    assertThrows(
+                                    UsageException.class,
+                                    () -> CommandLine.validate(parse(
+                                            "--shared-dir=/tmp", "--socket-path=/tmp/x.sock", "--uid-map=:1:1000:1:")))
+                            .getMessage());
+            assertEquals(
+                    "--gid-map must map namespace gid 0 (the daemon runs as root in its user namespace),"
+                            + " e.g. --gid-map=:0:GID:1:",
+                    assertThrows(
+                                    UsageException.class,
+                                    () -> CommandLine.validate(parse(
+                                            "--shared-dir=/tmp",
+                                            "--socket-path=/tmp/x.sock",
+                                            "--uid-map=:0:1000:1:",
+                                            "--gid-map=:0:1000:0:")))
+                            .getMessage());
+        } finally {
+            if (before == null) {
+                System.clearProperty(CommandLine.STARTING_UID_PROPERTY);
+            } else {
+                System.setProperty(CommandLine.STARTING_UID_PROPERTY, before);
+            }
+        }
     }
 
     @Test

@@ -89,6 +89,30 @@ public final class UnixSocket implements AutoCloseable {
         }
     }
 
+    /**
+     * A datagram socket connected to {@code path} (e.g. the syslog socket /dev/log): afterwards
+     * write(2) sends to it without naming the path again, also inside the sandbox.
+     */
+    public static int connectDatagram(String path) throws ErrnoException {
+        int s = lib().socket(Linux.AF_UNIX, 2 /* SOCK_DGRAM */ | Linux.SOCK_CLOEXEC, 0);
+        if (s < 0) {
+            throw ErrnoException.of(Linux.errno(), "socket");
+        }
+        long addr = NativeMemory.allocate(112);
+        try {
+            int len = sockaddr(addr, path);
+            if (lib().connect(s, addr, len) < 0) {
+                throw ErrnoException.of(Linux.errno(), "connect " + path);
+            }
+            return s;
+        } catch (ErrnoException e) {
+            Linux.close(s);
+            throw e;
+        } finally {
+            NativeMemory.free(addr);
+        }
+    }
+
     /** accept4(2) on a listening socket; blocks. Returns the connected fd. */
     public static int accept(int listenFd) throws ErrnoException {
         while (true) {

@@ -3,6 +3,7 @@ package dev.virtiofsd.it.compat;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import dev.virtiofsd.it.guest.GuestEnvironment;
+import dev.virtiofsd.it.guest.GuestRun;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -19,19 +20,13 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * Every option case of virtiofsd 1.13's --help, given to Rust virtiofsd 1.13 (the peer) and to ours
  * with the same base command line, as root: a case "starts" when the daemon listens on its socket
- * (or, for --print-capabilities, exits 0). Every case the peer starts must start ours; the table of
- * both outcomes is printed (docs: the closing note of the drop-in work quotes it).
+ * (or, for --print-capabilities, exits 0). Every case the peer starts must start ours, and the
+ * serving processes must agree on what the sandbox options govern (root directory, mount namespace,
+ * capabilities, RLIMIT_NOFILE, seccomp); both tables are printed (the closing notes quote them).
  */
 class OptionCasesIT {
     @TempDir
     Path tmp;
-
-    /**
-     * Cases of the sandbox work (--sandbox other than none, --modcaps, --rlimit-nofile), which lands
-     * separately: their outcome is printed, and checked as soon as ours starts them.
-     */
-    static final java.util.Set<String> SANDBOX_WORK =
-            java.util.Set.of("--sandbox chroot", "--modcaps", "--rlimit-nofile");
 
     /** Case name -> extra arguments (after --shared-dir DIR --socket-path SOCK, unless the case replaces them). */
     static Map<String, List<String>> cases(Path shared) {
@@ -46,6 +41,8 @@ class OptionCasesIT {
         c.put("--xattrmap", List.of("--xattrmap", ":map::user.virtiofs.:"));
         c.put("--sandbox none", List.of("--sandbox", "none"));
         c.put("--sandbox chroot", List.of("--sandbox", "chroot"));
+        c.put("--sandbox namespace", List.of("--sandbox", "namespace"));
+        c.put("--seccomp log", List.of("--seccomp", "log"));
         c.put("--readonly", List.of("--readonly"));
         c.put("--seccomp none", List.of("--seccomp", "none"));
         c.put("--announce-submounts", List.of("--announce-submounts"));
@@ -62,6 +59,11 @@ class OptionCasesIT {
         c.put("--syslog", List.of("--syslog"));
         c.put("--rlimit-nofile", List.of("--rlimit-nofile", "4096"));
         c.put("-o (libvirt's list)", List.of("@o", "-o", "source=" + shared + ",cache=none,xattr"));
+        // libvirt's <sandbox mode='chroot'/>; the legacy list's sandbox= and modcaps= keys
+        c.put("-o sandbox=chroot", List.of("@o", "-o", "source=" + shared + ",sandbox=chroot"));
+        c.put(
+                "-o sandbox=namespace,modcaps=",
+                List.of("@o", "-o", "source=" + shared + ",sandbox=namespace,modcaps=+sys_admin:-mknod"));
         c.put("-d", List.of("-d"));
         c.put("--no-killpriv-v2", List.of("--no-killpriv-v2"));
         c.put("--killpriv-v2", List.of("--killpriv-v2"));
@@ -97,8 +99,11 @@ class OptionCasesIT {
         return a;
     }
 
-    /** "starts", or why not (exit status and the log's last line). */
-    static String outcome(List<String> argv, Path socket, Path log, boolean printCaps) throws Exception {
+    /**
+     * "starts", or why not (exit status and the log's last line); and, once it serves, what the
+     * sandbox options govern in its serving process ({@link #sandboxFacts}).
+     */
+    static String[] outcome(List<String> argv, Path shared, Path socket, Path log, boolean printCaps) throws Exception {
         Files.deleteIfExists(socket);
         Process p = new ProcessBuilder(argv)
                 .redirectErrorStream(true)
@@ -111,19 +116,20 @@ class OptionCasesIT {
                 if (printCaps) {
                     if (p.waitFor(60, TimeUnit.SECONDS)) {
                         String out = Files.readString(log);
-                        return p.exitValue() == 0 && out.contains("\"type\": \"fs\"")
-                                ? "starts"
-                                : "exit " + p.exitValue();
+                        return new String[] {
+                            p.exitValue() == 0 && out.contains("\"type\": \"fs\"") ? "starts" : "exit " + p.exitValue(),
+                            ""
+                        };
                     }
-                } else if (listening(socket)) {
-                    return "starts";
+                } else if (GuestRun.listening(socket, p.toHandle())) {
+                    return new String[] {"starts", sandboxFacts(p.toHandle(), shared)};
                 }
                 if (!p.isAlive()) {
-                    return "exit " + p.exitValue() + ": " + lastLine(log);
+                    return new String[] {"exit " + p.exitValue() + ": " + lastLine(log), ""};
                 }
                 Thread.sleep(25);
             }
-            return "timeout: " + lastLine(log);
+            return new String[] {"timeout: " + lastLine(log), ""};
         } finally {
             p.destroy();
             if (!p.waitFor(20, TimeUnit.SECONDS)) {
@@ -131,6 +137,58 @@ class OptionCasesIT {
             }
             Files.deleteIfExists(socket);
         }
+    }
+
+    /**
+     * Root directory, mount namespace, effective capabilities, RLIMIT_NOFILE and seccomp mode of the
+     * serving process: the daemon's process, or its live descendant without children (the peer's
+     * namespace sandbox serves from a forked child). Read until three reads 250 ms apart agree:
+     * both daemons listen before their sandbox is complete.
+     */
+    static String sandboxFacts(ProcessHandle daemon, Path shared) throws Exception {
+        String last = "";
+        int same = 0;
+        for (int i = 0; i < 40 && same < 2; i++) {
+            Thread.sleep(250);
+            String f;
+            try {
+                f = facts(daemon, shared.toRealPath());
+            } catch (IOException e) {
+                f = "unreadable: " + e.getMessage();
+            }
+            same = f.equals(last) ? same + 1 : 0;
+            last = f;
+        }
+        return last;
+    }
+
+    private static String facts(ProcessHandle daemon, Path shared) throws IOException {
+        ProcessHandle serving = daemon.descendants()
+                .filter(h -> h.isAlive() && h.children().findAny().isEmpty())
+                .reduce((a, b) -> b)
+                .orElse(daemon);
+        Path proc = Paths.get("/proc/" + serving.pid());
+        String root = Files.readSymbolicLink(proc.resolve("root")).toString();
+        String mnt = Files.readSymbolicLink(proc.resolve("ns/mnt"))
+                        .equals(Files.readSymbolicLink(Paths.get("/proc/self/ns/mnt")))
+                ? "host"
+                : "own";
+        Map<String, String> status = new LinkedHashMap<>();
+        for (String line : Files.readAllLines(proc.resolve("status"))) {
+            int colon = line.indexOf(':');
+            if (colon > 0) {
+                status.put(line.substring(0, colon), line.substring(colon + 1).trim());
+            }
+        }
+        String nofile = "?";
+        for (String line : Files.readAllLines(proc.resolve("limits"))) {
+            if (line.startsWith("Max open files")) {
+                String[] f = line.substring("Max open files".length()).trim().split("\\s+", -1);
+                nofile = f[0] + "/" + f[1];
+            }
+        }
+        return "root " + (root.equals(shared.toString()) ? "=share" : root) + ", mnt ns " + mnt + ", CapEff "
+                + status.get("CapEff") + ", nofile " + nofile + ", seccomp " + status.get("Seccomp");
     }
 
     static String lastLine(Path log) throws IOException {
@@ -141,19 +199,6 @@ class OptionCasesIT {
             }
         }
         return "";
-    }
-
-    static boolean listening(Path socket) throws IOException {
-        if (!Files.exists(socket)) {
-            return false;
-        }
-        for (String line : Files.readAllLines(Paths.get("/proc/net/unix"))) {
-            String[] f = line.trim().split("\\s+", -1);
-            if (f.length >= 8 && f[7].equals(socket.toString()) && (Integer.parseInt(f[3], 16) & 0x10000) != 0) {
-                return true;
-            }
-        }
-        return false;
     }
 
     @Test
@@ -172,16 +217,18 @@ class OptionCasesIT {
                 boolean caps = e.getValue().contains("@print-capabilities");
                 Path socket = Paths.get("/tmp")
                         .resolve("vfs-oc-" + ProcessHandle.current().pid() + "-" + id + ".sock");
-                String p =
-                        outcome(argv(peer, shared, socket, e.getValue()), socket, tmp.resolve(id + "-peer.log"), caps);
-                String o =
-                        outcome(argv(ours, shared, socket, e.getValue()), socket, tmp.resolve(id + "-ours.log"), caps);
-                return new String[] {p, o};
+                String[] p = outcome(
+                        argv(peer, shared, socket, e.getValue()), shared, socket, tmp.resolve(id + "-peer.log"), caps);
+                String[] o = outcome(
+                        argv(ours, shared, socket, e.getValue()), shared, socket, tmp.resolve(id + "-ours.log"), caps);
+                return new String[] {p[0], o[0], p[1], o[1]};
             }));
         }
         pool.shutdown();
         StringBuilder table = new StringBuilder("| case | Rust virtiofsd 1.13 | virtiofsd-java |\n|---|---|---|\n");
         List<String> missing = new ArrayList<>();
+        List<String> differentSandbox = new ArrayList<>();
+        StringBuilder facts = new StringBuilder("| case | serving process of the peer | ours |\n|---|---|---|\n");
         int peerStarts = 0;
         int oursStarts = 0;
         for (Map.Entry<String, java.util.concurrent.Future<String[]>> e : results.entrySet()) {
@@ -198,17 +245,25 @@ class OptionCasesIT {
             peerStarts += p.equals("starts") ? 1 : 0;
             oursStarts += o.equals("starts") ? 1 : 0;
             if (p.equals("starts") && !o.equals("starts")) {
-                if (SANDBOX_WORK.contains(e.getKey())) {
-                    System.out.println("pending the sandbox work: " + e.getKey() + ": " + o);
-                } else {
-                    missing.add(e.getKey() + ": " + o);
-                }
+                missing.add(e.getKey() + ": " + o);
             }
+            // what the sandbox options govern, as each daemon's serving process shows it
+            if (!r[2].equals(r[3])) {
+                differentSandbox.add(e.getKey() + ": peer " + r[2] + "; ours " + r[3]);
+            }
+            facts.append("| `")
+                    .append(e.getKey())
+                    .append("` | ")
+                    .append(cell(r[2]))
+                    .append(" | ");
+            facts.append(r[2].equals(r[3]) ? "same" : cell(r[3])).append(" |\n");
         }
         System.out.println(table);
+        System.out.println(facts);
         System.out.printf(
                 "option cases: peer starts %d, ours starts %d, of %d%n", peerStarts, oursStarts, cases.size());
         assertEquals(List.of(), missing, "cases the peer starts but ours does not\n" + table);
+        assertEquals(List.of(), differentSandbox, "cases whose serving process differs from the peer's\n" + facts);
     }
 
     private static String cell(String outcome) {

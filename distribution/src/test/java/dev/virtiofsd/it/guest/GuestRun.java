@@ -249,7 +249,7 @@ public final class GuestRun {
      * socket table of the daemon's network namespace (its own, in the default sandbox; the peer's
      * listener stays in the host's), read through its process or one of its children.
      */
-    static boolean listening(Path socket, ProcessHandle daemon) throws IOException {
+    public static boolean listening(Path socket, ProcessHandle daemon) throws IOException {
         if (!Files.exists(socket)) return false;
         List<Path> tables = new ArrayList<>(List.of(Paths.get("/proc/net/unix")));
         tables.add(Paths.get("/proc/" + daemon.pid() + "/net/unix"));

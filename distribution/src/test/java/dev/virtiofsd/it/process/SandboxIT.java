@@ -332,6 +332,210 @@ class SandboxIT {
         }
     }
 
+    /** The unprivileged user .ci/install-deps.sh creates, with subordinate ids in /etc/subuid and /etc/subgid. */
+    static final String IDMAP_USER = "virtiofsd-idmap";
+
+    /** The first subordinate id range of {@code user} in {@code file} (start, count). */
+    static long[] subordinate(String file, String user) throws IOException {
+        Path f = Paths.get(file);
+        if (Files.exists(f)) {
+            for (String line : Files.readAllLines(f)) {
+                String[] x = line.split(":", -1);
+                if (x.length == 3 && x[0].equals(user)) {
+                    return new long[] {Long.parseLong(x[1]), Long.parseLong(x[2])};
+                }
+            }
+        }
+        throw new IllegalStateException("no " + file + " entry for " + user + ": .ci/install-deps.sh creates the user"
+                + " and its subordinate ids (useradd, usermod --add-subuids/--add-subgids)");
+    }
+
+    static int id(String flag, String user) throws Exception {
+        Process p =
+                new ProcessBuilder("id", flag, user).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
+        assertTrue(p.waitFor(10, TimeUnit.SECONDS));
+        if (p.exitValue() != 0) {
+            throw new IllegalStateException("no user " + user + " (" + out + "): .ci/install-deps.sh creates it");
+        }
+        return Integer.parseInt(out);
+    }
+
+    /** A CREATE as guest user {@code uid}:{@code gid} (the frontend's requests are root's otherwise). */
+    FuseReply createAs(int uid, int gid, String name) throws Exception {
+        byte[] r = frontend.fuse().create(Fuse.ROOT, name, 0100644, 0101 /* O_WRONLY|O_CREAT */);
+        java.nio.ByteBuffer.wrap(r)
+                .order(java.nio.ByteOrder.LITTLE_ENDIAN)
+                .putInt(24, uid)
+                .putInt(28, gid);
+        return frontend.request(1, r, 16 + 128 + 16);
+    }
+
+    static int[] owner(Path p) throws IOException {
+        return new int[] {(Integer) Files.getAttribute(p, "unix:uid"), (Integer) Files.getAttribute(p, "unix:gid")};
+    }
+
+    @Test
+    void unprivilegedWithUidAndGidMapsAsVirtiofsd() throws Exception {
+        int uid = id("-u", IDMAP_USER);
+        int gid = id("-g", IDMAP_USER);
+        long[] subUid = subordinate("/etc/subuid", IDMAP_USER);
+        long[] subGid = subordinate("/etc/subgid", IDMAP_USER);
+        Path base = Files.createTempDirectory(Paths.get("/tmp"), "vfsd-idmap-");
+        try {
+            Files.setPosixFilePermissions(base, PosixFilePermissions.fromString("rwxr-xr-x"));
+            Path share = Files.createDirectory(base.resolve("shared"));
+            Files.setPosixFilePermissions(share, PosixFilePermissions.fromString("rwxrwxrwx"));
+            Path sockDir = Files.createDirectory(base.resolve("run"));
+            Files.setOwner(
+                    sockDir,
+                    sockDir.getFileSystem().getUserPrincipalLookupService().lookupPrincipalByName(IDMAP_USER));
+            Path sock = sockDir.resolve("vhost.sock");
+            List<String> maps = List.of(
+                    "--uid-map=:0:" + uid + ":1:",
+                    "--uid-map=:1:" + subUid[0] + ":" + subUid[1] + ":",
+                    "--gid-map=/0/" + gid + "/1/", // any delimiter, as virtiofsd
+                    "--gid-map=:1:" + subGid[0] + ":" + subGid[1] + ":");
+            List<String> cmd = new ArrayList<>(List.of(
+                    "setpriv",
+                    "--reuid=" + uid,
+                    "--regid=" + gid,
+                    "--clear-groups",
+                    "--",
+                    BIN.toString(),
+                    "--shared-dir",
+                    share.toString(),
+                    "--socket-path",
+                    sock.toString()));
+            log = tmp.resolve("idmap.log");
+            ProcessBuilder pb = new ProcessBuilder(cmd)
+                    .redirectErrorStream(true)
+                    .redirectOutput(log.toFile())
+                    .directory(new java.io.File("/"));
+            pb.command().addAll(maps);
+            pb.environment().put("HOME", "/nonexistent");
+            daemon = pb.start();
+            await(daemon, "serving ");
+            long pid = daemon.pid();
+            assertNotEquals(ns("self", "user"), ns(pid, "user"));
+            assertNotEquals(ns("self", "mnt"), ns(pid, "mnt"));
+            assertEquals(
+                    List.of("0 " + uid + " 1", "1 " + subUid[0] + " " + subUid[1]),
+                    Files.readAllLines(Paths.get("/proc/" + pid + "/uid_map")).stream()
+                            .map(l -> String.join(" ", l.trim().split("\\s+", -1)))
+                            .toList());
+            assertEquals(
+                    List.of("0 " + gid + " 1", "1 " + subGid[0] + " " + subGid[1]),
+                    Files.readAllLines(Paths.get("/proc/" + pid + "/gid_map")).stream()
+                            .map(l -> String.join(" ", l.trim().split("\\s+", -1)))
+                            .toList());
+            Map<String, String> st = status(pid);
+            assertTrue(st.get("Uid").startsWith(uid + "\t"), st.get("Uid"));
+            assertEquals("2", st.get("Seccomp"));
+            assertEquals("1", st.get("NoNewPrivs"));
+            assertEquals(List.of(), rootListing(pid));
+            assertTrue(
+                    Files.readString(log).contains("(user namespace of --uid-map/--gid-map)"), Files.readString(log));
+
+            frontend = VhostUserFrontend.connect(sock.toString());
+            assertEquals(0, frontend.init().error());
+            // guest user 1000 creates: the daemon takes on namespace ids 1000, host ids sub+999
+            assertEquals(0, createAs(1000, 1000, "by-1000").error());
+            assertEquals(
+                    List.of(subUid[0] + 999, subGid[0] + 999),
+                    Arrays.stream(owner(share.resolve("by-1000")))
+                            .mapToObj(Long::valueOf)
+                            .toList());
+            // guest root: namespace root, the user itself on the host
+            assertEquals(0, createAs(0, 0, "by-root").error());
+            assertEquals(
+                    List.of((long) uid, (long) gid),
+                    Arrays.stream(owner(share.resolve("by-root")))
+                            .mapToObj(Long::valueOf)
+                            .toList());
+            // a guest id outside the maps cannot be taken on: refused, nothing created on the host
+            int outside = (int) (subUid[1] + 10);
+            assertNotEquals(0, createAs(outside, outside, "by-outside").error());
+            assertFalse(Files.exists(share.resolve("by-outside")));
+            stop();
+
+            // host ids /etc/subuid does not grant: newuidmap refuses, one line
+            Process p = new ProcessBuilder(
+                            "setpriv",
+                            "--reuid=" + uid,
+                            "--regid=" + gid,
+                            "--clear-groups",
+                            "--",
+                            BIN.toString(),
+                            "--shared-dir",
+                            share.toString(),
+                            "--socket-path",
+                            sock.toString(),
+                            "--uid-map=:0:0:1:")
+                    .redirectErrorStream(true)
+                    .directory(new java.io.File("/"))
+                    .start();
+            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            assertTrue(p.waitFor(30, TimeUnit.SECONDS));
+            assertEquals(1, p.exitValue(), out);
+            assertTrue(
+                    out.startsWith("virtiofsd-java: cannot set up --sandbox namespace: newuidmap 0 0 1 : newuidmap:"),
+                    out);
+            assertTrue(
+                    out.endsWith(" (--sandbox none runs without it)\n")
+                            && out.lines().count() == 1,
+                    out);
+        } finally {
+            try (Stream<Path> walk = Files.walk(base)) {
+                for (Path x : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                    Files.deleteIfExists(x);
+                }
+            }
+        }
+    }
+
+    @Test
+    void syslogReachesTheSyslogSocketFromInsideTheSandbox() throws Exception {
+        Path syslog = tmp.resolve("log.sock");
+        java.util.concurrent.BlockingQueue<String> datagrams = new java.util.concurrent.LinkedBlockingQueue<>();
+        try (jnr.unixsocket.UnixDatagramChannel server = jnr.unixsocket.UnixDatagramChannel.open()) {
+            server.bind(new jnr.unixsocket.UnixSocketAddress(syslog.toFile()));
+            Thread receiver = new Thread(() -> {
+                java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(65536);
+                try {
+                    while (true) {
+                        b.clear();
+                        server.receive(b);
+                        b.flip();
+                        datagrams.add(StandardCharsets.UTF_8.decode(b).toString());
+                    }
+                } catch (IOException e) {
+                    // closed at the end of the test
+                }
+            });
+            receiver.setDaemon(true);
+            receiver.start();
+            Process p = launch(Map.of("VIRTIOFSD_JAVA_OPTS", "-Dvirtiofsd.syslog.socket=" + syslog), "--syslog");
+            // "serving" is logged after the sandbox closed, under seccomp kill (sendto is not allowed)
+            String serving = null;
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+            while (serving == null && System.nanoTime() < deadline) {
+                assertTrue(p.isAlive(), Files.readString(log));
+                String d = datagrams.poll(100, TimeUnit.MILLISECONDS);
+                if (d != null && d.contains("]: serving ")) {
+                    serving = d;
+                }
+            }
+            assertTrue(serving != null && serving.startsWith("<14>"), String.valueOf(serving));
+            assertTrue(serving.contains("seccomp kill"), serving);
+            assertEquals("2", status(p.pid()).get("Seccomp"));
+            connect();
+            assertEquals("in the share\n", read("hello"));
+            p.destroy();
+            assertEquals(0, exitStatus(p), Files.readString(log));
+        }
+    }
+
     @Test
     void withoutSandboxNothingChanges() throws Exception {
         Process p = start(Map.of(), "--sandbox", "none", "--seccomp", "none");

@@ -26,6 +26,7 @@ public final class SyscallAllowlist {
     static final int ENOSYS = 38;
     static final int AF_UNIX = 1;
     static final int CLONE_THREAD = 0x00010000;
+    static final int CLONE_FS = 0x00000200;
     /** CLONE_NEWNS, NEWCGROUP, NEWUTS, NEWIPC, NEWUSER, NEWPID, NEWNET. */
     static final int CLONE_NEW_NAMESPACES =
             0x00020000 | 0x02000000 | 0x04000000 | 0x08000000 | 0x10000000 | 0x20000000 | 0x40000000;
@@ -289,14 +290,17 @@ public final class SyscallAllowlist {
                 .allow("brk", "mmap", "munmap", "mremap", "mprotect", "madvise", "membarrier");
         group(
                         "threads",
-                        "JVM threads (GC, JIT compiler, request threads) start, wait on futexes, sleep and exit."
+                        "JVM threads (GC, JIT compiler, request threads) start, wait on futexes, sleep and exit;"
+                                + " with --posix-acl a request thread unshares its fs_struct (its own umask)."
                                 + " clone must create a thread (CLONE_THREAD) in this process's namespaces: no new"
                                 + " process, no new namespace. clone3 passes its flags in memory a filter cannot"
                                 + " read: it fails with ENOSYS, on which glibc falls back to clone")
                 .allow("futex", "set_robust_list", "rseq", "gettid", "sched_yield", "sched_getaffinity")
                 .allow("exit", "exit_group", "restart_syscall", "nanosleep", "clock_nanosleep")
                 .allowIf("clone", bitsSet(0, CLONE_THREAD), bitsClear(0, CLONE_NEW_NAMESPACES))
-                .errno("clone3", ENOSYS);
+                .errno("clone3", ENOSYS)
+                // a request thread's own umask (POSIX ACL creations): unshare of its fs_struct only
+                .allowIf("unshare", equals(0, CLONE_FS));
         group(
                         "signals",
                         "HotSpot handles SIGSEGV and SIGBUS (safepoints, implicit null checks) and the daemon"

@@ -166,6 +166,9 @@ class SeccompProgramTest {
     @ParameterizedTest
     @EnumSource(Arch.class)
     void argumentChecks(Arch arch) {
+        assertEquals(ALLOW, verdict(arch, true, "unshare", 0x200 /* CLONE_FS */));
+        assertEquals(KILL, verdict(arch, true, "unshare", 0x200 | 0x00020000 /* + CLONE_NEWNS */));
+        assertEquals(KILL, verdict(arch, true, "unshare", 0x10000000 /* CLONE_NEWUSER */));
         assertEquals(ALLOW, verdict(arch, true, "tgkill", PID, 77, 11));
         assertEquals(KILL, verdict(arch, true, "tgkill", 1, 77, 9));
         assertEquals(ALLOW, verdict(arch, true, "prctl", 15 /* PR_SET_NAME */, 0x1000));
