@@ -37,6 +37,7 @@ public final class Main {
     private Main() {}
 
     public static void main(String[] args) {
+        CoverageDump.install();
         System.exit(run(args, System.out, System.err));
     }
 

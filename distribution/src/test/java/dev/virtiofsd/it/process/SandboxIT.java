@@ -284,6 +284,8 @@ class SandboxIT {
                     .redirectErrorStream(true)
                     .redirectOutput(log.toFile());
             pb.environment().put("HOME", "/nonexistent");
+            // the build's coverage agent lives in root's Maven repository, out of this user's reach
+            pb.environment().remove("VIRTIOFSD_JAVA_OPTS");
             daemon = pb.start();
             await(daemon, "serving ");
             long pid = daemon.pid();
@@ -414,6 +416,8 @@ class SandboxIT {
                     .directory(new java.io.File("/"));
             pb.command().addAll(maps);
             pb.environment().put("HOME", "/nonexistent");
+            // the build's coverage agent lives in root's Maven repository, out of this user's reach
+            pb.environment().remove("VIRTIOFSD_JAVA_OPTS");
             daemon = pb.start();
             await(daemon, "serving ");
             long pid = daemon.pid();
@@ -515,7 +519,12 @@ class SandboxIT {
             });
             receiver.setDaemon(true);
             receiver.start();
-            Process p = launch(Map.of("VIRTIOFSD_JAVA_OPTS", "-Dvirtiofsd.syslog.socket=" + syslog), "--syslog");
+            Process p = launch(
+                    Map.of(
+                            "VIRTIOFSD_JAVA_OPTS",
+                            System.getenv().getOrDefault("VIRTIOFSD_JAVA_OPTS", "") + " -Dvirtiofsd.syslog.socket="
+                                    + syslog),
+                    "--syslog");
             // "serving" is logged after the sandbox closed, under seccomp kill (sendto is not allowed)
             String serving = null;
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
