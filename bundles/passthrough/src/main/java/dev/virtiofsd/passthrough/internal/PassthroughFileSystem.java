@@ -1250,7 +1250,7 @@ public final class PassthroughFileSystem implements FileSystem, MigratableFileSy
                 Statx st = SCRATCH.get().statx;
                 st.ofFd(fd);
                 if ((st.mode() & Linux.S_ISGID) != 0) {
-                    Linux.fchmodat(Linux.AT_FDCWD, path, st.mode() & 07777 & ~Linux.S_ISGID, 0);
+                    Linux.fchmodat(Linux.procDirFd(), path, st.mode() & 07777 & ~Linux.S_ISGID, 0);
                     path = Linux.procPath(fd);
                 }
             }
