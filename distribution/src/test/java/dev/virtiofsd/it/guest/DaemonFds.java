@@ -32,15 +32,15 @@ public final class DaemonFds {
             try (DirectoryStream<Path> s = Files.newDirectoryStream(fds)) {
                 for (Path fd : s) {
                     try {
-                        Path target = Files.readSymbolicLink(fd);
-                        if (!target.startsWith(dir)) {
+                        String relative = relative(Files.readSymbolicLink(fd));
+                        if (relative == null) {
                             continue;
                         }
                         for (String line :
                                 Files.readAllLines(Paths.get("/proc/" + pid + "/fdinfo/" + fd.getFileName()))) {
                             if (line.startsWith("flags:")) {
                                 int f = Integer.parseInt(line.substring(6).trim(), 8);
-                                flags.merge(dir.relativize(target).toString(), f, (a, b) -> a | b);
+                                flags.merge(relative, f, (a, b) -> a | b);
                             }
                         }
                     } catch (IOException | RuntimeException e) {
@@ -56,6 +56,24 @@ public final class DaemonFds {
                 return;
             }
         }
+    }
+
+    /**
+     * The path of an fd's target relative to the shared directory, or null if it lies elsewhere. A
+     * sandboxed daemon (its own mount namespace, root = the shared directory) shows its files as
+     * {@code /NAME}: the kernel prints a path the reader cannot reach relative to that mount's root.
+     */
+    private String relative(Path target) {
+        if (target.startsWith(dir)) {
+            return dir.relativize(target).toString();
+        }
+        if (target.isAbsolute() && target.getNameCount() > 0) {
+            Path inShare = dir.resolve(target.getRoot().relativize(target).toString());
+            if (Files.exists(inShare, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                return dir.relativize(inShare).toString();
+            }
+        }
+        return null;
     }
 
     /** Union of the flags seen on fds of {@code relative}, or null if none was seen. */
