@@ -1,7 +1,6 @@
 package dev.virtiofsd.transport.vhostuser.internal;
 
 import static dev.virtiofsd.transport.vhostuser.internal.VhostUser.*;
-import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ch.qos.logback.classic.Level;
@@ -193,7 +192,9 @@ class VhostUserFuzzTest {
             s.out.close();
         }
         // Every fd the messages carried was kept by the device and closed with it, or closed at once.
-        assertEquals(fdsBefore, fdCount(), "fds leaked by the device");
+        // Fewer is no leak: the JVM may close an fd of its own (a finished earlier input's) meanwhile.
+        int fdsAfter = fdCount();
+        assertTrue(fdsAfter <= fdsBefore, "fds leaked by the device: " + fdsBefore + " before, " + fdsAfter + " after");
     }
 
     private static int fdCount() {
