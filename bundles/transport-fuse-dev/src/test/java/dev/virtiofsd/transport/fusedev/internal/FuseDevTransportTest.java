@@ -2,6 +2,7 @@ package dev.virtiofsd.transport.fusedev.internal;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.virtiofsd.api.fs.SegmentList;
@@ -103,6 +104,73 @@ class FuseDevTransportTest {
         }
     }
 
+    @Test
+    void rejectsNoReaderThreadsAndASecondStart() throws Exception {
+        assertThrows(IllegalArgumentException.class, () -> new FuseDevTransport(new FakeServer(), dir, 0));
+        FuseDevTransport t = new FuseDevTransport(new FakeServer(), dir, 1);
+        t.start();
+        try {
+            assertThrows(IllegalStateException.class, t::start, "a second start() must not mount twice");
+            assertTrue(isMounted(dir));
+        } finally {
+            t.close();
+        }
+        assertFalse(isMounted(dir));
+        assertThrows(IllegalStateException.class, t::start, "a closed transport does not start again");
+    }
+
+    @Test
+    void aReplyTheKernelRefusesDoesNotEndTheReader() throws Exception {
+        // LOOKUP answered with a wrong unique: the kernel refuses the write (EINVAL) and the
+        // request stays pending; the reader must go on serving, so a later GETATTR still works.
+        FakeServer server = new FakeServer();
+        server.corruptLookupUnique.set(true);
+        FuseDevTransport t = new FuseDevTransport(server, dir, 2);
+        t.start();
+        Thread lookup = new Thread(() -> Files.exists(dir.resolve("missing")), "stuck-lookup");
+        lookup.setDaemon(true);
+        try {
+            lookup.start();
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (server.refusedLookups.get() == 0 && System.nanoTime() < deadline) {
+                Thread.sleep(10);
+            }
+            assertTrue(server.refusedLookups.get() > 0, "the fake answered the LOOKUP with a wrong unique");
+            assertEquals(
+                    "rwxr-x---",
+                    PosixFilePermissions.toString(Files.getPosixFilePermissions(dir)),
+                    "the readers still serve after a refused reply");
+        } finally {
+            t.close();
+        }
+        lookup.join(TimeUnit.SECONDS.toMillis(10));
+        assertFalse(lookup.isAlive(), "the pending LOOKUP ended with the connection");
+        assertFalse(isMounted(dir));
+    }
+
+    @Test
+    void aWorkerThatThrowsEndsTheMountAndRunsTheListener() throws Exception {
+        // A bug in the dispatcher must not leave a mount whose readers are gone: the last reader
+        // to die reports the mount lost, as an unmount from outside would.
+        FakeServer server = new FakeServer();
+        server.throwOnLookup.set(true);
+        CountDownLatch lost = new CountDownLatch(1);
+        FuseDevTransport t = new FuseDevTransport(server, dir, 1).onUnmounted(lost::countDown);
+        t.start();
+        Thread lookup = new Thread(() -> Files.exists(dir.resolve("missing")), "doomed-lookup");
+        lookup.setDaemon(true);
+        try {
+            lookup.start();
+            assertTrue(lost.await(10, TimeUnit.SECONDS), "listener ran after the only reader died");
+        } finally {
+            t.close();
+        }
+        lookup.join(TimeUnit.SECONDS.toMillis(10));
+        assertFalse(lookup.isAlive(), "the LOOKUP the dead reader took ended with the connection");
+        assertFalse(isMounted(dir));
+        assertTrue(server.sessionClosed.get());
+    }
+
     static boolean isMounted(Path mp) throws IOException {
         String target = " " + mp.toAbsolutePath() + " ";
         return Files.readAllLines(Path.of("/proc/self/mountinfo")).stream()
@@ -113,6 +181,9 @@ class FuseDevTransportTest {
     static final class FakeServer implements FuseServer {
         final AtomicInteger requests = new AtomicInteger();
         final AtomicBoolean sessionClosed = new AtomicBoolean();
+        final AtomicBoolean corruptLookupUnique = new AtomicBoolean();
+        final AtomicBoolean throwOnLookup = new AtomicBoolean();
+        final AtomicInteger refusedLookups = new AtomicInteger();
 
         @Override
         public FuseSession openSession(int maxWrite) {
@@ -166,6 +237,13 @@ class FuseDevTransportTest {
                     body = 0;
                     break;
                 case 1: // LOOKUP
+                    if (throwOnLookup.get()) {
+                        throw new IllegalStateException("a dispatcher bug (test)");
+                    }
+                    if (corruptLookupUnique.get()) {
+                        refusedLookups.incrementAndGet();
+                        unique ^= 0x5a5a_0000_0000L; // no request has this unique
+                    }
                     error = -2;
                     body = 0;
                     break;
