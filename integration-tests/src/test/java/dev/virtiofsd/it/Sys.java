@@ -2,9 +2,11 @@ package dev.virtiofsd.it;
 
 import dev.virtiofsd.api.Errno;
 import dev.virtiofsd.api.ErrnoException;
+import dev.virtiofsd.linux.Flock;
 import dev.virtiofsd.linux.Linux;
 import dev.virtiofsd.linux.NativeMemory;
 import dev.virtiofsd.linux.Statx;
+import dev.virtiofsd.linux.Timespec;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -224,15 +226,9 @@ public final class Sys {
     }
 
     public static void utimens(Path p, long aSec, long aNsec, long mSec, long mNsec, int flags) throws ErrnoException {
-        long t = NativeMemory.allocate(32);
-        try {
-            NativeMemory.putLong(t, aSec);
-            NativeMemory.putLong(t + 8, aNsec);
-            NativeMemory.putLong(t + 16, mSec);
-            NativeMemory.putLong(t + 24, mNsec);
-            withPath(p, a -> Linux.utimensat(Linux.AT_FDCWD, a, t, flags));
-        } finally {
-            NativeMemory.free(t);
+        try (Timespec t = new Timespec(2)) {
+            t.set(0, aSec, aNsec).set(1, mSec, mNsec);
+            withPath(p, a -> t.utimensat(Linux.AT_FDCWD, a, flags));
         }
     }
 
@@ -355,23 +351,14 @@ public final class Sys {
 
     /** An OFD lock command; returns for GETLK "type start len pid" of the conflicting lock. */
     public static String ofdLock(int fd, int cmd, short type, long start, long len) throws ErrnoException {
-        long f = NativeMemory.allocate(32);
-        try {
-            NativeMemory.putShort(f, type);
-            NativeMemory.putShort(f + 2, (short) Linux.SEEK_SET);
-            NativeMemory.putLong(f + 8, start);
-            NativeMemory.putLong(f + 16, len);
-            NativeMemory.putInt(f + 24, 0);
-            Linux.ofdLock(fd, cmd, f);
-            short t = NativeMemory.getShort(f);
+        try (Flock f = new Flock()) {
+            f.set(type, start, len).ofdLock(fd, cmd);
+            short t = f.type();
             String name = t == F_RDLCK ? "RDLCK" : t == F_WRLCK ? "WRLCK" : t == F_UNLCK ? "UNLCK" : "?" + t;
             if (t == F_UNLCK) {
                 return name;
             }
-            return name + " " + NativeMemory.getLong(f + 8) + " " + NativeMemory.getLong(f + 16) + " pid="
-                    + NativeMemory.getInt(f + 24);
-        } finally {
-            NativeMemory.free(f);
+            return name + " " + f.start() + " " + f.len() + " pid=" + f.pid();
         }
     }
 }

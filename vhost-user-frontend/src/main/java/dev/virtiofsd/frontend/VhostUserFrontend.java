@@ -3,6 +3,7 @@ package dev.virtiofsd.frontend;
 import dev.virtiofsd.api.ErrnoException;
 import dev.virtiofsd.linux.Linux;
 import dev.virtiofsd.linux.NativeMemory;
+import dev.virtiofsd.linux.PollFds;
 import dev.virtiofsd.linux.UnixSocket;
 import java.lang.invoke.VarHandle;
 import java.nio.ByteBuffer;
@@ -91,6 +92,7 @@ public final class VhostUserFrontend implements AutoCloseable {
     private final long half;
     private final long msg = NativeMemory.allocate(4096);
     private final long scratch = NativeMemory.allocate(64);
+    private final PollFds pollFd = new PollFds(1);
     private long bump;
     private final Queue[] queues;
     private long offeredFeatures;
@@ -295,10 +297,7 @@ public final class VhostUserFrontend implements AutoCloseable {
 
     /** Waits up to {@code timeoutMillis} for a reply; null on timeout; throws EPIPE when the back end closed. */
     public Reply readReply(int timeoutMillis) throws ErrnoException {
-        NativeMemory.putInt(scratch, socket.fd());
-        NativeMemory.putShort(scratch + 4, (short) Linux.POLLIN);
-        NativeMemory.putShort(scratch + 6, (short) 0);
-        if (Linux.poll(scratch, 1, timeoutMillis) == 0) {
+        if (pollFd.set(0, socket.fd(), Linux.POLLIN).poll(1, timeoutMillis) == 0) {
             return null;
         }
         int[] fds = new int[UnixSocket.MAX_FDS];
@@ -643,11 +642,8 @@ public final class VhostUserFrontend implements AutoCloseable {
             if (left <= 0) {
                 return null;
             }
-            NativeMemory.putInt(scratch, q.callFd);
-            NativeMemory.putShort(scratch + 4, (short) Linux.POLLIN);
-            NativeMemory.putShort(scratch + 6, (short) 0);
             // Short polls also cover a back end that (legitimately) suppressed the notification.
-            if (Linux.poll(scratch, 1, (int) Math.min(left, 50)) > 0) {
+            if (pollFd.set(0, q.callFd, Linux.POLLIN).poll(1, (int) Math.min(left, 50)) > 0) {
                 try {
                     Linux.read(q.callFd, scratch + 16, 8);
                 } catch (ErrnoException e) {
@@ -805,6 +801,7 @@ public final class VhostUserFrontend implements AutoCloseable {
         Linux.close(memfd);
         NativeMemory.free(msg);
         NativeMemory.free(scratch);
+        pollFd.close();
     }
 
     /** Closes only the socket: the back end sees a disconnect. */

@@ -5,6 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.virtiofsd.launcher.CommandLine;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -130,14 +132,10 @@ class DebianPackageIT {
         assertFalse(Files.exists(Paths.get("/etc/virtiofsd-java")), "/etc/virtiofsd-java left after purge");
     }
 
-    static List<String> features(String json) {
-        int i = json.indexOf("\"features\"");
-        String list = json.substring(json.indexOf('[', i) + 1, json.indexOf(']', i));
+    static List<String> features(String json) throws IOException {
         List<String> out = new ArrayList<>();
-        for (String s : list.split(",", -1)) {
-            if (!s.isBlank()) {
-                out.add(s.strip().replace("\"", ""));
-            }
+        for (JsonNode f : new ObjectMapper().readTree(json).path("features")) {
+            out.add(f.asText());
         }
         return out;
     }

@@ -5,7 +5,7 @@
  * valid for the duration of the call.
  */
 @Export
-@Version("1.1.0")
+@Version("1.2.0")
 package dev.virtiofsd.api.fs;
 
 import org.osgi.annotation.bundle.Export;

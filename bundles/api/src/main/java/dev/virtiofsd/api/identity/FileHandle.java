@@ -22,8 +22,9 @@ public final class FileHandle {
 
     /**
      * Hash over every byte, the handle type and the mount id, finished with a 64-bit mixer so
-     * that handles differing only in the generation word land in different buckets. (The seed's
-     * {@code hash += hash * 33 + c} slip is exactly what this must not do.)
+     * that handles differing only in the generation word land in different buckets. (The file-handle
+     * patch for C virtiofsd first hashed with {@code hash += hash * 33 + c}, a slip for {@code =}
+     * that piles such handles into few buckets: exactly what this must not do.)
      */
     static int spread(long mountId, int type, byte[] bytes) {
         // FNV-1a (64 bit) per byte: every step is a bijection of the running state, so handles that

@@ -71,7 +71,7 @@ final class FuseSessionImpl implements FuseSession {
         return minor;
     }
 
-    /** The INIT flags sent to the kernel (low word only: we never set INIT_EXT). */
+    /** The INIT flags sent to the kernel, {@code flags | flags2 << 32} (see {@link dev.virtiofsd.api.fs.InitFlags}). */
     long flags() {
         return flags;
     }

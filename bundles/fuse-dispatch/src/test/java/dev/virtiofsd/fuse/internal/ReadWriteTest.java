@@ -1,5 +1,6 @@
 package dev.virtiofsd.fuse.internal;
 
+import static dev.virtiofsd.api.fs.InitFlags.*;
 import static dev.virtiofsd.fuse.internal.FuseProtocol.*;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;

@@ -5,6 +5,7 @@ import dev.virtiofsd.api.ErrnoException;
 import dev.virtiofsd.api.transport.FuseWorker;
 import dev.virtiofsd.linux.Linux;
 import dev.virtiofsd.linux.NativeMemory;
+import dev.virtiofsd.linux.PollFds;
 import java.lang.invoke.VarHandle;
 import java.util.concurrent.ArrayBlockingQueue;
 import org.slf4j.Logger;
@@ -239,7 +240,9 @@ public final class Virtqueue {
         WorkerSlot slot = new WorkerSlot();
         Segments in = new Segments(16);
         Segments out = new Segments(16);
-        long pollBuf = NativeMemory.allocate(32);
+        long eventCount = NativeMemory.allocate(8);
+        // slot 0: the stop eventfd; slot 1: the kick eventfd
+        PollFds poll = new PollFds(2);
         try {
             drain(slot, in, out);
             while (!stopping && !broken) {
@@ -249,33 +252,28 @@ public final class Virtqueue {
                     drain(slot, in, out);
                     continue;
                 }
-                NativeMemory.putInt(pollBuf, stopFd);
-                NativeMemory.putShort(pollBuf + 4, (short) Linux.POLLIN);
-                NativeMemory.putShort(pollBuf + 6, (short) 0);
-                NativeMemory.putInt(pollBuf + 8, kickFd);
-                NativeMemory.putShort(pollBuf + 12, (short) Linux.POLLIN);
-                NativeMemory.putShort(pollBuf + 14, (short) 0);
+                poll.set(0, stopFd, Linux.POLLIN).set(1, kickFd, Linux.POLLIN);
                 // Without a kick fd the front end asked for polling.
                 int n;
                 try {
-                    n = Linux.poll(pollBuf, kickFd >= 0 ? 2 : 1, kickFd >= 0 ? -1 : 1);
+                    n = poll.poll(kickFd >= 0 ? 2 : 1, kickFd >= 0 ? -1 : 1);
                 } catch (ErrnoException e) {
                     if (e.errno() == Errno.EINTR) {
                         continue; // a signal (JFR sampling, a debugger) is no reason to stop serving
                     }
                     throw e;
                 }
-                if (stopping || (NativeMemory.getShort(pollBuf + 6) & 0xffff) != 0) {
+                if (stopping || poll.revents(0) != 0) {
                     break;
                 }
                 if (n > 0 && kickFd >= 0) {
-                    int rev = NativeMemory.getShort(pollBuf + 14) & 0xffff;
+                    int rev = poll.revents(1);
                     if ((rev & (Linux.POLLERR | Linux.POLLNVAL | Linux.POLLHUP)) != 0) {
                         LOG.error("queue {}: kick fd failed (poll events {})", index, rev);
                         break;
                     }
                     try {
-                        Linux.read(kickFd, pollBuf + 16, 8);
+                        Linux.read(kickFd, eventCount, 8);
                     } catch (ErrnoException e) {
                         // EAGAIN on a non-blocking eventfd: nothing to clear
                     }
@@ -289,7 +287,8 @@ public final class Virtqueue {
             LOG.error("queue {}: unexpected failure, marking the queue broken", index, e);
             broken = true;
         } finally {
-            NativeMemory.free(pollBuf);
+            NativeMemory.free(eventCount);
+            poll.close();
             slot.close();
         }
     }
