@@ -4,7 +4,7 @@
  * transport asks the launcher to stop.
  */
 @Export
-@Version("1.1.0")
+@Version("1.2.0")
 package dev.virtiofsd.api.transport;
 
 import org.osgi.annotation.bundle.Export;

@@ -84,6 +84,15 @@ final class FuseSessionImpl implements FuseSession {
         this.initialized = true;
     }
 
+    /**
+     * INIT on an initialized session: the client restarted without DESTROY (a guest reboot keeps
+     * the vhost-user connection). Its inodes are released, as at DESTROY, before INIT goes on.
+     */
+    void restart() {
+        LOG.info("FUSE INIT on an initialized session: the guest restarted; releasing what it held");
+        destroy();
+    }
+
     /** DESTROY, or the connection went away: tell the filesystem once. */
     void destroy() {
         initialized = false;

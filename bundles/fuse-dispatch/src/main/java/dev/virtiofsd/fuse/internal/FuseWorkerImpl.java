@@ -135,6 +135,31 @@ final class FuseWorkerImpl implements FuseWorker {
         }
     }
 
+    @Override
+    public boolean mayBlock(SegmentList in) {
+        // the opcode is the u32 at byte 4 of the header; a short header is not ours to sleep on
+        if (Segments.total(in) < IN_HEADER) {
+            return false;
+        }
+        Segments.copyIn(in, 4, req + 4, 4);
+        return reqBuf.getInt(4) == SETLKW;
+    }
+
+    @Override
+    public int replyError(SegmentList in, SegmentList out, int errno) {
+        NativeMemory.fill(req, IN_HEADER, (byte) 0);
+        long readable = Segments.copyIn(in, 0, req, IN_HEADER);
+        if (noReply(reqBuf.getInt(4)) || Segments.total(out) < OUT_HEADER) {
+            return 0;
+        }
+        repBuf.putInt(0, OUT_HEADER);
+        repBuf.putInt(4, -Math.abs(errno));
+        // a unique cut short is no unique: 0 rather than a mix of its bytes and ours
+        repBuf.putLong(8, readable >= 16 ? reqBuf.getLong(8) : 0);
+        Segments.copyOut(rep, out, 0, OUT_HEADER);
+        return OUT_HEADER;
+    }
+
     /** Writes the out header (and body unless it is already in place); returns the reply length. */
     private int reply(int r) {
         if (outTotal < OUT_HEADER) {
@@ -382,6 +407,10 @@ final class FuseWorkerImpl implements FuseWorker {
     // ---- INIT / DESTROY ----
 
     private int init() throws ErrnoException {
+        if (session.initialized()) {
+            // the guest rebooted (or remounted) without DESTROY: release what the old client held
+            session.restart();
+        }
         if (argLen < INIT_IN_MIN) {
             return malformed("fuse_init_in of " + argLen + " bytes");
         }
@@ -408,9 +437,6 @@ final class FuseWorkerImpl implements FuseWorker {
                     KERNEL_VERSION,
                     MIN_MINOR);
             return -EPROTO;
-        }
-        if (session.initialized()) {
-            return malformed("second INIT on an initialized session");
         }
         long kernelFlags = kernelLow & 0xffffffffL;
         if ((kernelFlags & INIT_EXT) != 0 && argLen >= INIT_IN_MIN + 4) {

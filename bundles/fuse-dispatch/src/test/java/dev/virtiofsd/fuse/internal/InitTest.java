@@ -105,10 +105,27 @@ class InitTest extends Fixture {
     }
 
     @Test
-    void secondInitIsRejected() {
+    void secondInitRestartsTheSession() {
+        // a guest that reboots keeps the vhost-user connection and sends INIT again, without DESTROY
         init(38);
-        send(initRequest(7, 38, 0, 0)).assertError(Errno.EINVAL);
-        assertEquals(38, ((FuseSessionImpl) session).minor());
+        send(Req.op(LOOKUP, 1).str("name").build()).assertOk(128);
+        assertEquals(0, fs.destroyed);
+        send(initRequest(7, 37, 0, 0)).assertOk(64);
+        assertEquals(1, fs.destroyed, "the old client's inodes are released first");
+        assertEquals(37, ((FuseSessionImpl) session).minor(), "negotiated afresh");
+        assertTrue(session.initialized());
+        send(Req.op(LOOKUP, 1).str("name").build()).assertOk(128);
+        // a DESTROY afterwards releases the new client's inodes once more
+        send(Req.op(DESTROY, 1).build()).assertOk(0);
+        assertEquals(2, fs.destroyed);
+    }
+
+    @Test
+    void aMalformedSecondInitStillReleasesTheOldClient() {
+        init(38);
+        send(Req.op(INIT, 0).u32(7).u32(38).build()).assertError(Errno.EINVAL);
+        assertEquals(1, fs.destroyed);
+        assertFalse(session.initialized(), "requests before a good INIT get EIO again");
     }
 
     @Test

@@ -190,7 +190,22 @@ class FuseDevTransportTest {
             return new FuseSession() {
                 @Override
                 public FuseWorker newWorker() {
-                    return FakeServer.this::handle;
+                    return new FuseWorker() {
+                        @Override
+                        public int handle(SegmentList in, SegmentList out) {
+                            return FakeServer.this.handle(in, out);
+                        }
+
+                        @Override
+                        public boolean mayBlock(SegmentList in) {
+                            return false;
+                        }
+
+                        @Override
+                        public int replyError(SegmentList in, SegmentList out, int errno) {
+                            return 0; // the transport under test never asks
+                        }
+                    };
                 }
 
                 @Override

@@ -11,8 +11,6 @@ import dev.virtiofsd.api.transport.FuseWorker;
 import dev.virtiofsd.linux.Linux;
 import dev.virtiofsd.linux.NativeMemory;
 import dev.virtiofsd.linux.UnixSocket;
-import java.util.concurrent.ArrayBlockingQueue;
-import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -37,13 +35,11 @@ public final class VhostUserDevice implements AutoCloseable {
 
     private final UnixSocket socket;
     private final FuseServer server;
-    private final int poolSize;
     private final Virtqueue[] queues;
     /** The config space (tag, request queues) when --tag was given, else null (no PF_CONFIG). */
     private final byte[] config;
 
-    private final long buf = NativeMemory.allocate(HEADER_SIZE + MAX_PAYLOAD);
-    private final int[] fds = new int[UnixSocket.MAX_FDS];
+    private final VhostUserMessage message;
 
     private long ackedFeatures;
     private long ackedProtocolFeatures;
@@ -60,8 +56,7 @@ public final class VhostUserDevice implements AutoCloseable {
     /** The device-state transfer under way or awaiting CHECK_DEVICE_STATE. */
     private DeviceStateTransfer transfer;
 
-    private Thread[] pool = new Thread[0];
-    private ArrayBlockingQueue<Virtqueue.Request> work;
+    private final WorkerPool pool;
     private volatile boolean closing;
 
     /**
@@ -87,8 +82,8 @@ public final class VhostUserDevice implements AutoCloseable {
             config = null;
         }
         this.socket = socket;
+        this.message = new VhostUserMessage(socket);
         this.server = server;
-        this.poolSize = poolSize;
         this.queues = new Virtqueue[maxQueues];
         this.protocolFeatures = PROTOCOL_FEATURES
                 | (server instanceof FuseStateTransfer ? PF_DEVICE_STATE : 0)
@@ -96,19 +91,11 @@ public final class VhostUserDevice implements AutoCloseable {
         for (int i = 0; i < maxQueues; i++) {
             queues[i] = new Virtqueue(this, i);
         }
-        if (poolSize > 0) {
-            work = new ArrayBlockingQueue<>(maxQueues * 1024);
-            pool = new Thread[poolSize];
-            for (int i = 0; i < poolSize; i++) {
-                pool[i] = new Thread(this::poolLoop, "vhost-user-worker-" + i);
-                pool[i].setDaemon(true);
-                pool[i].start();
-            }
-        }
+        pool = new WorkerPool(poolSize, maxQueues);
     }
 
     int poolSize() {
-        return poolSize;
+        return pool.size();
     }
 
     GuestMemory memory() {
@@ -141,80 +128,15 @@ public final class VhostUserDevice implements AutoCloseable {
 
     /** Hands a request to the pool; blocks (back pressure) when the pool is far behind. */
     void submit(Virtqueue.Request r) throws InterruptedException {
-        work.put(r);
+        pool.submit(r);
     }
 
-    /**
-     * Most requests that may sleep (SETLKW) served at once, each on a thread of its own; beyond it
-     * a SETLKW is answered ENOLCK at once, so a guest cannot make the daemon start threads without
-     * bound.
-     */
-    static final int MAX_LOCK_WAITERS = Integer.getInteger("virtiofsd.vhostuser.max-lock-waiters", 256);
+    /** See {@link WorkerPool#MAX_LOCK_WAITERS}. */
+    static final int MAX_LOCK_WAITERS = WorkerPool.MAX_LOCK_WAITERS;
 
-    private java.util.concurrent.ThreadPoolExecutor blockingExecutor;
-    private static final ThreadLocal<WorkerSlot> BLOCKING_SLOT = new ThreadLocal<>();
-
-    /** Runs a request that may sleep (SETLKW) on a thread of its own; false when all are busy. */
-    synchronized boolean runBlocking(Virtqueue.Request r) {
-        if (blockingExecutor == null) {
-            blockingExecutor = new java.util.concurrent.ThreadPoolExecutor(
-                    0,
-                    MAX_LOCK_WAITERS,
-                    30,
-                    TimeUnit.SECONDS,
-                    new java.util.concurrent.SynchronousQueue<>(),
-                    VhostUserDevice::blockingThread);
-        }
-        try {
-            blockingExecutor.execute(() -> r.queue.runBlocking(r, BLOCKING_SLOT.get()));
-            return true;
-        } catch (java.util.concurrent.RejectedExecutionException e) {
-            return false;
-        }
-    }
-
-    /** A blocking thread has its slot (worker, scratch) for its lifetime; freed as it ends. */
-    private static Thread blockingThread(Runnable task) {
-        Thread t = new Thread(
-                () -> {
-                    try (WorkerSlot slot = new WorkerSlot()) {
-                        BLOCKING_SLOT.set(slot);
-                        task.run();
-                    } finally {
-                        BLOCKING_SLOT.remove();
-                    }
-                },
-                "vhost-user-blocking");
-        t.setDaemon(true);
-        return t;
-    }
-
-    private void poolLoop() {
-        try (WorkerSlot slot = new WorkerSlot()) {
-            poolLoop(slot);
-        }
-    }
-
-    private void poolLoop(WorkerSlot slot) {
-        while (!closing) {
-            Virtqueue.Request r;
-            try {
-                r = work.poll(200, TimeUnit.MILLISECONDS);
-            } catch (InterruptedException e) {
-                return;
-            }
-            if (r == null) {
-                continue;
-            }
-            int len = 0;
-            try {
-                len = r.queue.handle(r.status, r.in, r.out, slot);
-            } catch (RuntimeException e) {
-                LOG.error("queue {}: request failed", r.queue.index, e);
-            } finally {
-                r.queue.complete(r, len);
-            }
-        }
+    /** Runs a request that may sleep on a thread of its own; false when too many already wait. */
+    boolean runBlocking(Virtqueue.Request r) {
+        return pool.runBlocking(r);
     }
 
     /** The FUSE worker of {@code slot} for the current session, opening the session if needed. */
@@ -234,21 +156,6 @@ public final class VhostUserDevice implements AutoCloseable {
             slot.worker = s.newWorker();
         }
         return slot.worker;
-    }
-
-    /**
-     * A FUSE INIT arrived. If the current session already completed INIT, the guest rebooted (or
-     * remounted) without DESTROY: start a fresh session so the old one's inodes are released.
-     */
-    void onInit() {
-        synchronized (sessionLock) {
-            FuseSession s = session;
-            if (s != null && s.initialized()) {
-                LOG.info("FUSE INIT on an initialized session: the guest restarted; starting a new session");
-                session = null;
-                s.close();
-            }
-        }
     }
 
     private void closeSession() {
@@ -280,124 +187,39 @@ public final class VhostUserDevice implements AutoCloseable {
 
     /** Reads and handles one message; false at end of stream or on a fatal protocol error. */
     private boolean readMessage() throws ErrnoException {
-        int n = socket.recv(buf, HEADER_SIZE, fds);
-        if (n == 0) {
-            closeFds(0);
+        VhostUserMessage m = message;
+        if (!m.read()) {
             return false;
         }
         try {
-            if (n < HEADER_SIZE) {
-                socket.recvFully(buf + n, HEADER_SIZE - n);
-            }
-            int size = NativeMemory.getInt(buf + 8);
-            if (size > 0 && size <= MAX_PAYLOAD) {
-                socket.recvFully(buf + HEADER_SIZE, size);
-            }
+            dispatch(m);
         } catch (ErrnoException e) {
-            // The stream ended (or broke) inside the message: the fds that came with its header are
-            // ours to close, or every truncated fd-carrying message leaks them.
-            closeFds(0);
-            throw e;
-        }
-        int request = NativeMemory.getInt(buf);
-        int flags = NativeMemory.getInt(buf + 4);
-        int size = NativeMemory.getInt(buf + 8);
-        int nfds = 0;
-        while (nfds < fds.length && fds[nfds] >= 0) {
-            nfds++;
-        }
-        if (size < 0 || size > MAX_PAYLOAD) {
-            LOG.error("vhost-user {}: payload size {} is too large; closing the connection", name(request), size);
-            closeFds(0);
-            return false;
-        }
-        if ((flags & VERSION_MASK) != VERSION) {
-            LOG.error(
-                    "vhost-user {}: unsupported version in flags 0x{}; closing the connection",
-                    name(request),
-                    Integer.toHexString(flags));
-            closeFds(0);
-            return false;
-        }
-        if (LOG.isDebugEnabled()) {
-            LOG.debug("vhost-user {} flags 0x{} size {} fds {}", name(request), Integer.toHexString(flags), size, nfds);
-        }
-        Result r = RESULT;
-        r.reset();
-        try {
-            handle(request, size, buf + HEADER_SIZE, nfds, r);
-        } catch (ErrnoException e) {
-            LOG.error("vhost-user {}: {}", name(request), e.getMessage());
-            r.failed = true;
+            LOG.error("vhost-user {}: {}", name(m.request), e.getMessage());
+            m.failed = true;
         } finally {
-            closeFds(r.keptFds);
+            m.closeUnkeptFds();
         }
         // Evaluated after handling, like rust-vmm's vhost: SET_PROTOCOL_FEATURES may just have enabled it.
-        boolean needReply = (flags & FLAG_NEED_REPLY) != 0 && (ackedProtocolFeatures & PF_REPLY_ACK) != 0;
-        if (r.fatal) {
-            return false;
-        }
-        if (r.hasReply) {
-            if (r.failed) {
+        boolean needReply = m.needsReply() && (ackedProtocolFeatures & PF_REPLY_ACK) != 0;
+        if (m.hasReply) {
+            if (m.failed) {
                 // A message whose reply carries data cannot report an error: close instead of hanging the front end.
-                LOG.error("vhost-user {}: malformed, closing the connection", name(request));
+                LOG.error("vhost-user {}: malformed, closing the connection", name(m.request));
                 return false;
             }
-            reply(request, r.replySize);
+            m.sendReply();
         } else if (needReply) {
-            NativeMemory.putLong(buf + HEADER_SIZE, r.failed ? 1 : 0);
-            reply(request, 8);
+            m.sendAck();
         }
         return true;
     }
 
-    private void reply(int request, int size) throws ErrnoException {
-        NativeMemory.putInt(buf, request);
-        NativeMemory.putInt(buf + 4, VERSION | FLAG_REPLY);
-        NativeMemory.putInt(buf + 8, size);
-        socket.send(buf, HEADER_SIZE + size, fds, 0);
+    /** The queue named by the u32 at the start of the payload (struct vhost_vring_state, vhost_vring_addr). */
+    private Virtqueue queueOf(VhostUserMessage m) throws ErrnoException {
+        return queueAt(m.u32(0) & 0xffffffffL);
     }
 
-    /** Closes received fds from index {@code from}: those a handler did not take. */
-    private void closeFds(int from) {
-        for (int i = from; i < fds.length; i++) {
-            if (fds[i] >= 0) {
-                Linux.close(fds[i]);
-                fds[i] = -1;
-            }
-        }
-    }
-
-    private static final class Result {
-        boolean hasReply;
-        int replySize;
-        boolean failed;
-        boolean fatal;
-        /** Fds [0, keptFds) now belong to the handler. */
-        int keptFds;
-
-        void reset() {
-            hasReply = false;
-            replySize = 0;
-            failed = false;
-            fatal = false;
-            keptFds = 0;
-        }
-    }
-
-    private final Result RESULT = new Result();
-
-    private static ErrnoException malformed(int request, int size) {
-        return ErrnoException.of(Errno.EINVAL, "bad payload size " + size + " for " + name(request));
-    }
-
-    private void expectSize(int request, int size, int expected) throws ErrnoException {
-        if (size != expected) {
-            throw malformed(request, size);
-        }
-    }
-
-    private Virtqueue queue(long idx) throws ErrnoException {
+    private Virtqueue queueAt(long idx) throws ErrnoException {
         if (idx < 0 || idx >= queues.length) {
             throw ErrnoException.of(
                     Errno.EINVAL, "queue index " + idx + " out of range (" + queues.length + " queues)");
@@ -405,248 +227,88 @@ public final class VhostUserDevice implements AutoCloseable {
         return queues[(int) idx];
     }
 
-    private void replyU64(Result r, long v) {
-        NativeMemory.putLong(buf + HEADER_SIZE, v);
-        r.hasReply = true;
-        r.replySize = 8;
-    }
-
-    private void handle(int request, int size, long p, int nfds, Result r) throws ErrnoException {
-        switch (request) {
+    /** One method per message, as rust-vmm vhost's backend handler. */
+    private void dispatch(VhostUserMessage m) throws ErrnoException {
+        switch (m.request) {
             case GET_FEATURES:
-                r.hasReply = true;
-                expectSize(request, size, 0);
-                replyU64(r, FEATURES);
+                getFeatures(m);
                 break;
-            case SET_FEATURES: {
-                expectSize(request, size, 8);
-                long f = NativeMemory.getLong(p);
-                if ((f & ~FEATURES) != 0) {
-                    throw ErrnoException.of(
-                            Errno.EINVAL,
-                            "front end acked features we did not offer: 0x" + Long.toHexString(f & ~FEATURES));
-                }
-                ackedFeatures = f;
-                updateActiveLog();
-                for (Virtqueue q : queues) {
-                    boolean wasRunning = q.running();
-                    q.stop();
-                    q.eventIdx = (f & F_EVENT_IDX) != 0;
-                    q.indirect = (f & F_INDIRECT_DESC) != 0;
-                    if ((f & F_PROTOCOL_FEATURES) == 0) {
-                        // Without protocol features rings are enabled from the start.
-                        q.enabled = true;
-                    }
-                    if (wasRunning || q.shouldRun()) {
-                        reconcile(q);
-                    }
-                }
+            case SET_FEATURES:
+                setFeatures(m);
                 break;
-            }
             case GET_PROTOCOL_FEATURES:
-                r.hasReply = true;
-                expectSize(request, size, 0);
-                replyU64(r, protocolFeatures);
+                getProtocolFeatures(m);
                 break;
-            case SET_PROTOCOL_FEATURES: {
-                expectSize(request, size, 8);
-                long f = NativeMemory.getLong(p);
-                if ((f & ~protocolFeatures) != 0) {
-                    throw ErrnoException.of(
-                            Errno.EINVAL,
-                            "front end acked protocol features we did not offer: 0x"
-                                    + Long.toHexString(f & ~protocolFeatures));
-                }
-                ackedProtocolFeatures = f;
+            case SET_PROTOCOL_FEATURES:
+                setProtocolFeatures(m);
                 break;
-            }
             case SET_OWNER:
-                expectSize(request, size, 0);
+                m.expectSize(0);
                 break;
             case RESET_OWNER:
             case RESET_DEVICE:
-                expectSize(request, size, 0);
-                // Protocol features stay: the front end keeps using REPLY_ACK after a reset.
-                resetDevice();
+                resetDevice(m);
                 break;
             case GET_QUEUE_NUM:
-                r.hasReply = true;
-                expectSize(request, size, 0);
-                replyU64(r, queues.length);
+                getQueueNum(m);
                 break;
             case GET_MAX_MEM_SLOTS:
-                r.hasReply = true;
-                expectSize(request, size, 0);
-                replyU64(r, MAX_MEM_SLOTS);
+                getMaxMemSlots(m);
                 break;
             case SET_MEM_TABLE:
-                setMemTable(size, p, nfds);
+                setMemTable(m);
                 break;
-            case ADD_MEM_REG: {
-                expectSize(request, size, 40);
-                if (nfds != 1) {
-                    throw ErrnoException.of(Errno.EINVAL, "ADD_MEM_REG with " + nfds + " fds");
-                }
-                GuestMemory old = memory;
-                if (old.regionCount() >= MAX_MEM_SLOTS) {
-                    throw ErrnoException.of(Errno.ENOSPC, "all " + MAX_MEM_SLOTS + " memory slots in use");
-                }
-                stopAll();
-                try {
-                    memory = old.withRegion(
-                            NativeMemory.getLong(p + 8),
-                            NativeMemory.getLong(p + 16),
-                            NativeMemory.getLong(p + 24),
-                            NativeMemory.getLong(p + 32),
-                            fds[0]);
-                } finally {
-                    restartAll();
-                }
+            case ADD_MEM_REG:
+                addMemReg(m);
                 break;
-            }
-            case REM_MEM_REG: {
-                expectSize(request, size, 40);
-                GuestMemory old = memory;
-                int i = old.find(NativeMemory.getLong(p + 8), NativeMemory.getLong(p + 16));
-                if (i < 0) {
-                    throw ErrnoException.of(Errno.ENOENT, "REM_MEM_REG of a region we do not have");
-                }
-                stopAll();
-                try {
-                    memory = old.without(i);
-                } finally {
-                    restartAll();
-                }
+            case REM_MEM_REG:
+                remMemReg(m);
                 break;
-            }
-            case SET_VRING_NUM: {
-                expectSize(request, size, 8);
-                Virtqueue q = queue(NativeMemory.getInt(p) & 0xffffffffL);
-                int num = NativeMemory.getInt(p + 4);
-                if (num <= 0 || num > 32768 || (num & (num - 1)) != 0) {
-                    throw ErrnoException.of(Errno.EINVAL, "queue size " + num + " is not a power of 2 up to 32768");
-                }
-                q.stop();
-                q.size = num;
-                q.translate(memory);
-                reconcile(q);
+            case SET_VRING_NUM:
+                setVringNum(m);
                 break;
-            }
-            case SET_VRING_ADDR: {
-                expectSize(request, size, 40);
-                Virtqueue q = queue(NativeMemory.getInt(p) & 0xffffffffL);
-                long d = NativeMemory.getLong(p + 8);
-                long u = NativeMemory.getLong(p + 16);
-                long a = NativeMemory.getLong(p + 24);
-                if ((d & 15) != 0 || (a & 1) != 0 || (u & 3) != 0) {
-                    throw ErrnoException.of(Errno.EINVAL, "misaligned ring addresses for queue " + q.index);
-                }
-                q.stop();
-                q.logUsedRing = (NativeMemory.getInt(p + 4) & VRING_F_LOG) != 0;
-                q.logGuestAddr = NativeMemory.getLong(p + 32);
-                q.descUva = d;
-                q.usedUva = u;
-                q.availUva = a;
-                q.addressesSet = true;
-                if (!q.translate(memory)) {
-                    LOG.error("queue {}: ring addresses outside guest memory", q.index);
-                    r.failed = true;
-                }
-                reconcile(q);
+            case SET_VRING_ADDR:
+                setVringAddr(m);
                 break;
-            }
-            case SET_VRING_BASE: {
-                expectSize(request, size, 8);
-                Virtqueue q = queue(NativeMemory.getInt(p) & 0xffffffffL);
-                q.stop();
-                q.setBase(NativeMemory.getInt(p + 4));
-                reconcile(q);
+            case SET_VRING_BASE:
+                setVringBase(m);
                 break;
-            }
-            case GET_VRING_BASE: {
-                r.hasReply = true;
-                expectSize(request, size, 8);
-                Virtqueue q = queue(NativeMemory.getInt(p) & 0xffffffffL);
-                q.stop();
-                int base = q.lastAvail;
-                q.closeKick();
-                q.setCall(-1);
-                q.setBase(0);
-                q.broken = false;
-                NativeMemory.putInt(p, q.index);
-                NativeMemory.putInt(p + 4, base);
-                r.replySize = 8;
+            case GET_VRING_BASE:
+                getVringBase(m);
                 break;
-            }
             case SET_VRING_KICK:
+                setVringKick(m);
+                break;
             case SET_VRING_CALL:
-            case SET_VRING_ERR: {
-                expectSize(request, size, 8);
-                long v = NativeMemory.getLong(p);
-                Virtqueue q = queue(v & VRING_IDX_MASK);
-                boolean noFd = (v & VRING_NOFD_MASK) != 0;
-                if (!noFd && nfds != 1) {
-                    throw ErrnoException.of(Errno.EINVAL, name(request) + " without an fd");
-                }
-                int fd = noFd ? -1 : fds[0];
-                r.keptFds = noFd ? 0 : 1;
-                if (request == SET_VRING_CALL) {
-                    q.setCall(fd);
-                } else if (request == SET_VRING_ERR) {
-                    Linux.close(q.errFd);
-                    q.errFd = fd;
-                } else {
-                    q.stop();
-                    Linux.close(q.kickFd);
-                    q.kickFd = fd;
-                    q.kickSet = true;
-                    q.broken = false;
-                    if ((ackedFeatures & F_PROTOCOL_FEATURES) == 0) {
-                        q.enabled = true;
-                    }
-                    reconcile(q);
-                }
+                setVringCall(m);
                 break;
-            }
-            case SET_VRING_ENABLE: {
-                expectSize(request, size, 8);
-                Virtqueue q = queue(NativeMemory.getInt(p) & 0xffffffffL);
-                int enable = NativeMemory.getInt(p + 4);
-                if (enable != 0 && enable != 1) {
-                    throw ErrnoException.of(Errno.EINVAL, "SET_VRING_ENABLE " + enable);
-                }
-                q.enabled = enable == 1;
-                if (!q.enabled) {
-                    q.stop();
-                }
-                reconcile(q);
+            case SET_VRING_ERR:
+                setVringErr(m);
                 break;
-            }
+            case SET_VRING_ENABLE:
+                setVringEnable(m);
+                break;
             case SET_STATUS:
-                expectSize(request, size, 8);
-                status = NativeMemory.getLong(p) & 0xff;
+                setStatus(m);
                 break;
             case GET_STATUS:
-                r.hasReply = true;
-                expectSize(request, size, 0);
-                replyU64(r, status);
+                getStatus(m);
                 break;
             case SET_LOG_BASE:
-                setLogBase(size, p, nfds, r);
+                setLogBase(m);
                 break;
             case SET_LOG_FD:
                 // An eventfd to tell the front end about log changes; the shared-memory log needs none.
-                expectSize(request, size, 8);
+                m.expectSize(8);
                 break;
             case SET_DEVICE_STATE_FD:
-                setDeviceStateFd(size, p, nfds, r);
+                setDeviceStateFd(m);
                 break;
             case CHECK_DEVICE_STATE:
-                expectSize(request, size, 0);
-                replyU64(r, checkDeviceState() ? 0 : 1);
+                checkDeviceState(m);
                 break;
             case GET_CONFIG:
-                getConfig(size, p, r);
+                getConfig(m);
                 break;
             case SET_CONFIG:
                 // the tag is ours to say; the virtio-fs config space is read-only for the driver
@@ -656,18 +318,261 @@ public final class VhostUserDevice implements AutoCloseable {
         }
     }
 
+    // ---- features ------------------------------------------------------------------------
+
+    private void getFeatures(VhostUserMessage m) throws ErrnoException {
+        m.hasReply = true;
+        m.expectSize(0);
+        m.replyU64(FEATURES);
+    }
+
+    private void setFeatures(VhostUserMessage m) throws ErrnoException {
+        m.expectSize(8);
+        long f = m.u64(0);
+        if ((f & ~FEATURES) != 0) {
+            throw ErrnoException.of(
+                    Errno.EINVAL, "front end acked features we did not offer: 0x" + Long.toHexString(f & ~FEATURES));
+        }
+        ackedFeatures = f;
+        updateActiveLog();
+        for (Virtqueue q : queues) {
+            boolean wasRunning = q.running();
+            q.stop();
+            q.ring.eventIdx = (f & F_EVENT_IDX) != 0;
+            q.ring.indirect = (f & F_INDIRECT_DESC) != 0;
+            if ((f & F_PROTOCOL_FEATURES) == 0) {
+                // Without protocol features rings are enabled from the start.
+                q.enabled = true;
+            }
+            if (wasRunning || q.shouldRun()) {
+                reconcile(q);
+            }
+        }
+    }
+
+    private void getProtocolFeatures(VhostUserMessage m) throws ErrnoException {
+        m.hasReply = true;
+        m.expectSize(0);
+        m.replyU64(protocolFeatures);
+    }
+
+    private void setProtocolFeatures(VhostUserMessage m) throws ErrnoException {
+        m.expectSize(8);
+        long f = m.u64(0);
+        if ((f & ~protocolFeatures) != 0) {
+            throw ErrnoException.of(
+                    Errno.EINVAL,
+                    "front end acked protocol features we did not offer: 0x" + Long.toHexString(f & ~protocolFeatures));
+        }
+        ackedProtocolFeatures = f;
+    }
+
+    private void getQueueNum(VhostUserMessage m) throws ErrnoException {
+        m.hasReply = true;
+        m.expectSize(0);
+        m.replyU64(queues.length);
+    }
+
+    private void getMaxMemSlots(VhostUserMessage m) throws ErrnoException {
+        m.hasReply = true;
+        m.expectSize(0);
+        m.replyU64(MAX_MEM_SLOTS);
+    }
+
+    private void setStatus(VhostUserMessage m) throws ErrnoException {
+        m.expectSize(8);
+        status = m.u64(0) & 0xff;
+    }
+
+    private void getStatus(VhostUserMessage m) throws ErrnoException {
+        m.hasReply = true;
+        m.expectSize(0);
+        m.replyU64(status);
+    }
+
+    /** RESET_OWNER, RESET_DEVICE. Protocol features stay: the front end keeps using REPLY_ACK after a reset. */
+    private void resetDevice(VhostUserMessage m) throws ErrnoException {
+        m.expectSize(0);
+        for (Virtqueue q : queues) {
+            q.stop();
+            q.reset();
+        }
+        ackedFeatures = 0;
+        updateActiveLog();
+        status = 0;
+        closeSession();
+    }
+
+    // ---- guest memory --------------------------------------------------------------------
+
+    private void addMemReg(VhostUserMessage m) throws ErrnoException {
+        m.expectSize(40);
+        if (m.nfds != 1) {
+            throw ErrnoException.of(Errno.EINVAL, "ADD_MEM_REG with " + m.nfds + " fds");
+        }
+        GuestMemory old = memory;
+        if (old.regionCount() >= MAX_MEM_SLOTS) {
+            throw ErrnoException.of(Errno.ENOSPC, "all " + MAX_MEM_SLOTS + " memory slots in use");
+        }
+        stopAll();
+        try {
+            memory = old.withRegion(m.u64(8), m.u64(16), m.u64(24), m.u64(32), m.fd(0));
+        } finally {
+            restartAll();
+        }
+    }
+
+    private void remMemReg(VhostUserMessage m) throws ErrnoException {
+        m.expectSize(40);
+        GuestMemory old = memory;
+        int i = old.find(m.u64(8), m.u64(16));
+        if (i < 0) {
+            throw ErrnoException.of(Errno.ENOENT, "REM_MEM_REG of a region we do not have");
+        }
+        stopAll();
+        try {
+            memory = old.without(i);
+        } finally {
+            restartAll();
+        }
+    }
+
+    // ---- rings ---------------------------------------------------------------------------
+
+    private void setVringNum(VhostUserMessage m) throws ErrnoException {
+        m.expectSize(8);
+        Virtqueue q = queueOf(m);
+        int num = m.u32(4);
+        if (num <= 0 || num > 32768 || (num & (num - 1)) != 0) {
+            throw ErrnoException.of(Errno.EINVAL, "queue size " + num + " is not a power of 2 up to 32768");
+        }
+        q.stop();
+        q.setSize(num);
+        q.translate(memory);
+        reconcile(q);
+    }
+
+    private void setVringAddr(VhostUserMessage m) throws ErrnoException {
+        m.expectSize(40);
+        Virtqueue q = queueOf(m);
+        long d = m.u64(8);
+        long u = m.u64(16);
+        long a = m.u64(24);
+        if ((d & 15) != 0 || (a & 1) != 0 || (u & 3) != 0) {
+            throw ErrnoException.of(Errno.EINVAL, "misaligned ring addresses for queue " + q.index);
+        }
+        q.stop();
+        boolean logUsed = (m.u32(4) & VRING_F_LOG) != 0;
+        q.setAddresses(d, u, a, logUsed ? m.u64(32) : -1);
+        if (!q.translate(memory)) {
+            LOG.error("queue {}: ring addresses outside guest memory", q.index);
+            m.failed = true;
+        }
+        reconcile(q);
+    }
+
+    private void setVringBase(VhostUserMessage m) throws ErrnoException {
+        m.expectSize(8);
+        Virtqueue q = queueOf(m);
+        q.stop();
+        q.setBase(m.u32(4));
+        reconcile(q);
+    }
+
+    /** Stops the ring (every popped request finished first) and answers where it stopped. */
+    private void getVringBase(VhostUserMessage m) throws ErrnoException {
+        m.hasReply = true;
+        m.expectSize(8);
+        Virtqueue q = queueOf(m);
+        q.stop();
+        int base = q.ring.base();
+        q.closeKick();
+        q.setCall(-1);
+        q.setBase(0);
+        q.broken = false;
+        NativeMemory.putInt(m.payload, q.index);
+        NativeMemory.putInt(m.payload + 4, base);
+        m.replySize = 8;
+    }
+
+    /**
+     * The u64 of SET_VRING_KICK/CALL/ERR: the queue index, and either the NOFD bit or exactly one
+     * fd; returns the fd (now the handler's) or -1.
+     */
+    private int vringFd(VhostUserMessage m) throws ErrnoException {
+        m.expectSize(8);
+        long v = m.u64(0);
+        if ((v & VRING_NOFD_MASK) != 0) {
+            return -1;
+        }
+        if (m.nfds != 1) {
+            throw ErrnoException.of(Errno.EINVAL, name(m.request) + " without an fd");
+        }
+        m.keptFds = 1;
+        return m.fd(0);
+    }
+
+    private Virtqueue vringFdQueue(VhostUserMessage m) throws ErrnoException {
+        return queueAt(m.u64(0) & VRING_IDX_MASK);
+    }
+
+    private void setVringKick(VhostUserMessage m) throws ErrnoException {
+        m.expectSize(8);
+        Virtqueue q = vringFdQueue(m);
+        int fd = vringFd(m);
+        q.stop();
+        Linux.close(q.kickFd);
+        q.kickFd = fd;
+        q.kickSet = true;
+        q.broken = false;
+        if ((ackedFeatures & F_PROTOCOL_FEATURES) == 0) {
+            q.enabled = true;
+        }
+        reconcile(q);
+    }
+
+    private void setVringCall(VhostUserMessage m) throws ErrnoException {
+        m.expectSize(8);
+        Virtqueue q = vringFdQueue(m);
+        q.setCall(vringFd(m));
+    }
+
+    private void setVringErr(VhostUserMessage m) throws ErrnoException {
+        m.expectSize(8);
+        Virtqueue q = vringFdQueue(m);
+        int fd = vringFd(m);
+        Linux.close(q.errFd);
+        q.errFd = fd;
+    }
+
+    private void setVringEnable(VhostUserMessage m) throws ErrnoException {
+        m.expectSize(8);
+        Virtqueue q = queueOf(m);
+        int enable = m.u32(4);
+        if (enable != 0 && enable != 1) {
+            throw ErrnoException.of(Errno.EINVAL, "SET_VRING_ENABLE " + enable);
+        }
+        q.enabled = enable == 1;
+        if (!q.enabled) {
+            q.stop();
+        }
+        reconcile(q);
+    }
+
     /**
      * SET_LOG_BASE (with LOG_SHMFD): maps the front end's dirty bitmap, {@code u64 mmap_size, u64
      * mmap_offset} plus its fd, and answers with the same payload, as the front end waits for a reply.
      * The queues stop while the log changes, so that no thread marks a bitmap being unmapped.
      */
-    private void setLogBase(int size, long p, int nfds, Result r) throws ErrnoException {
-        expectSize(SET_LOG_BASE, size, 16);
+    private void setLogBase(VhostUserMessage m) throws ErrnoException {
+        m.expectSize(16);
+        int nfds = m.nfds;
+        long p = m.payload;
         if (nfds != 1) {
             throw ErrnoException.of(
                     Errno.EINVAL, "SET_LOG_BASE with " + nfds + " fds (only a shared-memory log is supported)");
         }
-        DirtyLog fresh = DirtyLog.map(fds[0], NativeMemory.getLong(p), NativeMemory.getLong(p + 8));
+        DirtyLog fresh = DirtyLog.map(m.fd(0), NativeMemory.getLong(p), NativeMemory.getLong(p + 8));
         stopAll();
         DirtyLog old = logMapping;
         logMapping = fresh;
@@ -677,23 +582,25 @@ public final class VhostUserDevice implements AutoCloseable {
         }
         restartAll();
         LOG.info("dirty page log of {} pages set by the front end (live migration)", fresh.pages());
-        r.hasReply = true;
-        r.replySize = 16;
+        m.hasReply = true;
+        m.replySize = 16;
     }
 
     /**
      * SET_DEVICE_STATE_FD: {@code u32 direction, u32 phase} and a pipe end. The reply's bits 0-7 are
      * the error, bit 8 says no fd of ours comes back (we always use the front end's pipe).
      */
-    private void setDeviceStateFd(int size, long p, int nfds, Result r) throws ErrnoException {
-        expectSize(SET_DEVICE_STATE_FD, size, 8);
+    private void setDeviceStateFd(VhostUserMessage m) throws ErrnoException {
+        m.expectSize(8);
+        int nfds = m.nfds;
+        long p = m.payload;
         if (nfds != 1) {
             throw ErrnoException.of(Errno.EINVAL, "SET_DEVICE_STATE_FD with " + nfds + " fds");
         }
         int direction = NativeMemory.getInt(p);
         int phase = NativeMemory.getInt(p + 4);
-        r.hasReply = true;
-        r.replySize = 8;
+        m.hasReply = true;
+        m.replySize = 8;
         long failed = 0x101;
         NativeMemory.putLong(p, failed);
         if (!(server instanceof FuseStateTransfer states)) {
@@ -718,8 +625,8 @@ public final class VhostUserDevice implements AutoCloseable {
             previous.finish();
             discardLoaded(previous);
         }
-        r.keptFds = 1;
-        int fd = fds[0];
+        m.keptFds = 1;
+        int fd = m.fd(0);
         if (direction == STATE_DIRECTION_SAVE) {
             transfer = DeviceStateTransfer.save(states, session, fd);
         } else {
@@ -731,8 +638,13 @@ public final class VhostUserDevice implements AutoCloseable {
         NativeMemory.putLong(p, 0x100);
     }
 
-    /** CHECK_DEVICE_STATE: waits for the transfer; a loaded session becomes the device's session. */
-    private boolean checkDeviceState() {
+    /** CHECK_DEVICE_STATE: waits for the transfer (0: it worked); a loaded session becomes the device's session. */
+    private void checkDeviceState(VhostUserMessage m) throws ErrnoException {
+        m.expectSize(0);
+        m.replyU64(finishTransfer() ? 0 : 1);
+    }
+
+    private boolean finishTransfer() {
         DeviceStateTransfer t = transfer;
         transfer = null;
         if (t == null) {
@@ -761,33 +673,38 @@ public final class VhostUserDevice implements AutoCloseable {
      * GET_CONFIG: struct vhost_user_config (offset, size, flags, payload[size]) answered with the
      * requested slice of the virtio-fs config space; bytes past its end read as 0.
      */
-    private void getConfig(int size, long p, Result r) throws ErrnoException {
+    private void getConfig(VhostUserMessage m) throws ErrnoException {
+        int size = m.size;
+        long p = m.payload;
         if (config == null || (ackedProtocolFeatures & PF_CONFIG) == 0) {
             throw ErrnoException.of(Errno.EOPNOTSUPP, "GET_CONFIG without VHOST_USER_PROTOCOL_F_CONFIG");
         }
         if (size < 12) {
-            throw malformed(GET_CONFIG, size);
+            throw m.malformed();
         }
         long offset = NativeMemory.getInt(p) & 0xffffffffL;
         long length = NativeMemory.getInt(p + 4) & 0xffffffffL;
         if (length > MAX_PAYLOAD - 12 || 12 + length > size) {
-            throw malformed(GET_CONFIG, size);
+            throw m.malformed();
         }
         for (int i = 0; i < length; i++) {
             long at = offset + i;
             NativeMemory.putByte(p + 12 + i, at < config.length ? config[(int) at] : 0);
         }
-        r.hasReply = true;
-        r.replySize = (int) (12 + length);
+        m.hasReply = true;
+        m.replySize = (int) (12 + length);
     }
 
-    private void setMemTable(int size, long p, int nfds) throws ErrnoException {
+    private void setMemTable(VhostUserMessage m) throws ErrnoException {
+        int size = m.size;
+        long p = m.payload;
+        int nfds = m.nfds;
         if (size < 8) {
-            throw malformed(SET_MEM_TABLE, size);
+            throw m.malformed();
         }
         int n = NativeMemory.getInt(p);
         if (n < 0 || n > 8 || size != 8 + 32 * n) {
-            throw malformed(SET_MEM_TABLE, size);
+            throw m.malformed();
         }
         if (nfds != n) {
             throw ErrnoException.of(Errno.EINVAL, "SET_MEM_TABLE with " + n + " regions but " + nfds + " fds");
@@ -838,17 +755,6 @@ public final class VhostUserDevice implements AutoCloseable {
         }
     }
 
-    private void resetDevice() {
-        for (Virtqueue q : queues) {
-            q.stop();
-            q.reset();
-        }
-        ackedFeatures = 0;
-        updateActiveLog();
-        status = 0;
-        closeSession();
-    }
-
     /** Stops everything; safe from any thread, also while {@link #serve} runs. */
     @Override
     public synchronized void close() {
@@ -867,18 +773,7 @@ public final class VhostUserDevice implements AutoCloseable {
             q.reset();
             q.free();
         }
-        for (Thread t : pool) {
-            try {
-                t.join(2000);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        }
-        synchronized (this) {
-            if (blockingExecutor != null) {
-                blockingExecutor.shutdown();
-            }
-        }
+        pool.shutdown();
         memory.close();
         memory = GuestMemory.EMPTY;
         activeLog = null;
@@ -894,6 +789,6 @@ public final class VhostUserDevice implements AutoCloseable {
         }
         closeSession();
         socket.close();
-        NativeMemory.free(buf);
+        message.free();
     }
 }

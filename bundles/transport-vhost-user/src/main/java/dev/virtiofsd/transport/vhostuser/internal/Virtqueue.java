@@ -6,70 +6,44 @@ import dev.virtiofsd.api.transport.FuseWorker;
 import dev.virtiofsd.linux.Linux;
 import dev.virtiofsd.linux.NativeMemory;
 import dev.virtiofsd.linux.PollFds;
-import java.lang.invoke.VarHandle;
 import java.util.concurrent.ArrayBlockingQueue;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One split virtqueue (virtio 1.x, 2.7): descriptor table, avail ring and used ring in guest
- * memory, plus the thread that drains it. Configuration fields are written by the vhost-user
- * message thread only while the queue thread is stopped.
+ * One virtqueue of the device: what the vhost-user messages configured (size, ring addresses,
+ * kick/call/error eventfds, enabled), its {@link SplitRing}, and the queue thread that drains the
+ * ring and hands each chain to a FUSE worker. Configuration is written by the vhost-user message
+ * thread only while the queue thread is stopped.
  */
 public final class Virtqueue {
     private static final Logger LOG = LoggerFactory.getLogger(Virtqueue.class);
 
-    static final int DESC_F_NEXT = 1;
-    static final int DESC_F_WRITE = 2;
-    static final int DESC_F_INDIRECT = 4;
-    static final int AVAIL_F_NO_INTERRUPT = 1;
-    static final int FUSE_INIT = 26;
-    /** A lock request that may sleep until another request releases the lock. */
-    static final int FUSE_SETLKW = 33;
-    /** Largest segment we hand out; longer descriptors are split (SegmentList lengths are ints). */
-    private static final long MAX_SEGMENT = 1L << 30;
-
-    /** Parse results. */
-    static final int OK = 0;
-
-    static final int BAD_REQUEST = 1;
-    static final int BROKEN = 2;
+    /**
+     * Writable bytes a request chain needs for an error reply (a fuse_out_header): a request queue
+     * chain with an unusable readable part and less room than this cannot be answered at all.
+     */
+    static final int ERROR_REPLY_ROOM = 16;
 
     final int index;
     private final VhostUserDevice device;
+    final SplitRing ring = new SplitRing();
 
     // Configuration (message thread, queue stopped).
-    int size;
-    long descUva;
-    long availUva;
-    long usedUva;
-    boolean addressesSet;
-    /** SET_VRING_ADDR's {@code log_guest_addr}, valid when {@link #logUsedRing}: the used ring's guest address. */
-    long logGuestAddr;
+    private long descUva;
+    private long availUva;
+    private long usedUva;
+    private boolean addressesSet;
+    /** SET_VRING_ADDR's {@code log_guest_addr} with VRING_F_LOG: the used ring's guest address, else -1. */
+    private long logGuestAddr = -1;
 
-    boolean logUsedRing;
-    /** Guest-physical address of the used ring for the dirty log; -1 if unknown. */
-    private long usedGpa = -1;
-
-    long desc;
-    long avail;
-    long used;
     int kickFd = -1;
     boolean kickSet;
     int errFd = -1;
     boolean enabled;
     volatile boolean broken;
-    boolean eventIdx;
-    boolean indirect;
 
-    // Ring state.
-    int lastAvail;
-    private int nextUsed;
-    private int signalledUsed;
-    private boolean signalledValid;
-    private boolean usedSinceNotify;
-
-    /** Guards the used ring, the call fd and notification state. */
+    /** Guards the used side of the ring, the call fd and notification state. */
     private final Object usedLock = new Object();
 
     private int callFd = -1;
@@ -87,7 +61,7 @@ public final class Virtqueue {
     private int inflight;
     private final Object inflightLock = new Object();
     private ArrayBlockingQueue<Request> freeRequests;
-    /** Requests running on the device's blocking executor (SETLKW); interrupted when the queue stops. */
+    /** Requests running on the device's blocking executor (those that may sleep); interrupted when the queue stops. */
     private final java.util.Set<Request> blocking = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
     Virtqueue(VhostUserDevice device, int index) {
@@ -101,21 +75,15 @@ public final class Virtqueue {
 
     /** Resets to the state just after SET_OWNER; the queue must be stopped. */
     void reset() {
-        size = 0;
+        ring.reset();
         addressesSet = false;
-        logUsedRing = false;
-        logGuestAddr = 0;
-        desc = avail = used = 0;
+        logGuestAddr = -1;
         closeKick();
         setCall(-1);
         Linux.close(errFd);
         errFd = -1;
         enabled = false;
         broken = false;
-        lastAvail = 0;
-        nextUsed = 0;
-        signalledValid = false;
-        usedSinceNotify = false;
     }
 
     void closeKick() {
@@ -124,10 +92,22 @@ public final class Virtqueue {
         kickSet = false;
     }
 
+    /** SET_VRING_NUM; the queue must be stopped. */
+    void setSize(int size) {
+        ring.size = size;
+    }
+
+    /** SET_VRING_ADDR (front-end virtual addresses); {@code logGuestAddr} -1 without VRING_F_LOG. */
+    void setAddresses(long desc, long used, long avail, long logGuestAddr) {
+        descUva = desc;
+        usedUva = used;
+        availUva = avail;
+        this.logGuestAddr = logGuestAddr;
+        addressesSet = true;
+    }
+
     void setBase(int base) {
-        lastAvail = base & 0xffff;
-        nextUsed = base & 0xffff;
-        signalledValid = false;
+        ring.setBase(base);
     }
 
     /** Replaces the call eventfd (may happen while running); closes the old one. */
@@ -150,21 +130,17 @@ public final class Virtqueue {
         Linux.close(old);
     }
 
-    /** Translates the ring addresses through {@code mem}; false if any lies outside it. */
+    /** Maps the ring through {@code mem}; false if any part lies outside it (or it is not configured). */
     boolean translate(GuestMemory mem) {
-        if (!addressesSet || size == 0) {
-            desc = avail = used = 0;
+        if (!addressesSet) {
+            ring.unmap();
             return false;
         }
-        desc = mem.translateUva(descUva, 16L * size);
-        avail = mem.translateUva(availUva, 6L + 2L * size);
-        used = mem.translateUva(usedUva, 6L + 8L * size);
-        usedGpa = logUsedRing ? logGuestAddr : (used != 0 ? mem.gpaOfHost(used) : -1);
-        return desc != 0 && avail != 0 && used != 0;
+        return ring.map(mem, descUva, availUva, usedUva, logGuestAddr);
     }
 
     boolean shouldRun() {
-        return kickSet && enabled && !broken && size > 0 && desc != 0 && avail != 0 && used != 0;
+        return kickSet && enabled && !broken && ring.size > 0 && ring.mapped();
     }
 
     // ---- thread control --------------------------------------------------------------------
@@ -176,9 +152,9 @@ public final class Virtqueue {
         stopFd = Linux.eventfd(0, 0);
         stopping = false;
         if (device.poolSize() > 0
-                && (freeRequests == null || freeRequests.remainingCapacity() + freeRequests.size() != size)) {
-            freeRequests = new ArrayBlockingQueue<>(size);
-            for (int i = 0; i < size; i++) {
+                && (freeRequests == null || freeRequests.remainingCapacity() + freeRequests.size() != ring.size)) {
+            freeRequests = new ArrayBlockingQueue<>(ring.size);
+            for (int i = 0; i < ring.size; i++) {
                 freeRequests.add(new Request(this));
             }
         }
@@ -213,8 +189,8 @@ public final class Virtqueue {
         }
         synchronized (inflightLock) {
             while (inflight > 0) {
-                // Sleeping lock requests would wait forever (their releaser may be gone with
-                // the guest): wake them; they answer EINTR.
+                // Requests that may sleep (a lock whose releaser may be gone with the guest)
+                // would wait forever: wake them; the worker answers them EINTR.
                 for (Request r : blocking) {
                     Thread runner = r.runner;
                     if (runner != null) {
@@ -238,8 +214,8 @@ public final class Virtqueue {
 
     private void run() {
         WorkerSlot slot = new WorkerSlot();
-        Segments in = new Segments(16);
-        Segments out = new Segments(16);
+        ChainSegments in = new ChainSegments(16);
+        ChainSegments out = new ChainSegments(16);
         long eventCount = NativeMemory.allocate(8);
         // slot 0: the stop eventfd; slot 1: the kick eventfd
         PollFds poll = new PollFds(2);
@@ -289,7 +265,6 @@ public final class Virtqueue {
         } finally {
             NativeMemory.free(eventCount);
             poll.close();
-            slot.close();
         }
     }
 
@@ -306,7 +281,7 @@ public final class Virtqueue {
         }
         long deadline = idleSince + Math.min(SPIN_LIMIT_NANOS, 2 * typical + 2_000);
         do {
-            if ((NativeMemory.getShort(avail + 2) & 0xffff) != lastAvail) {
+            if (ring.hasNewEntries()) {
                 return true;
             }
             Thread.onSpinWait();
@@ -320,38 +295,24 @@ public final class Virtqueue {
     }
 
     /** Drains the avail ring until it is empty, one notification per batch. */
-    private void drain(WorkerSlot slot, Segments in, Segments out) {
+    private void drain(WorkerSlot slot, ChainSegments in, ChainSegments out) {
         while (!stopping && !broken) {
-            int availIdx = NativeMemory.getShort(avail + 2) & 0xffff;
-            VarHandle.acquireFence();
-            int pending = (availIdx - lastAvail) & 0xffff;
-            if (pending > size) {
-                markBroken("avail index " + availIdx + " is " + pending + " ahead of " + lastAvail + " (queue size "
-                        + size + ")");
+            int availIdx = ring.availIndex();
+            int pending = ring.pending(availIdx);
+            if (pending > ring.size) {
+                markBroken("avail index " + availIdx + " is " + pending + " ahead of " + ring.lastAvail()
+                        + " (queue size " + ring.size + ")");
                 return;
             }
             if (pending == 0) {
-                if (eventIdx) {
-                    // Ask for a kick at the next entry, then look again: the driver may have
-                    // added one before it saw our avail_event.
-                    NativeMemory.putShort(used + 4 + 8L * size, (short) lastAvail);
-                    DirtyLog log = device.dirtyLog();
-                    if (log != null) {
-                        logUsed(log, 4 + 8L * size, 2);
-                    }
-                    VarHandle.fullFence();
-                    int again = NativeMemory.getShort(avail + 2) & 0xffff;
-                    if (again != lastAvail) {
-                        continue;
-                    }
+                if (ring.eventIdx && ring.requestKickAndRecheck(device.dirtyLog())) {
+                    continue;
                 }
                 notifyIfNeeded();
                 return;
             }
             for (int i = 0; i < pending && !stopping; i++) {
-                int head = NativeMemory.getShort(avail + 4 + 2L * (lastAvail & (size - 1))) & 0xffff;
-                lastAvail = (lastAvail + 1) & 0xffff;
-                if (!serve(head, slot, in, out)) {
+                if (!serve(ring.takeHead(), slot, in, out)) {
                     return;
                 }
             }
@@ -360,7 +321,7 @@ public final class Virtqueue {
     }
 
     /** Parses and serves (or hands to the pool) one chain; false if the queue broke. */
-    private boolean serve(int head, WorkerSlot slot, Segments in, Segments out) {
+    private boolean serve(int head, WorkerSlot slot, ChainSegments in, ChainSegments out) {
         if (device.poolSize() > 0) {
             Request r;
             try {
@@ -370,7 +331,7 @@ public final class Virtqueue {
                 return false;
             }
             int status = parse(head, r.in, r.out);
-            if (status == BROKEN) {
+            if (status == SplitRing.BROKEN) {
                 freeRequests.add(r);
                 return false;
             }
@@ -379,7 +340,7 @@ public final class Virtqueue {
             synchronized (inflightLock) {
                 inflight++;
             }
-            if (status == OK && r.in.opcode() == FUSE_SETLKW) {
+            if (status == SplitRing.OK && device.worker(slot).mayBlock(r.in)) {
                 startBlocking(r, slot);
                 return true;
             }
@@ -393,12 +354,12 @@ public final class Virtqueue {
             return true;
         }
         int status = parse(head, in, out);
-        if (status == BROKEN) {
+        if (status == SplitRing.BROKEN) {
             return false;
         }
-        if (status == OK && in.opcode() == FUSE_SETLKW) {
-            // A sleeping lock must not stall the queue: the request that releases the lock may
-            // be behind it on this ring. Rare, so a fresh Request is fine.
+        if (status == SplitRing.OK && device.worker(slot).mayBlock(in)) {
+            // A request that may sleep must not stall the queue: the one that wakes it (a lock
+            // release) may be behind it on this ring. Rare, so a fresh Request is fine.
             Request r = new Request(this);
             r.pooled = false;
             r.in.copyFrom(in);
@@ -412,30 +373,24 @@ public final class Virtqueue {
             return true;
         }
         int len = handle(status, in, out, slot);
-        logWrites(out);
-        pushUsed(head, len);
+        pushUsed(head, out, len);
         return true;
     }
 
     /** Runs one parsed request; returns the used length. Called on a queue or pool thread. */
-    int handle(int status, Segments in, Segments out, WorkerSlot slot) {
-        if (status == BAD_REQUEST) {
-            return errorReply(in, out, slot, Errno.EIO);
-        }
-        if (in.opcode() == FUSE_INIT) {
-            device.onInit();
-        }
+    int handle(int status, ChainSegments in, ChainSegments out, WorkerSlot slot) {
         FuseWorker w = device.worker(slot);
-        int len = w.handle(in, out);
+        int len = status == SplitRing.BAD_REQUEST ? w.replyError(in, out, Errno.EIO) : w.handle(in, out);
         return len < 0 ? 0 : len;
     }
 
-    /** Hands a SETLKW to a thread of its own; when too many already wait, answers ENOLCK now. */
+    /** Hands a request that may sleep to a thread of its own; when too many already wait, answers ENOLCK now. */
     private void startBlocking(Request r, WorkerSlot slot) {
         blocking.add(r);
         if (!device.runBlocking(r)) {
             blocking.remove(r);
-            complete(r, errorReply(r.in, r.out, slot, Errno.ENOLCK));
+            int len = device.worker(slot).replyError(r.in, r.out, Errno.ENOLCK);
+            complete(r, Math.max(len, 0));
         }
     }
 
@@ -461,8 +416,7 @@ public final class Virtqueue {
 
     /** Completes a pooled request (pool thread). */
     void complete(Request r, int len) {
-        logWrites(r.out);
-        pushUsed(r.head, len);
+        pushUsed(r.head, r.out, len);
         synchronized (usedLock) {
             notifyLocked();
         }
@@ -476,20 +430,6 @@ public final class Virtqueue {
         }
     }
 
-    /** A FUSE error reply without asking the dispatcher (unusable request: EIO; too many lock waiters: ENOLCK). */
-    private int errorReply(Segments in, Segments out, WorkerSlot slot, int errno) {
-        if (out.totalLength() < 16) {
-            return 0;
-        }
-        long unique = in.readU64(8);
-        long b = slot.scratch;
-        NativeMemory.putInt(b, 16);
-        NativeMemory.putInt(b + 4, -errno);
-        NativeMemory.putLong(b + 8, unique);
-        out.writeAtStart(b, 16);
-        return 16;
-    }
-
     void markBroken(String why) {
         if (!broken) {
             broken = true;
@@ -497,150 +437,27 @@ public final class Virtqueue {
         }
     }
 
-    // ---- descriptor chains ---------------------------------------------------------------
-
-    /**
-     * Walks the chain at {@code head} into readable ({@code in}) and writable ({@code out})
-     * segments. An address outside guest memory in the readable part gives BAD_REQUEST; a broken
-     * chain (loop, bad index, bad indirect table, unusable writable part) marks the queue broken.
-     */
-    int parse(int head, Segments in, Segments out) {
-        in.clear();
-        out.clear();
-        GuestMemory mem = device.memory();
-        if (head >= size) {
-            markBroken("descriptor head " + head + " out of range");
-            return BROKEN;
-        }
-        long table = desc;
-        int tableSize = size;
-        int budget = size;
-        int idx = head;
-        boolean inIndirect = false;
-        boolean sawWrite = false;
-        boolean badRead = false;
-        while (true) {
-            if (budget-- <= 0) {
-                markBroken("descriptor chain at head " + head + " is longer than its table (a loop?)");
-                return BROKEN;
-            }
-            long d = table + 16L * idx;
-            long addr = NativeMemory.getLong(d);
-            long len = NativeMemory.getInt(d + 8) & 0xffffffffL;
-            int flags = NativeMemory.getShort(d + 12) & 0xffff;
-            int next = NativeMemory.getShort(d + 14) & 0xffff;
-            if ((flags & DESC_F_INDIRECT) != 0) {
-                if (inIndirect
-                        || !indirect
-                        || (flags & DESC_F_NEXT) != 0
-                        || len == 0
-                        || len % 16 != 0
-                        || len / 16 > 65536) {
-                    markBroken("bad indirect descriptor at head " + head);
-                    return BROKEN;
-                }
-                long t = mem.translateGpa(addr, len);
-                if (t == 0) {
-                    markBroken("indirect table of head " + head + " outside guest memory");
-                    return BROKEN;
-                }
-                table = t;
-                tableSize = (int) (len / 16);
-                budget = tableSize;
-                idx = 0;
-                inIndirect = true;
-                continue;
-            }
-            if ((flags & DESC_F_WRITE) != 0) {
-                sawWrite = true;
-                if (!addSegments(mem, out, addr, len)) {
-                    markBroken("writable descriptor 0x" + Long.toHexString(addr) + "+" + len + " outside guest memory");
-                    return BROKEN;
-                }
-            } else if (sawWrite || !addSegments(mem, in, addr, len)) {
-                badRead = true;
-            }
-            if ((flags & DESC_F_NEXT) == 0) {
-                break;
-            }
-            idx = next;
-            if (idx >= tableSize) {
-                markBroken("descriptor next index " + idx + " out of range in chain at head " + head);
-                return BROKEN;
-            }
-        }
-        if (badRead) {
+    /** Parses the chain at {@code head}; a broken chain marks the queue broken. */
+    int parse(int head, ChainSegments in, ChainSegments out) {
+        int status = ring.parse(head, device.memory(), in, out, index == 0 ? 0 : ERROR_REPLY_ROOM);
+        if (status == SplitRing.BROKEN) {
+            markBroken(ring.brokenReason());
+        } else if (status == SplitRing.BAD_REQUEST) {
             LOG.debug("queue {}: readable descriptor outside guest memory in head {}", index, head);
-            if (out.totalLength() < 16 && index != 0) {
-                markBroken("request at head " + head + " has unusable descriptors and no room for an error reply");
-                return BROKEN;
-            }
-            return BAD_REQUEST;
         }
-        return OK;
-    }
-
-    /** Adds {@code [addr, addr+len)} as host segments, split at region ends; false if not all mapped. */
-    private static boolean addSegments(GuestMemory mem, Segments s, long addr, long len) {
-        long a = addr;
-        long left = len;
-        while (left > 0) {
-            int r = mem.regionOfGpa(a);
-            if (r < 0) {
-                return false;
-            }
-            long n = Math.min(Math.min(left, mem.remaining(r, a)), MAX_SEGMENT);
-            s.add(mem.hostOf(r, a), (int) n);
-            a += n;
-            left -= n;
-        }
-        return true;
+        return status;
     }
 
     // ---- used ring and notification ------------------------------------------------------
 
-    /**
-     * While the front end logs dirty pages (live migration), marks the whole writable part of a
-     * request: every byte the daemon may have written there, reply header, READ data, directory
-     * entries. Called before the used entry that hands the buffers back. Costs one volatile read
-     * when logging is off.
-     */
-    private void logWrites(Segments out) {
+    /** Hands a chain back: marks its writable part dirty while logging, then the used entry. */
+    private void pushUsed(int head, ChainSegments out, int len) {
         DirtyLog log = device.dirtyLog();
-        if (log == null) {
-            return;
+        if (log != null) {
+            SplitRing.logWrites(log, device.memory(), out);
         }
-        GuestMemory mem = device.memory();
-        for (int i = 0, n = out.count(); i < n; i++) {
-            long gpa = mem.gpaOfHost(out.address(i));
-            if (gpa >= 0) {
-                log.mark(gpa, out.length(i));
-            }
-        }
-    }
-
-    /** Marks {@code len} bytes at {@code offset} into the used ring. */
-    private void logUsed(DirtyLog log, long offset, long len) {
-        if (usedGpa >= 0) {
-            log.mark(usedGpa + offset, len);
-        }
-    }
-
-    private void pushUsed(int head, int len) {
         synchronized (usedLock) {
-            int slot = nextUsed & (size - 1);
-            long e = used + 4 + 8L * slot;
-            NativeMemory.putInt(e, head);
-            NativeMemory.putInt(e + 4, len);
-            nextUsed = (nextUsed + 1) & 0xffff;
-            VarHandle.releaseFence();
-            NativeMemory.putShort(used + 2, (short) nextUsed);
-            DirtyLog log = device.dirtyLog();
-            if (log != null) {
-                logUsed(log, 4 + 8L * slot, 8);
-                logUsed(log, 2, 2);
-            }
-            usedSinceNotify = true;
+            ring.pushUsed(head, len, log);
         }
     }
 
@@ -651,23 +468,7 @@ public final class Virtqueue {
     }
 
     private void notifyLocked() {
-        if (!usedSinceNotify) {
-            return;
-        }
-        VarHandle.fullFence();
-        boolean need;
-        if (eventIdx) {
-            int event = NativeMemory.getShort(avail + 4 + 2L * size) & 0xffff;
-            int newIdx = nextUsed;
-            int old = signalledUsed;
-            need = !signalledValid || ((newIdx - event - 1) & 0xffff) < ((newIdx - old) & 0xffff);
-            signalledUsed = newIdx;
-            signalledValid = true;
-        } else {
-            need = (NativeMemory.getShort(avail) & AVAIL_F_NO_INTERRUPT) == 0;
-        }
-        usedSinceNotify = false;
-        if (need && callFd >= 0) {
+        if (ring.needsNotification() && callFd >= 0) {
             NativeMemory.putLong(eventBuf, 1);
             try {
                 Linux.write(callFd, eventBuf, 8);
@@ -684,8 +485,8 @@ public final class Virtqueue {
     /** A request handed to the worker pool: preallocated, one per ring slot. */
     static final class Request {
         final Virtqueue queue;
-        final Segments in = new Segments(16);
-        final Segments out = new Segments(16);
+        final ChainSegments in = new ChainSegments(16);
+        final ChainSegments out = new ChainSegments(16);
         int head;
         int status;
         /** Whether it came from (and returns to) the queue's free list. */

@@ -11,7 +11,7 @@ import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicInteger;
 
-/** Echoes each request's body back after a 16-byte out header; FORGET gets no reply. */
+/** Echoes each request's body back after a 16-byte out header; FORGET gets no reply; SETLKW may block. */
 final class StubFuseServer implements FuseServer {
     final List<Session> sessions = new CopyOnWriteArrayList<>();
     final AtomicInteger forgets = new AtomicInteger();
@@ -26,9 +26,47 @@ final class StubFuseServer implements FuseServer {
         volatile boolean initialized;
         volatile boolean closed;
 
+        /** INIT requests this session saw. */
+        final AtomicInteger inits = new AtomicInteger();
+
         @Override
         public FuseWorker newWorker() {
-            return (in, out) -> handle(this, in, out);
+            return new FuseWorker() {
+                @Override
+                public int handle(SegmentList in, SegmentList out) {
+                    return StubFuseServer.this.handle(Session.this, in, out);
+                }
+
+                @Override
+                public boolean mayBlock(SegmentList in) {
+                    byte[] req = bytes(in);
+                    return req.length >= 8
+                            && ByteBuffer.wrap(req)
+                                            .order(ByteOrder.LITTLE_ENDIAN)
+                                            .getInt(4)
+                                    == 33;
+                }
+
+                @Override
+                public int replyError(SegmentList in, SegmentList out, int errno) {
+                    byte[] req = bytes(in);
+                    long unique = req.length >= 16
+                            ? ByteBuffer.wrap(req)
+                                    .order(ByteOrder.LITTLE_ENDIAN)
+                                    .getLong(8)
+                            : 0;
+                    if (out.totalLength() < 16) {
+                        return 0;
+                    }
+                    ByteBuffer r = ByteBuffer.allocate(16)
+                            .order(ByteOrder.LITTLE_ENDIAN)
+                            .putInt(16)
+                            .putInt(-errno)
+                            .putLong(unique);
+                    write(out, r.array(), 16);
+                    return 16;
+                }
+            };
         }
 
         @Override
@@ -96,6 +134,7 @@ final class StubFuseServer implements FuseServer {
             return 16;
         }
         if (opcode == 26) {
+            session.inits.incrementAndGet();
             session.initialized = true;
         }
         int bodyLen = Math.max(0, req.length - 40);

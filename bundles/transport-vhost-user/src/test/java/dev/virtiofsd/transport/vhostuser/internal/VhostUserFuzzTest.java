@@ -175,12 +175,12 @@ class VhostUserFuzzTest {
             // (3) chains
             Virtqueue q = dev.virtqueue(1);
             GuestMemory mem = dev.memory();
-            if (q.size > 0 && q.desc != 0) {
-                Segments ins = new Segments(8);
-                Segments outs = new Segments(8);
+            if (q.ring.size > 0 && q.ring.mapped()) {
+                ChainSegments ins = new ChainSegments(8);
+                ChainSegments outs = new ChainSegments(8);
                 for (int head : heads) {
-                    int status = q.parse(head % q.size, ins, outs);
-                    if (status != Virtqueue.BROKEN) {
+                    int status = q.parse(head % q.ring.size, ins, outs);
+                    if (status != SplitRing.BROKEN) {
                         inGuest(ins, mem);
                         inGuest(outs, mem);
                     }
@@ -203,7 +203,7 @@ class VhostUserFuzzTest {
     }
 
     /** Every segment must lie inside one mapped region of guest memory. */
-    private static void inGuest(Segments segs, GuestMemory mem) {
+    private static void inGuest(ChainSegments segs, GuestMemory mem) {
         for (int i = 0; i < segs.count(); i++) {
             long a = segs.address(i);
             int l = segs.length(i);
