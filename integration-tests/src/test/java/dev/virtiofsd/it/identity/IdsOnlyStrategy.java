@@ -8,7 +8,8 @@ import dev.virtiofsd.api.identity.InodeIdentityStrategy;
 import dev.virtiofsd.strategy.handle.internal.HandleOnlyStrategy;
 
 /**
- * Tests only: the seed's broken design. Identities hold no fd (they reopen through a file handle kept
+ * Tests only: the broken design of the first file-handle patch for C virtiofsd (it keyed such
+ * inodes by ids). Identities hold no fd (they reopen through a file handle kept
  * privately) and expose no handle to the store; they say so with {@code pinsInode() == false}. A
  * store that keyed them by {@code (ino, dev, mnt_id)} alone would give a new file that took a freed
  * inode number the old inode; the store must honour {@code pinsInode()} and never do that.
