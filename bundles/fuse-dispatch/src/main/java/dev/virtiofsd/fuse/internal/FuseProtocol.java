@@ -63,6 +63,11 @@ final class FuseProtocol {
     static final int SYNCFS = 50;
     static final int TMPFILE = 51;
 
+    /** A handler's result for a request that takes no reply (FORGET, BATCH_FORGET, INTERRUPT, ...). */
+    static final int NO_REPLY = Integer.MIN_VALUE;
+    /** EPROTO: not in {@link dev.virtiofsd.api.Errno}. */
+    static final int EPROTO = 71;
+
     /** Opcodes are counted in an array of this size; larger (unknown) ones land in slot 0. */
     static final int OPCODE_SLOTS = 64;
 

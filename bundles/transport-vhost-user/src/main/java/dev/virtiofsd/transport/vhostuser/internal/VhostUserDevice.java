@@ -718,7 +718,7 @@ public final class VhostUserDevice implements AutoCloseable {
                         NativeMemory.getLong(reg + 8),
                         NativeMemory.getLong(reg + 16),
                         NativeMemory.getLong(reg + 24),
-                        fds[i]);
+                        m.fd(i));
             }
         } catch (ErrnoException e) {
             fresh.close();
