@@ -51,6 +51,18 @@ public final class Benchmark {
         public boolean sandbox = true;
         /** Diagnosis: only these workloads (names of Load.Workload), null = all. */
         public java.util.Set<String> only;
+        /** Parts not to run: rows, inodes, floor, footprint, density, guest. */
+        public java.util.Set<String> skip = java.util.Set.of();
+        /** Daemons of each kind serving at once for the density figures. */
+        public int density = 32;
+        /** Seconds over which the density figures' idle CPU is measured. */
+        public double densityIdle = 10;
+
+        public GuestBenchmark.Settings guest = new GuestBenchmark.Settings();
+
+        boolean runs(String part) {
+            return !skip.contains(part);
+        }
 
         public static Settings shortSettings() {
             Settings s = new Settings();
@@ -60,6 +72,9 @@ public final class Benchmark {
             s.warmup = 0.01;
             s.startWarmup = 0;
             s.files = 1000;
+            s.density = 3;
+            s.densityIdle = 1;
+            s.guest = GuestBenchmark.Settings.shortSettings();
             return s;
         }
     }
@@ -72,12 +87,27 @@ public final class Benchmark {
         public String ours;
         /** row key ("LOOKUP@1") -> config key -> per-run figures (ops/s or MiB/s). */
         public final Map<String, Map<String, List<Double>>> rows = new LinkedHashMap<>();
+        /**
+         * row key -> config key -> per-run operations (or MiB) per CPU-second of the daemon: the
+         * window's operations over the utime + stime its whole process tree used in that window.
+         */
+        public final Map<String, Map<String, List<Double>>> perCpu = new LinkedHashMap<>();
+        /** row key -> config key -> per-run CPU-seconds the daemon used per second of the window. */
+        public final Map<String, Map<String, List<Double>>> cpuLoad = new LinkedHashMap<>();
 
         public final Map<String, List<Double>> startupMillis = new LinkedHashMap<>();
         /** config key -> "Seccomp N, CapEff X, mnt namespace own|host" of its serving process. */
         public final Map<String, String> confinement = new LinkedHashMap<>();
 
         public final Map<String, Map<String, Long>> inodes = new LinkedHashMap<>();
+        /** The copy floor of the 1 MiB rows: "memcpy"/"pread"/"pwrite" -> per-run MiB/s. */
+        public Map<String, List<Double>> copyFloor = Map.of();
+        /** Start-up and memory breakdown of ours; null if not run. */
+        Footprint.Results footprint;
+        /** daemon key -> density figures; empty if not run. */
+        public Map<String, Map<String, Double>> density = Map.of();
+        /** The guest benchmark; null if not run. */
+        GuestBenchmark.Results guest;
 
         Results(Settings settings) {
             this.settings = settings;
@@ -98,7 +128,16 @@ public final class Benchmark {
                     s.warmup = d.warmup;
                     s.startWarmup = d.startWarmup;
                     s.files = d.files;
+                    s.density = d.density;
+                    s.densityIdle = d.densityIdle;
+                    s.guest = d.guest;
                 }
+                case "--skip" -> s.skip = java.util.Set.of(args[++i].split(",", -1));
+                case "--density" -> s.density = Integer.parseInt(args[++i]);
+                case "--guest-boots" -> s.guest.boots = Integer.parseInt(args[++i]);
+                case "--guest-files" -> s.guest.files = Integer.parseInt(args[++i]);
+                case "--guest-mib" -> s.guest.bigMib = Integer.parseInt(args[++i]);
+                case "--guest-passes" -> s.guest.passes = Integer.parseInt(args[++i]);
                 case "--runs" -> s.runs = Integer.parseInt(args[++i]);
                 case "--seconds" -> s.seconds = Double.parseDouble(args[++i]);
                 case "--warmup" -> s.warmup = Double.parseDouble(args[++i]);
@@ -110,7 +149,8 @@ public final class Benchmark {
                 case "--only" -> s.only = java.util.Set.of(args[++i].split(","));
                 default -> {
                     System.err.println(
-                            "usage: Benchmark [--short] [--runs N] [--seconds S] [--warmup S] [--start-warmup S] [--files N] [--out DIR] [--profile] [--only WORKLOAD,...] [--no-sandbox]");
+                            "usage: Benchmark [--short] [--runs N] [--seconds S] [--warmup S] [--start-warmup S] [--files N] [--out DIR] [--profile] [--only WORKLOAD,...] [--no-sandbox]"
+                                    + " [--skip rows,inodes,floor,footprint,density,guest] [--density N] [--guest-boots N] [--guest-files N] [--guest-mib N] [--guest-passes N]");
                     System.exit(2);
                 }
             }
@@ -139,20 +179,44 @@ public final class Benchmark {
         for (Daemon.Config c : Daemon.CONFIGS) {
             r.startupMillis.put(c.key(), new ArrayList<>());
         }
-        for (int run = 0; run < s.runs; run++) {
-            log("run " + (run + 1) + "/" + s.runs);
-            measureRun(s, setup, shared, logs, r, run);
+        if (s.runs("floor")) {
+            log("copy floor of the 1 MiB rows");
+            r.copyFloor = CopyFloor.measure(shared, s.shortMode ? 1 : 5, s.shortMode ? 0.05 : 0.5);
         }
-        // Throughput first on disk, so that a failure below does not lose it.
-        Files.writeString(setup.out.resolve("benchmark.md"), Report.markdown(r), StandardCharsets.UTF_8);
-        Files.writeString(setup.out.resolve("benchmark.json"), Report.json(r), StandardCharsets.UTF_8);
-        log("open fds and RSS after looking up " + s.files + " files");
-        for (Daemon.Config c : Daemon.CONFIGS) {
-            r.inodes.put(c.key(), inodeFigures(c, setup, shared, logs, s.files, s.sandbox));
+        if (s.runs("rows")) {
+            for (int run = 0; run < s.runs; run++) {
+                log("run " + (run + 1) + "/" + s.runs);
+                measureRun(s, setup, shared, logs, r, run);
+            }
         }
-        Files.writeString(setup.out.resolve("benchmark.md"), Report.markdown(r), StandardCharsets.UTF_8);
-        Files.writeString(setup.out.resolve("benchmark.json"), Report.json(r), StandardCharsets.UTF_8);
+        // Each part on disk as soon as it is measured, so that a failure below does not lose it.
+        write(setup, r);
+        if (s.runs("inodes")) {
+            log("open fds and RSS after looking up " + s.files + " files");
+            for (Daemon.Config c : Daemon.CONFIGS) {
+                r.inodes.put(c.key(), inodeFigures(c, setup, shared, logs, s.files, s.sandbox));
+            }
+            write(setup, r);
+        }
+        if (s.runs("footprint")) {
+            log("start-up and memory breakdown of ours");
+            r.footprint = Footprint.run(setup, shared, logs, s.files);
+            write(setup, r);
+        }
+        if (s.runs("density")) {
+            r.density = Density.run(setup, setup.out, logs, s.density, s.densityIdle);
+            write(setup, r);
+        }
+        if (s.runs("guest")) {
+            r.guest = GuestBenchmark.run(setup, setup.out, s.guest);
+            write(setup, r);
+        }
         return r;
+    }
+
+    private static void write(Setup setup, Results r) throws IOException {
+        Files.writeString(setup.out.resolve("benchmark.md"), Report.markdown(r), StandardCharsets.UTF_8);
+        Files.writeString(setup.out.resolve("benchmark.json"), Report.json(r), StandardCharsets.UTF_8);
     }
 
     /** Starts all five daemons (one after the other, for clean start-up times), then runs every row. */
@@ -214,8 +278,11 @@ public final class Benchmark {
                             load.run(w, depth, warm);
                         }
                         Load.Window win;
+                        double cpu0 = d.cpuSeconds();
+                        double cpu1;
                         try {
                             win = load.run(w, depth, window);
+                            cpu1 = d.cpuSeconds();
                         } catch (RuntimeException e) {
                             if (d.config.ours()) {
                                 dumpThreads(d, logs.resolve("run" + (run + 1) + "-" + d.config.key() + ".threads.txt"));
@@ -226,6 +293,16 @@ public final class Benchmark {
                         r.rows.computeIfAbsent(row, x -> new LinkedHashMap<>())
                                 .computeIfAbsent(d.config.key(), x -> new ArrayList<>())
                                 .add(v);
+                        // At least one clock tick: a window shorter than a tick (short mode) still has a figure.
+                        double cpu = Math.max(cpu1 - cpu0, 1.0 / Proc.CLOCK_TICKS);
+                        r.perCpu
+                                .computeIfAbsent(row, x -> new LinkedHashMap<>())
+                                .computeIfAbsent(d.config.key(), x -> new ArrayList<>())
+                                .add(win.ops() / cpu);
+                        r.cpuLoad
+                                .computeIfAbsent(row, x -> new LinkedHashMap<>())
+                                .computeIfAbsent(d.config.key(), x -> new ArrayList<>())
+                                .add((cpu1 - cpu0) / (win.nanos() / 1e9));
                     }
                     log(String.format("  %-24s %s", row, Report.rowSummary(r, row)));
                 }

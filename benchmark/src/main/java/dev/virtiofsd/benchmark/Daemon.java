@@ -48,6 +48,20 @@ final class Daemon implements AutoCloseable {
     static Daemon launch(
             Config config, Setup setup, Path shared, Path socket, Path log, String javaOpts, boolean sandbox)
             throws IOException {
+        return launch(config, setup, shared, socket, log, javaOpts, sandbox, Map.of());
+    }
+
+    /** As above, with extra environment variables for the daemon (e.g. VIRTIOFSD_STARTUP_TRACE). */
+    static Daemon launch(
+            Config config,
+            Setup setup,
+            Path shared,
+            Path socket,
+            Path log,
+            String javaOpts,
+            boolean sandbox,
+            Map<String, String> extraEnv)
+            throws IOException {
         Files.deleteIfExists(socket);
         List<String> cmd = new ArrayList<>(List.of(
                 "sh",
@@ -78,9 +92,12 @@ final class Daemon implements AutoCloseable {
             // Keep options the caller set for our daemon (e.g. -XX:+DumpPerfMapAtExit for perf).
             String inherited = env.getOrDefault("VIRTIOFSD_JAVA_OPTS", "");
             env.put("VIRTIOFSD_JAVA_OPTS", (inherited + " " + javaOpts).trim());
-            // The bin script's CDS archive dump (first start per option set) disables JFR.
-            env.put("VIRTIOFSD_JAVA_CDS", "off");
+            if (javaOpts.contains("FlightRecording")) {
+                // The bin script's CDS archive dump (first start per option set) disables JFR.
+                env.put("VIRTIOFSD_JAVA_CDS", "off");
+            }
         }
+        env.putAll(extraEnv);
         long t0 = System.nanoTime();
         Process p = pb.start();
         return new Daemon(config, p, socket, t0);
@@ -151,6 +168,14 @@ final class Daemon implements AutoCloseable {
         return "Seccomp " + seccomp + ", CapEff 0x" + capEff + ", " + (ownMounts ? "own" : "host") + " mount namespace";
     }
 
+    /**
+     * CPU-seconds (utime + stime of every thread) used so far by the daemon: the launched process
+     * and its live descendants (a sandboxed daemon may serve from a forked child).
+     */
+    double cpuSeconds() {
+        return Proc.cpuSeconds(process.pid());
+    }
+
     /** Number of entries of /proc/PID/fd. */
     long openFds() throws IOException {
         try (var s = Files.list(Path.of("/proc", Long.toString(pid()), "fd"))) {
@@ -175,6 +200,11 @@ final class Daemon implements AutoCloseable {
             }
         }
         throw new IOException("no " + name + " in /proc/" + pid() + "/status");
+    }
+
+    /** Waits up to {@code seconds} for the daemon to exit by itself (after its front end left). */
+    void waitForExit(int seconds) throws InterruptedException {
+        process.waitFor(seconds, TimeUnit.SECONDS);
     }
 
     /** Waits for exit after the front end disconnected; then SIGTERM, then SIGKILL. */

@@ -331,7 +331,14 @@ final class Load {
      * when RLIMIT_NOFILE is below the file count (and cannot be raised without CAP_SYS_RESOURCE).
      */
     static int lookupMany(VhostUserFrontend fe, int count) throws ErrnoException {
-        check(fe.init(), "INIT");
+        return lookupMany(fe, count, true);
+    }
+
+    /** As above; {@code init}: send FUSE INIT first (false when the caller did). */
+    static int lookupMany(VhostUserFrontend fe, int count, boolean init) throws ErrnoException {
+        if (init) {
+            check(fe.init(), "INIT");
+        }
         long dir = check(fe.lookup(Fuse.ROOT, MANY_DIR), "LOOKUP " + MANY_DIR).nodeId();
         Fuse fuse = fe.fuse();
         int next = 0;

@@ -36,11 +36,31 @@ final class Report {
         return medianOf(r, row, oursKey) / medianOf(r, row, Daemon.peerOf(oursKey));
     }
 
+    static double perCpuOf(Benchmark.Results r, String row, String key) {
+        Map<String, List<Double>> m = r.perCpu.get(row);
+        return m == null ? Double.NaN : median(m.get(key));
+    }
+
+    /** Ours over the peer in operations per CPU-second (above 1: we spend less CPU per request). */
+    static double cpuRatio(Benchmark.Results r, String row, String oursKey) {
+        return perCpuOf(r, row, oursKey) / perCpuOf(r, row, Daemon.peerOf(oursKey));
+    }
+
+    static String boldBelow(double x) {
+        return x < 1.0 || Double.isNaN(x) ? "**" + fmtRatio(x) + "**" : fmtRatio(x);
+    }
+
     static String rowSummary(Benchmark.Results r, String row) {
         StringBuilder b = new StringBuilder();
         for (Daemon.Config c : Daemon.CONFIGS) {
             List<Double> v = r.rows.get(row).get(c.key());
-            b.append(c.key()).append('=').append(fmt(v.get(v.size() - 1))).append(' ');
+            List<Double> pc = r.perCpu.get(row).get(c.key());
+            b.append(c.key())
+                    .append('=')
+                    .append(fmt(v.get(v.size() - 1)))
+                    .append('/')
+                    .append(fmt(pc.get(pc.size() - 1)))
+                    .append("cpu ");
         }
         return b.toString();
     }
@@ -158,6 +178,9 @@ final class Report {
         b.append(
                 "- Pairing of ratios: ours fd-only / peer `never`; ours handle-preferred / peer `prefer`; ours handle-only / peer `prefer` (the peer's `mandatory` is not measured).\n\n");
 
+        b.append("Each daemon's cell: operations (or MiB) per second · per CPU-second of the daemon (utime + stime"
+                + " of its whole process from /proc/PID/stat over the window). Each ratio cell: ours / peer"
+                + " per second · per CPU-second; both must be >= 1.0.\n\n");
         b.append("| workload | in flight | unit |");
         for (Daemon.Config c : Daemon.CONFIGS) {
             b.append(' ').append(c.label()).append(" |");
@@ -179,12 +202,17 @@ final class Report {
                         .append(w.mibPerSecond ? "MiB/s" : "ops/s")
                         .append(" |");
                 for (Daemon.Config c : Daemon.CONFIGS) {
-                    b.append(' ').append(fmt(medianOf(r, row, c.key()))).append(" |");
+                    b.append(' ')
+                            .append(fmt(medianOf(r, row, c.key())))
+                            .append(" · ")
+                            .append(fmt(perCpuOf(r, row, c.key())))
+                            .append(" |");
                 }
                 for (String o : OURS) {
-                    double x = ratio(r, row, o);
                     b.append(' ')
-                            .append(x < 1.0 ? "**" + fmtRatio(x) + "**" : fmtRatio(x))
+                            .append(boldBelow(ratio(r, row, o)))
+                            .append(" · ")
+                            .append(boldBelow(cpuRatio(r, row, o)))
                             .append(" |");
                 }
                 b.append('\n');
@@ -226,9 +254,16 @@ final class Report {
                 if (!(x >= 1.0)) {
                     below.add(row + " " + o + " " + fmtRatio(x));
                 }
+                double y = cpuRatio(r, row, o);
+                if (!(y >= 1.0)) {
+                    below.add(row + " " + o + " per CPU-s " + fmtRatio(y));
+                }
             }
         }
-        b.append(below.isEmpty() ? "every row >= 1.0x. " : below.size() + " cell(s) below 1.0x. ");
+        b.append(
+                below.isEmpty()
+                        ? "every cell >= 1.0x per second and per CPU-second. "
+                        : below.size() + " figure(s) below 1.0x (" + String.join(", ", below) + "). ");
         double fdPct = fdPercent(r);
         b.append(String.format(
                 Locale.ROOT,
@@ -248,6 +283,10 @@ final class Report {
                     ours == null ? Double.NaN : 100.0 * ours / need));
         }
         b.append(".\n");
+        ReportSections.copyFloor(b, r);
+        ReportSections.footprint(b, r);
+        ReportSections.density(b, r);
+        ReportSections.guest(b, r);
         return b.toString();
     }
 
@@ -315,18 +354,33 @@ final class Report {
                 int k = 0;
                 for (Daemon.Config c : Daemon.CONFIGS) {
                     List<Double> v = r.rows.get(row).get(c.key());
+                    List<Double> pc = r.perCpu.getOrDefault(row, Map.of()).get(c.key());
+                    List<Double> load = r.cpuLoad.getOrDefault(row, Map.of()).get(c.key());
                     b.append(k++ == 0 ? "" : ", ")
                             .append(q(c.key()))
                             .append(": {\"median\": ")
                             .append(num(median(v)))
                             .append(", \"runs\": ")
                             .append(list(v))
-                            .append('}');
+                            .append(", \"per_cpu_second\": {\"median\": ")
+                            .append(num(median(pc)))
+                            .append(", \"runs\": ")
+                            .append(list(pc))
+                            .append("}, \"cpu_seconds_per_second\": {\"median\": ")
+                            .append(num(median(load)))
+                            .append(", \"runs\": ")
+                            .append(list(load))
+                            .append("}}");
                 }
                 b.append("}, \"ratios\": {");
                 k = 0;
                 for (String o : OURS) {
                     b.append(k++ == 0 ? "" : ", ").append(q(o)).append(": ").append(num(ratio(r, row, o)));
+                }
+                b.append("}, \"cpu_ratios\": {");
+                k = 0;
+                for (String o : OURS) {
+                    b.append(k++ == 0 ? "" : ", ").append(q(o)).append(": ").append(num(cpuRatio(r, row, o)));
                 }
                 b.append("}}");
             }
@@ -357,6 +411,7 @@ final class Report {
             b.append('}');
         }
         b.append("},\n");
+        ReportSections.json(b, r);
         b.append("  \"handle_preferred_fd_percent_of_peer_never\": ")
                 .append(num(fdPercent(r)))
                 .append('\n');
@@ -364,7 +419,10 @@ final class Report {
         return b.toString();
     }
 
-    private static String list(List<Double> v) {
+    static String list(List<Double> v) {
+        if (v == null) {
+            return "[]";
+        }
         StringBuilder b = new StringBuilder("[");
         for (int i = 0; i < v.size(); i++) {
             b.append(i == 0 ? "" : ", ").append(num(v.get(i)));
@@ -372,7 +430,7 @@ final class Report {
         return b.append(']').toString();
     }
 
-    private static String num(double v) {
+    static String num(double v) {
         return Double.isNaN(v) || Double.isInfinite(v) ? "null" : String.format(Locale.ROOT, "%.3f", v);
     }
 

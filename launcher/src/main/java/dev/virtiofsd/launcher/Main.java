@@ -71,6 +71,7 @@ public final class Main {
     }
 
     static int run(String[] args, PrintStream out, PrintStream err) {
+        StartupTrace.early("main entered");
         Options[] parsed = new Options[1];
         int status = preflight(parsed, args, out, err);
         if (status >= 0) {
@@ -84,6 +85,7 @@ public final class Main {
             err.println(CommandLine.PROGRAM + ": " + e.getMessage());
             return 1;
         }
+        StartupTrace.early("command line parsed");
         // The class path scan for the system packages and the native warm-up run beside logging and Felix.
         FutureTask<String> systemPackages =
                 new FutureTask<>(() -> SystemPackages.compute(SystemPackages.classPath(), SystemPackages.SHARED_JARS));

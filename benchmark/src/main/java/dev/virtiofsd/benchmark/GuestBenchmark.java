@@ -1,0 +1,386 @@
+package dev.virtiofsd.benchmark;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.RandomAccessFile;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+
+/**
+ * What a guest feels: a real QEMU guest (TCG, one vCPU, busybox initramfs, Linux 6.1's virtiofs)
+ * runs a fixed workload on the share (creates, {@code ls -l}, reads of many small files, a large
+ * sequential write and read, removes: see guest-bench/init.sh) against a daemon launched just
+ * before QEMU starts. The first pass of each boot meets a cold daemon, the last one a warm daemon.
+ * Boots alternate between ours and the peer (which goes first alternates too). The host samples
+ * each daemon's CPU time (per thread kind) at every phase boundary the guest prints.
+ */
+final class GuestBenchmark {
+    private GuestBenchmark() {}
+
+    /** The two daemons, with their defaults (ours fd-only, the peer's "never"). */
+    static final List<String> DAEMONS = List.of("peer-never", "ours-fd");
+
+    static final List<String> PHASES = List.of("create", "ls-l", "cat", "write", "read", "rm");
+
+    /** What to run. */
+    static final class Settings {
+        int boots = 5;
+        int files = 2000;
+        int bigMib = 256;
+        int passes = 2;
+        long timeoutSeconds = 1200;
+
+        static Settings shortSettings() {
+            Settings s = new Settings();
+            s.boots = 1;
+            s.files = 50;
+            s.bigMib = 8;
+            s.passes = 2;
+            s.timeoutSeconds = 600;
+            return s;
+        }
+    }
+
+    /** One boot of one daemon. */
+    static final class Boot {
+        final String daemon;
+        final int index;
+        double launchToListenMs;
+        /** Host clock, from the daemon's launch until the guest printed MOUNTED. */
+        double launchToMountedMs;
+        /** "1 create" -> seconds (guest clock). */
+        final Map<String, Double> seconds = new LinkedHashMap<>();
+        /** "1 create" -> CPU-seconds of the daemon in that phase. */
+        final Map<String, Double> daemonCpu = new LinkedHashMap<>();
+        /** "1 create" -> thread group -> CPU-seconds (ours: JIT, request threads, ...). */
+        final Map<String, Map<String, Double>> daemonCpuByThread = new LinkedHashMap<>();
+        /** "1 create" -> CPU-seconds of QEMU in that phase. */
+        final Map<String, Double> qemuCpu = new LinkedHashMap<>();
+        /** Daemon CPU from launch until MOUNTED (start-up and FUSE INIT). */
+        double startCpu;
+
+        Map<String, Double> startCpuByThread = Map.of();
+
+        Boot(String daemon, int index) {
+            this.daemon = daemon;
+            this.index = index;
+        }
+    }
+
+    /** Everything measured. */
+    static final class Results {
+        final Settings settings;
+        final List<Boot> boots = new ArrayList<>();
+        String qemu;
+        String kernel;
+
+        Results(Settings settings) {
+            this.settings = settings;
+        }
+
+        /** Values of {@code f} over the boots of {@code daemon} (those that have it). */
+        List<Double> values(String daemon, java.util.function.Function<Boot, Double> f) {
+            List<Double> v = new ArrayList<>();
+            for (Boot b : boots) {
+                if (b.daemon.equals(daemon)) {
+                    Double x = f.apply(b);
+                    if (x != null) {
+                        v.add(x);
+                    }
+                }
+            }
+            return v;
+        }
+
+        /** Phase key of the cold (first) or warm (last) pass. */
+        String key(boolean cold, String phase) {
+            return (cold ? 1 : settings.passes) + " " + phase;
+        }
+    }
+
+    static Results run(Setup setup, Path out, Settings s) throws IOException, InterruptedException {
+        Results r = new Results(s);
+        Path work = Files.createDirectories(out.resolve("guest-bench"));
+        Path kernelDir = Path.of(runScript(setup.root.resolve("scripts/guest/fetch-kernel.sh"), 900));
+        Path initramfs = work.resolve("initramfs.cpio");
+        buildInitramfs(kernelDir, initramfs);
+        r.qemu = firstLine("qemu-system-x86_64", "--version");
+        r.kernel = kernelDir.toString();
+        for (int i = 0; i < s.boots; i++) {
+            List<String> order = i % 2 == 0 ? DAEMONS : List.of(DAEMONS.get(1), DAEMONS.get(0));
+            for (String key : order) {
+                Benchmark.log("guest boot " + (i + 1) + "/" + s.boots + ": " + key);
+                Boot b = boot(setup, work, kernelDir, initramfs, s, key, i);
+                r.boots.add(b);
+                Benchmark.log("  " + key + " launch->mounted " + Math.round(b.launchToMountedMs) + " ms, phases "
+                        + b.seconds + ", daemon CPU " + round(b.daemonCpu));
+            }
+        }
+        return r;
+    }
+
+    private static Map<String, Double> round(Map<String, Double> m) {
+        Map<String, Double> o = new LinkedHashMap<>();
+        m.forEach((k, v) -> o.put(k, Math.round(v * 100) / 100.0));
+        return o;
+    }
+
+    private static Daemon.Config config(String key) {
+        return Daemon.CONFIGS.stream()
+                .filter(c -> c.key().equals(key))
+                .findFirst()
+                .orElseThrow();
+    }
+
+    private static Boot boot(Setup setup, Path work, Path kernelDir, Path initramfs, Settings s, String key, int index)
+            throws IOException, InterruptedException {
+        Boot b = new Boot(key, index);
+        Path shared = work.resolve("shared-" + key);
+        deleteTree(shared);
+        Files.createDirectories(shared);
+        Path sockDir = Files.createTempDirectory(Path.of("/tmp"), "vfsb");
+        Path socket = sockDir.resolve("vhost.sock");
+        Path console = work.resolve("console-" + key + "-" + (index + 1) + ".log");
+        Path qemuLog = work.resolve("qemu-" + key + "-" + (index + 1) + ".log");
+        Files.deleteIfExists(console);
+        Process qemu = null;
+        Daemon d = Daemon.launch(
+                config(key), setup, shared, socket, work.resolve("daemon-" + key + "-" + (index + 1) + ".log"), null, true);
+        try {
+            long t0 = d.launchedNanos;
+            long deadline = t0 + TimeUnit.SECONDS.toNanos(60);
+            while (!listening(socket)) {
+                if (!d.process.isAlive()) {
+                    throw new IOException(key + " exited before listening; see " + work);
+                }
+                if (System.nanoTime() > deadline) {
+                    throw new IOException(key + " did not listen within 60 s");
+                }
+                Thread.sleep(2);
+            }
+            b.launchToListenMs = (System.nanoTime() - t0) / 1e6;
+            List<String> cmd = List.of(
+                    "qemu-system-x86_64",
+                    "-accel",
+                    "tcg",
+                    "-m",
+                    "1024",
+                    "-nodefaults",
+                    "-no-user-config",
+                    "-display",
+                    "none",
+                    "-no-reboot",
+                    "-object",
+                    "memory-backend-memfd,id=mem,size=1024M,share=on",
+                    "-numa",
+                    "node,memdev=mem",
+                    "-chardev",
+                    "socket,id=c,path=" + socket,
+                    "-device",
+                    "vhost-user-fs-pci,queue-size=1024,chardev=c,tag=myfs",
+                    "-kernel",
+                    kernelDir.resolve("vmlinuz").toString(),
+                    "-initrd",
+                    initramfs.toString(),
+                    "-append",
+                    "console=ttyS0 quiet panic=-1 bench.files=" + s.files + " bench.bigmib=" + s.bigMib
+                            + " bench.passes=" + s.passes,
+                    "-serial",
+                    "file:" + console);
+            qemu = new ProcessBuilder(cmd)
+                    .redirectErrorStream(true)
+                    .redirectOutput(qemuLog.toFile())
+                    .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
+                    .start();
+            follow(b, d, qemu, console, s, t0);
+            if (!qemu.waitFor(30, TimeUnit.SECONDS)) {
+                throw new IOException("QEMU did not power off after the workload; see " + console);
+            }
+        } finally {
+            if (qemu != null && qemu.isAlive()) {
+                qemu.destroyForcibly();
+                qemu.waitFor(10, TimeUnit.SECONDS);
+            }
+            d.close();
+            deleteTree(sockDir);
+            deleteTree(shared);
+        }
+        return b;
+    }
+
+    /** Reads the console as it grows; samples CPU times at every marker; returns at BENCH-END. */
+    private static void follow(Boot b, Daemon d, Process qemu, Path console, Settings s, long t0)
+            throws IOException, InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(s.timeoutSeconds);
+        long offset = 0;
+        StringBuilder partial = new StringBuilder();
+        Map<String, Double> cpuAtBegin = Map.of();
+        double qemuAtBegin = 0;
+        while (true) {
+            if (System.nanoTime() > deadline) {
+                throw new IOException(
+                        "guest benchmark: no BENCH-END within " + s.timeoutSeconds + " s; see " + console);
+            }
+            if (!qemu.isAlive()) {
+                throw new IOException("QEMU exited (" + qemu.exitValue() + ") before BENCH-END; see " + console);
+            }
+            String chunk = "";
+            if (Files.exists(console)) {
+                try (RandomAccessFile f = new RandomAccessFile(console.toFile(), "r")) {
+                    long len = f.length();
+                    if (len > offset) {
+                        byte[] buf = new byte[(int) (len - offset)];
+                        f.seek(offset);
+                        f.readFully(buf);
+                        offset = len;
+                        chunk = new String(buf, StandardCharsets.ISO_8859_1);
+                    }
+                }
+            }
+            partial.append(chunk);
+            int nl;
+            while ((nl = partial.indexOf("\n")) >= 0) {
+                String line = partial.substring(0, nl).replace("\r", "").trim();
+                partial.delete(0, nl + 1);
+                String[] f = line.split(" ", -1);
+                if (line.startsWith("BENCH-FAIL")) {
+                    throw new IOException("guest benchmark failed in the guest: " + line + "; see " + console);
+                } else if (line.equals("BENCH-END")) {
+                    return;
+                } else if (f[0].equals("MOUNTED")) {
+                    b.launchToMountedMs = (System.nanoTime() - t0) / 1e6;
+                    b.startCpuByThread = Proc.cpuByThreadGroup(d.process.pid());
+                    b.startCpu = sum(b.startCpuByThread);
+                } else if (f[0].equals("PHASE") && f.length >= 4 && f[3].equals("begin")) {
+                    cpuAtBegin = Proc.cpuByThreadGroup(d.process.pid());
+                    qemuAtBegin = Proc.cpuSeconds(qemu.pid());
+                } else if (f[0].equals("PHASE") && f.length >= 5 && f[3].equals("end")) {
+                    Map<String, Double> cpu = Proc.minus(Proc.cpuByThreadGroup(d.process.pid()), cpuAtBegin);
+                    String phase = f[1] + " " + f[2];
+                    b.seconds.put(phase, Double.parseDouble(f[4]));
+                    b.daemonCpu.put(phase, sum(cpu));
+                    b.daemonCpuByThread.put(phase, cpu);
+                    b.qemuCpu.put(phase, Proc.cpuSeconds(qemu.pid()) - qemuAtBegin);
+                }
+            }
+            Thread.sleep(10);
+        }
+    }
+
+    static double sum(Map<String, Double> m) {
+        double s = 0;
+        for (double v : m.values()) {
+            s += v;
+        }
+        return s;
+    }
+
+    /** True once /proc/net/unix shows a listening socket (flag __SO_ACCEPTCON) bound to the path. */
+    static boolean listening(Path socket) throws IOException {
+        if (!Files.exists(socket)) {
+            return false;
+        }
+        String path = socket.toString();
+        for (String line : Files.readAllLines(Path.of("/proc/net/unix"))) {
+            String[] f = line.trim().split("\\s+", -1);
+            if (f.length >= 8 && f[7].equals(path) && (Integer.parseInt(f[3], 16) & 0x10000) != 0) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Busybox, the virtio-fs module chain of the kernel layout, and guest-bench/init.sh as /init. */
+    static void buildInitramfs(Path kernelDir, Path target) throws IOException {
+        Path busybox = Path.of("/bin/busybox");
+        if (!Files.isExecutable(busybox)) {
+            throw new IOException("/bin/busybox missing: install busybox-static (.ci/install-deps.sh does)");
+        }
+        byte[] init;
+        try (InputStream in = GuestBenchmark.class.getResourceAsStream("/guest-bench/init.sh")) {
+            if (in == null) {
+                throw new IOException("guest-bench/init.sh missing from the class path");
+            }
+            init = in.readAllBytes();
+        }
+        Path tmp = target.resolveSibling(target.getFileName() + ".tmp");
+        try (Cpio cpio = new Cpio(tmp)) {
+            cpio.dir(".", 0755); // 755: a 700 root denies every path to non-root users
+            for (String dir :
+                    List.of("bin", "sbin", "usr", "usr/bin", "usr/sbin", "proc", "sys", "dev", "mnt", "lib")) {
+                cpio.dir(dir, 0755);
+            }
+            cpio.dir("lib/modules", 0755);
+            cpio.dir("tmp", 01777);
+            cpio.charDevice("dev/console", 0600, 5, 1);
+            cpio.charDevice("dev/null", 0666, 1, 3);
+            cpio.file("bin/busybox", 0755, busybox);
+            cpio.symlink("bin/sh", "busybox");
+            cpio.file("init", 0755, init);
+            Path modules = kernelDir.resolve("modules");
+            List<String> order = Files.readAllLines(modules.resolve("ORDER"));
+            for (String m : order) {
+                if (!m.isBlank()) {
+                    cpio.file("lib/modules/" + m.strip() + ".ko", 0644, modules.resolve(m.strip() + ".ko"));
+                }
+            }
+            cpio.file(
+                    "lib/modules/ORDER",
+                    0644,
+                    String.join("\n", order).concat("\n").getBytes(StandardCharsets.US_ASCII));
+        }
+        Files.move(tmp, target, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+    }
+
+    /** Runs a script and returns the last line of its stdout; stderr goes to ours. */
+    static String runScript(Path script, long timeoutSeconds) throws IOException, InterruptedException {
+        Process p = new ProcessBuilder(List.of("/bin/sh", script.toString()))
+                .redirectError(ProcessBuilder.Redirect.INHERIT)
+                .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
+                .start();
+        byte[] out = p.getInputStream().readAllBytes();
+        if (!p.waitFor(timeoutSeconds, TimeUnit.SECONDS)) {
+            p.destroyForcibly();
+            throw new IOException(script + " timed out");
+        }
+        String text = new String(out, StandardCharsets.UTF_8).strip();
+        if (p.exitValue() != 0 || text.isEmpty()) {
+            throw new IOException(script + " failed with status " + p.exitValue() + ": " + text);
+        }
+        String[] lines = text.split("\n", -1);
+        return lines[lines.length - 1].strip();
+    }
+
+    private static String firstLine(String... cmd) {
+        try {
+            Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+            String s = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            p.waitFor(10, TimeUnit.SECONDS);
+            return s.lines().findFirst().orElse("unknown");
+        } catch (IOException e) {
+            return "unknown";
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return "unknown";
+        }
+    }
+
+    static void deleteTree(Path root) throws IOException {
+        if (!Files.exists(root, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+            return;
+        }
+        try (Stream<Path> s = Files.walk(root)) {
+            for (Path p : s.sorted(Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
+        }
+    }
+}
