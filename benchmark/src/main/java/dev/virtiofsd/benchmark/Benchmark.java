@@ -9,6 +9,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.stream.Stream;
 
@@ -278,11 +279,26 @@ public final class Benchmark {
                             load.run(w, depth, warm);
                         }
                         Load.Window win;
+                        Map<String, Double> groups0 = Proc.cpuByThreadGroup(d.pid());
                         double cpu0 = d.cpuSeconds();
                         double cpu1;
                         try {
                             win = load.run(w, depth, window);
                             cpu1 = d.cpuSeconds();
+                            // Where each window's CPU went, by kind of thread (JIT, GC, request threads).
+                            Files.writeString(
+                                    logs.resolve("cpu-by-thread.txt"),
+                                    String.format(
+                                            Locale.ROOT,
+                                            "run %d %-24s %-22s %7.0f ops/s %s%n",
+                                            run + 1,
+                                            row,
+                                            d.config.key(),
+                                            win.perSecond(),
+                                            Proc.minus(Proc.cpuByThreadGroup(d.pid()), groups0)),
+                                    StandardCharsets.UTF_8,
+                                    java.nio.file.StandardOpenOption.CREATE,
+                                    java.nio.file.StandardOpenOption.APPEND);
                         } catch (RuntimeException e) {
                             if (d.config.ours()) {
                                 dumpThreads(d, logs.resolve("run" + (run + 1) + "-" + d.config.key() + ".threads.txt"));

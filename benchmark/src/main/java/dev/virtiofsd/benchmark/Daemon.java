@@ -13,19 +13,38 @@ import java.util.concurrent.TimeUnit;
 /** One daemon process under test: how to launch it, its process, its /proc figures. */
 final class Daemon implements AutoCloseable {
 
-    /** A daemon configuration: a table column. */
-    record Config(String key, String label, boolean ours, String mode) {}
+    /** A daemon configuration: a table column; {@code javaOpts}: extra JVM options of ours (or ""). */
+    record Config(String key, String label, boolean ours, String mode, String javaOpts) {
+        Config(String key, String label, boolean ours, String mode) {
+            this(key, label, ours, mode, "");
+        }
+    }
 
-    static final List<Config> CONFIGS = List.of(
-            new Config("peer-never", "Rust virtiofsd never", false, "never"),
-            new Config("peer-prefer", "Rust virtiofsd prefer", false, "prefer"),
-            new Config("ours-fd", "ours fd-only", true, "never"),
-            new Config("ours-handle-preferred", "ours handle-preferred", true, "prefer"),
-            new Config("ours-handle-only", "ours handle-only", true, "mandatory"));
+    static final List<Config> CONFIGS = configs(System.getenv("VIRTIOFSD_BENCH_VARIANT"));
+
+    /**
+     * The five columns, plus, for A/B diagnosis within one alternating run, one more of ours
+     * (fd-only, paired with the peer's never) from VIRTIOFSD_BENCH_VARIANT="NAME:JVM OPTIONS",
+     * e.g. "nopoll:-Dvirtiofsd.vhostuser.poll-micros=0".
+     */
+    static List<Config> configs(String variant) {
+        List<Config> c = new ArrayList<>(List.of(
+                new Config("peer-never", "Rust virtiofsd never", false, "never"),
+                new Config("peer-prefer", "Rust virtiofsd prefer", false, "prefer"),
+                new Config("ours-fd", "ours fd-only", true, "never"),
+                new Config("ours-handle-preferred", "ours handle-preferred", true, "prefer"),
+                new Config("ours-handle-only", "ours handle-only", true, "mandatory")));
+        if (variant != null && variant.contains(":")) {
+            String name = variant.substring(0, variant.indexOf(':'));
+            c.add(new Config(
+                    "ours-fd-" + name, "ours fd-only " + name, true, "never", variant.substring(name.length() + 1)));
+        }
+        return List.copyOf(c);
+    }
 
     /** Which peer column each of our columns is compared with. */
     static String peerOf(String oursKey) {
-        return oursKey.equals("ours-fd") ? "peer-never" : "peer-prefer";
+        return oursKey.startsWith("ours-fd") ? "peer-never" : "peer-prefer";
     }
 
     final Config config;
@@ -88,6 +107,9 @@ final class Daemon implements AutoCloseable {
         cmd.add("--log-level=error");
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile());
         Map<String, String> env = pb.environment();
+        if (config.ours && !config.javaOpts.isEmpty()) {
+            javaOpts = javaOpts == null ? config.javaOpts : config.javaOpts + " " + javaOpts;
+        }
         if (config.ours && javaOpts != null && !javaOpts.isBlank()) {
             // Keep options the caller set for our daemon (e.g. -XX:+DumpPerfMapAtExit for perf).
             String inherited = env.getOrDefault("VIRTIOFSD_JAVA_OPTS", "");

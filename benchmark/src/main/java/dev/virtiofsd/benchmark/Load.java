@@ -172,8 +172,10 @@ final class Load {
             boolean opDone = advance(w, lane, r);
             long now = System.nanoTime();
             if (opDone) {
-                if (now <= deadline || ops == 0) {
-                    // An operation slower than the window (short mode) still yields one figure.
+                if (now <= deadline || ops < depth) {
+                    // The window lasts until at least one operation per lane is done: operations
+                    // of many requests started together (64 READDIRPLUS listings) end together, and
+                    // a window that closed before the first of them would count one, not 64.
                     ops++;
                     lastDone = now;
                 } else {

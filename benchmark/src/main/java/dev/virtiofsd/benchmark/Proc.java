@@ -59,11 +59,20 @@ final class Proc {
         return s.substring(s.indexOf('(') + 1, s.lastIndexOf(')'));
     }
 
+    /**
+     * utime + stime (fields 14 and 15) of a /proc/PID/stat line, in clock ticks. The command name
+     * (field 2) may hold spaces and parentheses: fields are counted after its last ')'.
+     */
+    static long cpuTicksOfStatLine(String stat) {
+        String[] f = stat.substring(stat.lastIndexOf(')') + 2).trim().split(" ", -1);
+        return Long.parseLong(f[11]) + Long.parseLong(f[12]);
+    }
+
     /** utime + stime of the whole process {@code pid} (all its threads), in clock ticks; 0 if gone. */
     static long cpuTicksOf(long pid) {
         try {
-            String[] f = statFields(Path.of("/proc", Long.toString(pid), "stat"));
-            return Long.parseLong(f[11]) + Long.parseLong(f[12]);
+            return cpuTicksOfStatLine(
+                    Files.readString(Path.of("/proc", Long.toString(pid), "stat"), StandardCharsets.US_ASCII));
         } catch (NoSuchFileException e) {
             return 0;
         } catch (IOException e) {

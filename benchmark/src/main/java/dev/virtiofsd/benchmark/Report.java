@@ -15,7 +15,10 @@ import java.util.concurrent.TimeUnit;
 final class Report {
     private Report() {}
 
-    static final List<String> OURS = List.of("ours-fd", "ours-handle-preferred", "ours-handle-only");
+    static final List<String> OURS = Daemon.CONFIGS.stream()
+            .filter(Daemon.Config::ours)
+            .map(Daemon.Config::key)
+            .toList();
 
     static double median(List<Double> v) {
         if (v == null || v.isEmpty()) {
@@ -185,9 +188,13 @@ final class Report {
         for (Daemon.Config c : Daemon.CONFIGS) {
             b.append(' ').append(c.label()).append(" |");
         }
-        b.append(" fd / never | h-pref / prefer | h-only / prefer |\n");
+        b.append(" fd / never | h-pref / prefer | h-only / prefer |");
+        for (String o : OURS.subList(3, OURS.size())) {
+            b.append(' ').append(o.substring(5)).append(" / never |");
+        }
+        b.append('\n');
         b.append("|---|---:|---|");
-        b.append("---:|".repeat(Daemon.CONFIGS.size() + 3)).append('\n');
+        b.append("---:|".repeat(Daemon.CONFIGS.size() + OURS.size())).append('\n');
         for (Load.Workload w : Load.Workload.values()) {
             for (int depth : s.depths) {
                 String row = w.name() + "@" + depth;

@@ -641,6 +641,17 @@ public final class Linux {
         return check(C.poll(fds, nfds, timeoutMillis));
     }
 
+    private static final int CLOCK_THREAD_CPUTIME_ID = 3;
+
+    /** CPU time (user + system) this thread has used, in nanoseconds; -1 if the clock failed. */
+    public static long threadCpuNanos() {
+        long ts = SCRATCH.get().base + Scratch.FLOCK;
+        if (C.clock_gettime(CLOCK_THREAD_CPUTIME_ID, ts) != 0) {
+            return -1;
+        }
+        return NativeMemory.getLong(ts) * 1_000_000_000L + NativeMemory.getLong(ts + 8);
+    }
+
     // ---- sockets ------------------------------------------------------------------------
 
     public static long sendmsg(int fd, long msghdr, int flags) throws ErrnoException {

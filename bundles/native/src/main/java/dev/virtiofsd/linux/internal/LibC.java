@@ -119,6 +119,8 @@ public interface LibC {
 
     int poll(long fds, long nfds, int timeout);
 
+    int clock_gettime(int clockId, long timespec);
+
     int fcntl(int fd, int cmd, long arg);
 
     int flock(int fd, int operation);

@@ -55,8 +55,8 @@ public final class Virtqueue {
     private volatile boolean stopping;
     /** Longest a queue thread watches its ring before it sleeps; 0 turns adaptive polling off. */
     private static final long SPIN_LIMIT_NANOS = 1000L * Long.getLong("virtiofsd.vhostuser.poll-micros", 50);
-    /** Typical idle gap of this queue (queue thread only). */
-    private long gapNanos = 10 * SPIN_LIMIT_NANOS;
+    /** The sleep cost assumed until the queue thread has timed its own sleeps. */
+    private static final long INITIAL_SLEEP_COST_NANOS = 3_000;
 
     private int inflight;
     private final Object inflightLock = new Object();
@@ -219,16 +219,26 @@ public final class Virtqueue {
         long eventCount = NativeMemory.allocate(8);
         // slot 0: the stop eventfd; slot 1: the kick eventfd
         PollFds poll = new PollFds(2);
+        SpinGovernor governor = new SpinGovernor(SPIN_LIMIT_NANOS, INITIAL_SLEEP_COST_NANOS);
         try {
-            drain(slot, in, out);
+            long budget = nextBudget(governor);
+            drain(slot, in, out, budget == 0);
             while (!stopping && !broken) {
-                long idleSince = System.nanoTime();
-                if (kickFd >= 0 && spinForWork(idleSince)) {
-                    learnGap(System.nanoTime() - idleSince);
-                    drain(slot, in, out);
-                    continue;
+                if (budget > 0) {
+                    // The ring is empty and, with EVENT_IDX, not yet armed: a driver adding a
+                    // request now need not kick us (a VM exit for a guest) while we watch.
+                    long t0 = System.nanoTime();
+                    boolean caught = watch(t0 + budget);
+                    governor.watched(caught, System.nanoTime() - t0);
+                    if (caught || armAndRecheck()) {
+                        budget = nextBudget(governor);
+                        drain(slot, in, out, budget == 0);
+                        continue;
+                    }
                 }
                 poll.set(0, stopFd, Linux.POLLIN).set(1, kickFd, Linux.POLLIN);
+                boolean timed = governor.sampleNextSleep();
+                long cpu0 = timed ? Linux.threadCpuNanos() : 0;
                 // Without a kick fd the front end asked for polling.
                 int n;
                 try {
@@ -254,8 +264,11 @@ public final class Virtqueue {
                         // EAGAIN on a non-blocking eventfd: nothing to clear
                     }
                 }
-                learnGap(System.nanoTime() - idleSince);
-                drain(slot, in, out);
+                if (timed && cpu0 >= 0) {
+                    governor.slept(Linux.threadCpuNanos() - cpu0);
+                }
+                budget = nextBudget(governor);
+                drain(slot, in, out, budget == 0);
             }
         } catch (ErrnoException e) {
             LOG.error("queue {}: {}", index, e.getMessage());
@@ -268,18 +281,17 @@ public final class Virtqueue {
         }
     }
 
+    /** How long to watch the ring once it is empty; 0 without a kick fd (the thread polls then). */
+    private long nextBudget(SpinGovernor governor) {
+        return kickFd >= 0 ? governor.budget() : 0;
+    }
+
     /**
-     * Adaptive polling: when requests have been arriving soon after the ring went idle (a fast
-     * driver with one request in flight), watch the avail ring for about that long before sleeping
-     * in poll, which saves both sides a sleep and a wake-up. When gaps are long (an idle guest, a
-     * slow one), it does not spin at all, so it costs no CPU there.
+     * Watches the avail ring until {@code deadline} (System.nanoTime): true as soon as a request
+     * is there. How long, and whether at all, {@link SpinGovernor} decides: only as long as it
+     * pays for itself in CPU.
      */
-    private boolean spinForWork(long idleSince) {
-        long typical = gapNanos;
-        if (SPIN_LIMIT_NANOS == 0 || typical > SPIN_LIMIT_NANOS) {
-            return false;
-        }
-        long deadline = idleSince + Math.min(SPIN_LIMIT_NANOS, 2 * typical + 2_000);
+    private boolean watch(long deadline) {
         do {
             if (ring.hasNewEntries()) {
                 return true;
@@ -289,13 +301,19 @@ public final class Virtqueue {
         return false;
     }
 
-    /** Moving average (1/8 weight) of how long the ring stayed idle before the next request. */
-    private void learnGap(long gap) {
-        gapNanos += (Math.min(gap, 10 * SPIN_LIMIT_NANOS) - gapNanos) >> 3;
+    /**
+     * With EVENT_IDX: asks the driver for a kick at the next entry, then looks again, since the
+     * driver may have added one before it saw our avail_event. True if there is work.
+     */
+    private boolean armAndRecheck() {
+        return ring.eventIdx && ring.requestKickAndRecheck(device.dirtyLog());
     }
 
-    /** Drains the avail ring until it is empty, one notification per batch. */
-    private void drain(WorkerSlot slot, ChainSegments in, ChainSegments out) {
+    /**
+     * Drains the avail ring until it is empty, one notification per batch. {@code arm}: ask for a
+     * kick once empty (false when the caller watches the ring next and arms after the watch).
+     */
+    private void drain(WorkerSlot slot, ChainSegments in, ChainSegments out, boolean arm) {
         while (!stopping && !broken) {
             int availIdx = ring.availIndex();
             int pending = ring.pending(availIdx);
@@ -305,7 +323,7 @@ public final class Virtqueue {
                 return;
             }
             if (pending == 0) {
-                if (ring.eventIdx && ring.requestKickAndRecheck(device.dirtyLog())) {
+                if (arm && armAndRecheck()) {
                     continue;
                 }
                 notifyIfNeeded();
