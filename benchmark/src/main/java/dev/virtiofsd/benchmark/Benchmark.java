@@ -283,7 +283,7 @@ public final class Benchmark {
                         double cpu0 = d.cpuSeconds();
                         double cpu1;
                         try {
-                            win = load.run(w, depth, window);
+                            win = load.measure(w, depth, window);
                             cpu1 = d.cpuSeconds();
                             // Where each window's CPU went, by kind of thread (JIT, GC, request threads).
                             Files.writeString(
@@ -299,6 +299,7 @@ public final class Benchmark {
                                     StandardCharsets.UTF_8,
                                     java.nio.file.StandardOpenOption.CREATE,
                                     java.nio.file.StandardOpenOption.APPEND);
+                            load.forgetCreated();
                         } catch (RuntimeException e) {
                             if (d.config.ours()) {
                                 dumpThreads(d, logs.resolve("run" + (run + 1) + "-" + d.config.key() + ".threads.txt"));
