@@ -117,7 +117,10 @@ final class Footprint {
                     Map.of())) {
                 try (VhostUserFrontend fe = n.connect(Load.frontendOptions(false), 120_000_000_000L)) {
                     Load.check(fe.init(), "INIT");
-                    if (attempt == 1) {
+                    if (attempt == 0) {
+                        // The launcher writes the archive in the background once serving: let it finish.
+                        Thread.sleep(8000);
+                    } else {
                         // The class log up to here: start-up and the first request.
                         countClassSources(classes, r.classSources);
                         Load.lookupMany(fe, files, false);
@@ -156,8 +159,14 @@ final class Footprint {
     }
 
     private static final Pattern PHASE = Pattern.compile("\\[startuptime\\] (.+?), ([0-9.]+) secs");
-    private static final Pattern NMT = Pattern.compile("^-\\s+(.+?) \\(reserved=(\\d+)KB, committed=(\\d+)KB\\)");
-    private static final Pattern NMT_TOTAL = Pattern.compile("^Total: reserved=(\\d+)KB, committed=(\\d+)KB");
+    // JDK 17 prints NMT figures at exit in bytes, jcmd and later JDKs in KB.
+    private static final Pattern NMT = Pattern.compile("^-\\s+(.+?) \\(reserved=(\\d+)(KB)?, committed=(\\d+)(KB)?\\)");
+    private static final Pattern NMT_TOTAL = Pattern.compile("^Total: reserved=(\\d+)(KB)?, committed=(\\d+)(KB)?");
+
+    private static long kib(String value, String unit) {
+        long v = Long.parseLong(value);
+        return unit == null ? v / 1024 : v;
+    }
 
     private static void parseJvmLog(List<String> lines, Results r) {
         for (String line : lines) {
@@ -168,12 +177,12 @@ final class Footprint {
             }
             Matcher t = NMT_TOTAL.matcher(line.trim());
             if (t.find()) {
-                r.nmtTotalCommittedKiB = Long.parseLong(t.group(2));
+                r.nmtTotalCommittedKiB = kib(t.group(3), t.group(4));
                 continue;
             }
             Matcher n = NMT.matcher(line.trim());
             if (n.find()) {
-                r.nmtCommittedKiB.put(n.group(1).trim(), Long.parseLong(n.group(3)));
+                r.nmtCommittedKiB.put(n.group(1).trim(), kib(n.group(4), n.group(5)));
             }
         }
     }

@@ -199,6 +199,7 @@ public final class Main {
                         events.readyWhat(),
                         o.strategyName(),
                         sandbox.describe());
+                CdsArchive.compactAfterStart();
                 events.awaitStop();
             }
             status = events.stopStatus();
