@@ -2,7 +2,8 @@
 # Runs the side-by-side benchmark (Rust virtiofsd 1.13 vs virtiofsd-java) from a clean checkout:
 # builds what is missing, installs the peer if missing (needs root), then runs the main class.
 #   benchmark/run.sh [--short] [--runs N] [--seconds S] [--warmup S] [--files N] [--out DIR] [--profile] [--no-sandbox]
-# Output: the table on stdout, benchmark/target/benchmark.md and benchmark/target/benchmark.json.
+#                    [--skip rows,inodes,floor,footprint,density,guest] [--density N] [--guest-boots N] ...
+# Output: the tables on stdout, benchmark/target/benchmark.md and benchmark/target/benchmark.json.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
