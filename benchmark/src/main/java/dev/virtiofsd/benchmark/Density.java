@@ -44,23 +44,24 @@ final class Density {
         Map<String, Double> m = new LinkedHashMap<>();
         try {
             long t0 = System.nanoTime();
+            VhostUserFrontend.Options small = Load.frontendOptions(false);
+            small.memorySize = 16L << 20;
+            small.slots = 4;
+            small.queueSize = 64;
+            // One after the other, as guests start on a host: 32 JVMs starting at the same moment
+            // on 2 cores would measure the CPU queue, not the daemons.
             for (int i = 0; i < count; i++) {
                 Path share = Files.createDirectories(root.resolve("share" + i));
                 Files.writeString(share.resolve("hello"), "hello " + i + "\n");
-                daemons.add(Daemon.launch(
+                Daemon d = Daemon.launch(
                         c,
                         setup,
                         share,
                         logs.resolve("density-" + key + "-" + i + ".sock"),
                         logs.resolve("density-" + key + "-" + i + ".log"),
                         null,
-                        true));
-            }
-            VhostUserFrontend.Options small = Load.frontendOptions(false);
-            small.memorySize = 16L << 20;
-            small.slots = 4;
-            small.queueSize = 64;
-            for (Daemon d : daemons) {
+                        true);
+                daemons.add(d);
                 VhostUserFrontend fe = d.connect(small, 300_000_000_000L);
                 fronts.add(fe);
                 Load.check(fe.init(), "INIT");

@@ -187,7 +187,7 @@ final class ReportSections {
                 .append(r.settings.density)
                 .append(" x ours fd-only | peer / ours (above 1: ours smaller) |\n|---|---:|---:|---:|\n");
         String[][] rows = {
-            {"all_serving_s", "launched together until all serve (s)"},
+            {"all_serving_s", "launched one after the other until all serve (s)"},
             {"start_cpu_s_total", "CPU used to start them all (s)"},
             {"rss_mib_total", "total RSS (MiB)"},
             {"pss_mib_total", "total PSS, shared pages counted once (MiB)"},
