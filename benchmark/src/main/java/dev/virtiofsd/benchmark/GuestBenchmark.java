@@ -153,7 +153,13 @@ final class GuestBenchmark {
         Files.deleteIfExists(console);
         Process qemu = null;
         Daemon d = Daemon.launch(
-                config(key), setup, shared, socket, work.resolve("daemon-" + key + "-" + (index + 1) + ".log"), null, true);
+                config(key),
+                setup,
+                shared,
+                socket,
+                work.resolve("daemon-" + key + "-" + (index + 1) + ".log"),
+                null,
+                true);
         try {
             long t0 = d.launchedNanos;
             long deadline = t0 + TimeUnit.SECONDS.toNanos(60);
