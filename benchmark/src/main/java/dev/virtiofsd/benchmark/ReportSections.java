@@ -333,7 +333,7 @@ final class ReportSections {
         Footprint.Results f = r.footprint;
         b.append("  \"footprint\": ");
         if (f == null) {
-            b.append("null,\n");
+            b.append("{},\n"); // not run (--skip footprint)
         } else {
             b.append("{\"listen_ms\": ")
                     .append(num(f.listenMs))
@@ -378,7 +378,7 @@ final class ReportSections {
         GuestBenchmark.Results g = r.guest;
         b.append("  \"guest\": ");
         if (g == null) {
-            b.append("null,\n");
+            b.append("{},\n"); // not run (--skip guest)
             return;
         }
         GuestBenchmark.Settings s = g.settings;
