@@ -155,9 +155,9 @@ final class Load {
     }
 
     /**
-     * As {@link #run} but leaves the created inodes to {@link #forgetCreated}: the caller reads the
-     * daemon's CPU time in between, so that a window's CPU covers what its time covers (closing
-     * thousands of fds of unlinked files at FORGET evicts their inodes: work after the window).
+     * As {@link #run} but leaves the last created inodes (fewer than a batch) to {@link
+     * #forgetCreated}: the caller reads the daemon's CPU time in between. Full batches are
+     * forgotten inside the window, as a guest kernel would, so both daemons pay for them.
      */
     Window measure(Workload w, int depth, long nanos) throws ErrnoException {
         Lane[] laneOfTicket = new Lane[64];
@@ -181,6 +181,11 @@ final class Load {
             inFlight--;
             Lane lane = laneOfTicket[ticket];
             boolean opDone = advance(w, lane, r);
+            if (createdNodes.size() >= FORGET_BATCH) {
+                // As the kernel does once an unlinked file's last reference is gone: without it a
+                // daemon that holds an fd per inode runs out of fds (ENFILE) in a long window.
+                forgetCreated();
+            }
             long now = System.nanoTime();
             if (opDone) {
                 if (now <= deadline || ops < depth) {
@@ -318,12 +323,15 @@ final class Load {
         }
     }
 
-    /** The kernel would FORGET created-then-unlinked inodes; do it in batches outside the window. */
+    /** Created-then-unlinked inodes forgotten at once, inside the window (BATCH_FORGET). */
+    static final int FORGET_BATCH = 512;
+
+    /** FORGETs the created-then-unlinked inodes, in batches of {@link #FORGET_BATCH}. */
     @SuppressWarnings("ByteBufferBackingArray") // Fuse.body() is ByteBuffer.allocate: offset 0
     void forgetCreated() throws ErrnoException {
         int i = 0;
         while (i < createdNodes.size()) {
-            int n = Math.min(512, createdNodes.size() - i);
+            int n = Math.min(FORGET_BATCH, createdNodes.size() - i);
             ByteBuffer body = Fuse.body(8 + 16 * n).putInt(n).putInt(0);
             for (int k = 0; k < n; k++) {
                 body.putLong(createdNodes.get(i + k)).putLong(1);
