@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNotSame;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -14,6 +15,9 @@ import dev.virtiofsd.api.identity.FileHandle;
 import dev.virtiofsd.api.identity.InodeIdentity;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
 import java.util.Map;
 import java.util.function.ToIntFunction;
 import org.junit.jupiter.api.Test;
@@ -371,5 +375,164 @@ class InodeStoreTest {
         assertNull(s.findOrInsert(new IdsKey(5, 10, 20), new FakeIdentity(null), S_IFREG));
         s.returnFds(1);
         assertNotNull(insert(s, new IdsKey(5, 10, 20), new FakeIdentity(null), S_IFREG));
+    }
+
+    // ---- lookup counts at their boundaries ---------------------------------------------------
+
+    @Test
+    void refCountsOneMoreLookupThatForgetMustDropToo() {
+        InodeStore s = storeWithRoot();
+        Inode a = insert(s, new IdsKey(5, 10, 20), new FakeIdentity(null), S_IFREG);
+        assertEquals(1, s.lookups(a));
+        assertTrue(s.ref(a));
+        assertTrue(s.ref(a));
+        assertEquals(3, s.lookups(a), "each ref is one more lookup");
+        s.forget(a.nodeId, 2);
+        assertSame(a, s.get(a.nodeId), "one lookup left: the \".\" reply's");
+        s.forget(a.nodeId, 1);
+        assertNull(s.get(a.nodeId));
+    }
+
+    @Test
+    void forgetOfZeroLookupsChangesNothingAndANegativeCountForgetsAll() {
+        InodeStore s = storeWithRoot();
+        FakeIdentity id = new FakeIdentity(null);
+        Inode a = insert(s, new IdsKey(5, 10, 20), id, S_IFREG);
+        s.ref(a);
+        s.forget(a.nodeId, 0);
+        assertSame(a, s.get(a.nodeId), "FORGET with nlookup 0 is no forget");
+        assertEquals(2, s.lookups(a));
+        s.forget(a.nodeId, 1);
+        assertEquals(1, s.lookups(a));
+        // the guest's u64 nlookup above Long.MAX_VALUE arrives negative: more than any count
+        s.forget(a.nodeId, -1);
+        assertNull(s.get(a.nodeId));
+        assertEquals(1, id.closed);
+        // a FORGET of more lookups than known also removes (and never goes below zero)
+        Inode b = insert(s, new IdsKey(6, 10, 20), new FakeIdentity(null), S_IFREG);
+        s.forget(b.nodeId, 5);
+        assertNull(s.get(b.nodeId));
+        assertEquals(0, s.lookups(b));
+    }
+
+    @Test
+    void anInodeThatHoldsNoFdIsAdmittedEvenWhenTheFdsAreOverBudget() {
+        // the root is never refused, so a budget of 0 is already exceeded by its fd
+        InodeStore s = new InodeStore(0);
+        s.setRoot(new IdsKey(2, 10, 20), new FakeIdentity(null), S_IFDIR);
+        assertEquals(1, s.fds());
+        assertNull(s.findOrInsert(new IdsKey(5, 10, 20), new FakeIdentity(null), S_IFREG));
+        Inode h = insert(s, new IdsKey(6, 10, 20), new FakeIdentity(handle(20, 6, 1)), S_IFREG);
+        assertNotNull(h, "a handle identity costs no fd");
+        assertNotNull(insert(s, new IdsKey(7, 10, 20), new FakeIdentity(null, false), S_IFREG));
+        assertEquals(1, s.fds());
+    }
+
+    @Test
+    void setRootReturnsTheRootWithNodeIdOneAndTwoLookups() {
+        InodeStore s = new InodeStore();
+        assertNull(s.root());
+        FakeIdentity id = new FakeIdentity(null);
+        Inode r = s.setRoot(new IdsKey(2, 10, 20), id, S_IFDIR);
+        assertNotNull(r);
+        assertSame(r, s.root());
+        assertSame(r, s.get(1));
+        assertEquals(1, r.nodeId);
+        assertTrue(r.root);
+        assertSame(id, r.identity);
+        assertEquals(2, s.lookups(r));
+        assertEquals(2, s.nextNodeId(), "the root takes no id from the counter");
+    }
+
+    // ---- closeAll ----------------------------------------------------------------------------
+
+    @Test
+    void closeAllClosesEveryIdentityTheRootsToo() {
+        InodeStore s = new InodeStore();
+        FakeIdentity rootId = new FakeIdentity(null);
+        s.setRoot(new IdsKey(2, 10, 20), rootId, S_IFDIR);
+        FakeIdentity x = new FakeIdentity(null);
+        FakeIdentity y = new FakeIdentity(handle(20, 6, 1));
+        Inode a = insert(s, new IdsKey(5, 10, 20), x, S_IFREG);
+        insert(s, new IdsKey(6, 10, 20), y, S_IFREG);
+        s.closeAll();
+        assertEquals(1, x.closed);
+        assertEquals(1, y.closed);
+        assertEquals(1, rootId.closed, "the root's identity (its O_PATH fd) is closed too");
+        assertNull(s.get(a.nodeId));
+        assertTrue(s.root().removed);
+        assertEquals(0, s.inodes());
+        assertEquals(0, s.fds());
+        assertArrayEquals(new int[] {0, 0}, s.mapSizes());
+        s.closeAll(); // twice: nothing left to release
+        assertEquals(1, rootId.closed);
+        new InodeStore().closeAll(); // never had a root
+    }
+
+    // ---- live migration hooks ----------------------------------------------------------------
+
+    private static Inode migrated(long nodeId, long ino) {
+        return new Inode(nodeId, new FakeIdentity(null), new IdsKey(ino, 10, 20), S_IFREG, false);
+    }
+
+    @Test
+    void migratedInodesKeepTheirNodeIdsAndLookupsAndMoveTheCounterPastThem() {
+        InodeStore s = storeWithRoot();
+        assertEquals(2, s.nextNodeId());
+        Inode m = migrated(50, 500);
+        assertTrue(s.insertMigrated(m, 7, 0));
+        assertSame(m, s.get(50));
+        assertEquals(7, s.lookups(m));
+        assertEquals(51, s.nextNodeId(), "past the highest migrated node id");
+        assertTrue(s.insertMigrated(migrated(60, 600), 1, 100));
+        assertEquals(100, s.nextNodeId(), "the source's counter, when it is higher");
+        assertTrue(s.insertMigrated(migrated(20, 200), 1, 0));
+        assertEquals(100, s.nextNodeId(), "never moves back");
+        Inode fresh = insert(s, new IdsKey(700, 10, 20), new FakeIdentity(null), S_IFREG);
+        assertEquals(100, fresh.nodeId);
+        // found by ids like any other inode
+        assertSame(m, insert(s, new IdsKey(500, 10, 20), new FakeIdentity(null), S_IFREG));
+        assertEquals(8, s.lookups(m));
+        assertEquals(5, s.inodes());
+    }
+
+    @Test
+    void aMigratedInodeCannotTakeTheRootsOrATakenNodeId() {
+        InodeStore noRootYet = new InodeStore();
+        assertFalse(noRootYet.insertMigrated(migrated(1, 100), 1, 0), "node id 1 is the root's, set or not");
+        assertFalse(noRootYet.insertMigrated(migrated(0, 100), 1, 0));
+        assertFalse(noRootYet.insertMigrated(migrated(-5, 100), 1, 0));
+        assertEquals(0, noRootYet.inodes());
+        InodeStore s = storeWithRoot();
+        Inode rootLike = new Inode(7, new FakeIdentity(null), new IdsKey(7, 10, 20), S_IFDIR, true);
+        assertFalse(s.insertMigrated(rootLike, 1, 0));
+        assertTrue(s.insertMigrated(migrated(7, 700), 1, 0));
+        Inode dup = migrated(7, 701);
+        assertFalse(s.insertMigrated(dup, 1, 0), "a malformed state naming node 7 twice");
+        assertNotSame(dup, s.get(7));
+        assertEquals(2, s.inodes());
+    }
+
+    @Test
+    void theMigrationSnapshotIsEveryInodeButTheRootInNodeIdOrder() {
+        InodeStore s = storeWithRoot();
+        // node ids whose hash buckets do not follow their order: below 65536 a Long's bucket is the
+        // id modulo the table size (2048 here), so 2049, 4098, 8195 and 16388 come before 3 and 5
+        long[] ids = {3, 5, 2049, 4098, 8195, 16388};
+        for (long id : ids) {
+            assertTrue(s.insertMigrated(migrated(id, id + 1000), 1, 0));
+        }
+        Inode a = insert(s, new IdsKey(1, 10, 20), new FakeIdentity(null), S_IFREG);
+        List<Long> order = new ArrayList<>();
+        for (Inode i : s.migrationSnapshot()) {
+            order.add(i.nodeId);
+        }
+        List<Long> expected = new ArrayList<>();
+        for (long id : ids) {
+            expected.add(id);
+        }
+        expected.add(a.nodeId);
+        Collections.sort(expected);
+        assertEquals(expected, order);
     }
 }

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -23,9 +24,12 @@ import dev.virtiofsd.linux.NativeMemory;
 import dev.virtiofsd.linux.Statx;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
@@ -96,10 +100,33 @@ class HandleIdentityProviderTest {
         }
     }
 
-    private static long openFds() throws IOException {
-        try (Stream<Path> s = Files.list(Path.of("/proc/self/fd"))) {
-            return s.count();
+    /**
+     * This process's fds as "number -> what it names". Compared as sets, not counted: the JVM may
+     * close an fd of its own meanwhile (that is no leak), and a leaked fd that reuses its number
+     * names something else.
+     */
+    private static Set<String> openFds() throws IOException {
+        Set<String> fds = new TreeSet<>();
+        try (DirectoryStream<Path> d = Files.newDirectoryStream(Path.of("/proc/self/fd"))) {
+            for (Path fd : d) {
+                try {
+                    String target = Files.readSymbolicLink(fd).toString();
+                    if (!target.endsWith("/fd")) { // the listing's own directory fd
+                        fds.add(fd.getFileName() + " -> " + target);
+                    }
+                } catch (IOException e) {
+                    // closed while listing: not ours
+                }
+            }
         }
+        return fds;
+    }
+
+    /** The fds open now that were not open (or named something else) in {@code before}. */
+    private static Set<String> newFds(Set<String> before) throws IOException {
+        Set<String> now = openFds();
+        now.removeAll(before);
+        return now;
     }
 
     private List<String> warnings() {
@@ -121,9 +148,9 @@ class HandleIdentityProviderTest {
         Path file = Files.writeString(dir.resolve("a"), "hello handle");
         long ino = (Long) Files.getAttribute(file, "unix:ino");
         try (IdentityProvider p = mandatory()) {
-            long before = openFds();
+            Set<String> before = openFds();
             InodeIdentity id = identify(p, file);
-            assertEquals(before, openFds(), "a handle identity holds no fd (the O_PATH fd was closed)");
+            assertEquals(Set.of(), newFds(before), "a handle identity holds no fd (the O_PATH fd was closed)");
             assertEquals("handle", id.kind());
             assertNotNull(id.handle());
             assertFalse(id.pinsInode());
@@ -144,7 +171,7 @@ class HandleIdentityProviderTest {
             } finally {
                 Linux.close(fd);
             }
-            assertEquals(before, openFds(), "acquirePath/releasePath and open/close leave nothing open");
+            assertEquals(Set.of(), newFds(before), "acquirePath/releasePath and open/close leave nothing open");
 
             // the same inode gives an equal handle (the store's handle-map key)
             InodeIdentity again = identify(p, file);
@@ -203,7 +230,7 @@ class HandleIdentityProviderTest {
         try {
             Files.writeString(shm.resolve("x"), "x");
             Files.writeString(shm.resolve("y"), "y");
-            long baseline = openFds();
+            Set<String> baseline = openFds();
             HandleIdentityProvider p = (HandleIdentityProvider) prefer();
             assertEquals(1, p.heldFds(), "the shared directory's mount fd, opened by the start-up probe");
             InodeIdentity[] ids = new InodeIdentity[5];
@@ -217,7 +244,7 @@ class HandleIdentityProviderTest {
             assertEquals("handle", ids[3].kind());
             assertEquals(2, p.heldFds(), "a second mount (tmpfs /dev/shm) gets exactly one more mount fd");
             assertEquals(2, p.mountIds().size());
-            assertEquals(baseline + 2, openFds());
+            assertEquals(2, newFds(baseline).size(), "the two mount fds: " + newFds(baseline));
             int y = ids[4].open(Linux.O_RDONLY);
             assertEquals("y", read(y), "read through the tmpfs mount fd");
             Linux.close(y);
@@ -225,7 +252,7 @@ class HandleIdentityProviderTest {
             assertEquals(2, p.heldFds(), "y still uses the tmpfs mount fd");
             ids[4].close();
             assertEquals(1, p.heldFds(), "the tmpfs mount fd went with the last inode on that mount");
-            assertEquals(baseline + 1, openFds());
+            assertEquals(1, newFds(baseline).size(), "the shared directory's mount fd: " + newFds(baseline));
 
             p.close();
             // identities stay usable after the provider closes; the mount fds go with the last of them
@@ -235,7 +262,8 @@ class HandleIdentityProviderTest {
             for (int i = 0; i < 3; i++) {
                 ids[i].close();
             }
-            assertEquals(baseline, openFds(), "every mount fd closed once the provider and its identities closed");
+            assertEquals(
+                    Set.of(), newFds(baseline), "every mount fd closed once the provider and its identities closed");
         } finally {
             try (Stream<Path> s = Files.list(shm)) {
                 for (Path f : s.collect(Collectors.toList())) {
@@ -272,12 +300,12 @@ class HandleIdentityProviderTest {
     @Test
     void filesystemWithoutExportOpsFailsUnderMandatoryAndLogsOncePerMount() throws Exception {
         try (IdentityProvider p = mandatory()) {
-            long before = openFds();
+            Set<String> before = openFds();
             for (String f : new String[] {"/proc/self/status", "/proc/self/limits", "/proc/self/status"}) {
                 ErrnoException e = assertThrows(ErrnoException.class, () -> identify(p, Path.of(f)));
                 assertEquals(Errno.EOPNOTSUPP, e.errno());
             }
-            assertEquals(before, openFds(), "the given O_PATH fds are closed on refusal");
+            assertEquals(Set.of(), newFds(before), "the given O_PATH fds are closed on refusal");
             List<String> w = warnings();
             assertEquals(1, w.size(), "one line per mount: " + w);
             assertTrue(w.get(0).contains("mandatory") && w.get(0).contains("proc"), w.get(0));
@@ -308,6 +336,9 @@ class HandleIdentityProviderTest {
             assertEquals(Errno.EOPNOTSUPP, e.errno());
             assertThrows(ErrnoException.class, () -> identify(p, Path.of("/dev/zero")));
             assertEquals(1, warnings().size(), warnings().toString());
+            assertTrue(
+                    warnings().get(0).contains("first inode seen on it is a character device"),
+                    warnings().get(0));
             // once a directory on that mount was seen, its mount fd serves the special files too
             InodeIdentity d = identify(p, Path.of("/dev"));
             InodeIdentity n = identify(p, dev);
@@ -343,13 +374,13 @@ class HandleIdentityProviderTest {
 
     @Test
     void withoutCapabilityMandatoryRefusesToStartWithOneClearLine() throws Exception {
-        long before = openFds();
+        Set<String> before = openFds();
         IllegalStateException e =
                 assertThrows(IllegalStateException.class, () -> HandleIdentityProvider.open(rootFd, true, false));
         assertTrue(
                 e.getMessage().startsWith("--inode-file-handles=mandatory needs CAP_DAC_READ_SEARCH"), e.getMessage());
         assertFalse(e.getMessage().contains("\n"));
-        assertEquals(before, openFds());
+        assertEquals(Set.of(), newFds(before));
     }
 
     @Test
@@ -434,6 +465,94 @@ class HandleIdentityProviderTest {
             assertTrue(p.mountsWithoutHandles().contains(sx.mntId()), "not asked again on that mount");
             assertEquals(sx.mntId(), Linux.fdinfoMountId(fd), "fdinfo's mnt_id is statx's");
             a.close();
+        }
+    }
+
+    private static String readVia(InodeIdentity id) throws ErrnoException {
+        int fd = id.open(Linux.O_RDONLY);
+        try {
+            return read(fd);
+        } finally {
+            Linux.close(fd);
+        }
+    }
+
+    /**
+     * One thread's scratch block serves every handle: a tmpfs handle (12 bytes) and one of the share
+     * (8 on ext4) take turns, each use and each name_to_handle_at writing over what the other left.
+     * A size or type left over from the previous handle would make the kernel decode the wrong
+     * handle (a tmpfs handle read with 8 bytes is ESTALE).
+     */
+    @Test
+    void handlesOfDifferentSizesTakeTurnsInOneThreadsScratch() throws Exception {
+        Path sub = Files.createDirectory(dir.resolve("tmpfs"));
+        run("mount", "-t", "tmpfs", "-o", "size=1m", "vfsd-test", sub.toString());
+        try (HandleIdentityProvider p = (HandleIdentityProvider) prefer()) {
+            assertTrue(p.handlesEnabled());
+            InodeIdentity onShare = identify(p, Files.writeString(dir.resolve("s"), "on the share"));
+            InodeIdentity onTmpfs = identify(p, Files.writeString(sub.resolve("t"), "on tmpfs"));
+            assertEquals("handle", onShare.kind());
+            assertEquals("handle", onTmpfs.kind());
+            assertEquals(12, onTmpfs.handle().length(), "tmpfs: generation and a 64-bit inode number");
+            System.out.printf(
+                    "handle sizes on one thread: share %d bytes type %d, tmpfs %d bytes type %d%n",
+                    onShare.handle().length(),
+                    onShare.handle().type(),
+                    onTmpfs.handle().length(),
+                    onTmpfs.handle().type());
+            for (int round = 0; round < 2; round++) {
+                assertEquals("on the share", readVia(onShare));
+                assertEquals("on tmpfs", readVia(onTmpfs));
+                assertEquals("on the share", readVia(onShare));
+                InodeIdentity t = identify(p, sub.resolve("t"));
+                assertEquals(onTmpfs.handle(), t.handle());
+                t.close();
+                InodeIdentity sh = identify(p, dir.resolve("s"));
+                assertEquals(onShare.handle(), sh.handle());
+                sh.close();
+            }
+            onShare.close();
+            onTmpfs.close();
+        } finally {
+            runStatus("umount", "-l", sub.toString());
+        }
+    }
+
+    @Test
+    void aMountIsDescribedByItsTypeAndMountPoint() throws Exception {
+        int fd = Linux.open("/proc/self/status", Linux.O_PATH, 0);
+        try {
+            sx.ofFd(fd);
+            assertEquals("mount " + sx.mntId() + " (proc on /proc)", HandleIdentityProvider.describeMount(sx.mntId()));
+        } finally {
+            Linux.close(fd);
+        }
+        assertEquals("mount 999999999", HandleIdentityProvider.describeMount(999_999_999L), "unknown: the id alone");
+    }
+
+    @Test
+    void theLastReleaseClosesTheMountFdAndUnlistsItForGood() throws Exception {
+        java.util.concurrent.ConcurrentHashMap<Long, MountFd> map = new java.util.concurrent.ConcurrentHashMap<>();
+        int fd = Linux.open(dir.toString(), Linux.O_RDONLY | Linux.O_DIRECTORY, 0);
+        MountFd m = new MountFd(77, fd, map);
+        map.put(77L, m);
+        assertTrue(m.tryRetain());
+        m.release();
+        assertEquals(dir.toString(), fdTarget(fd), "still open: one reference left");
+        assertSame(m, map.get(77L));
+        m.release();
+        assertNull(map.get(77L), "unlisted with its last reference");
+        assertNotEquals(dir.toString(), fdTarget(fd), "closed (the number is free or another file's)");
+        assertFalse(m.tryRetain(), "a closed mount fd cannot come back (its number may be reused)");
+        IllegalStateException over = assertThrows(IllegalStateException.class, m::release);
+        assertEquals("over-release of mount 77 fd " + fd, over.getMessage());
+    }
+
+    private static String fdTarget(int fd) {
+        try {
+            return Files.readSymbolicLink(Path.of("/proc/self/fd/" + fd)).toString();
+        } catch (IOException e) {
+            return "(closed)";
         }
     }
 
