@@ -1,9 +1,12 @@
 package dev.virtiofsd.api.fs;
 
+import org.osgi.annotation.versioning.ProviderType;
+
 /**
  * Where READDIR and READDIRPLUS put their entries. The filesystem asks {@link #fits} before it
  * does the work for an entry (for READDIRPLUS a lookup, which counts), then {@link #add}s it.
  */
+@ProviderType
 public interface DirSink {
     /** True for READDIRPLUS: every entry carries an {@link EntryOut}. */
     boolean plus();

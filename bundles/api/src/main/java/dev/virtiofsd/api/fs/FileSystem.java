@@ -1,6 +1,7 @@
 package dev.virtiofsd.api.fs;
 
 import dev.virtiofsd.api.ErrnoException;
+import org.osgi.annotation.versioning.ConsumerType;
 
 /**
  * A filesystem served over FUSE. The dispatcher decodes each request, validates it (lengths,
@@ -11,6 +12,7 @@ import dev.virtiofsd.api.ErrnoException;
  * addresses of NUL-terminated byte strings; {@code buffer} arguments are native addresses of
  * writable reply space. Both are valid only during the call.
  */
+@ConsumerType
 public interface FileSystem {
     /** Node id of the root directory, fixed by the FUSE protocol. */
     long ROOT_ID = 1;

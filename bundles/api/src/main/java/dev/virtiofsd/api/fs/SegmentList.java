@@ -1,11 +1,14 @@
 package dev.virtiofsd.api.fs;
 
+import org.osgi.annotation.versioning.ProviderType;
+
 /**
  * A byte stream laid over one or more native memory segments (a scatter-gather list), such as the
  * descriptors of a virtqueue request in mapped guest memory or a /dev/fuse buffer. READ and WRITE
  * payloads move between a file and these segments with {@code preadv}/{@code pwritev}, never
  * through the Java heap.
  */
+@ProviderType
 public interface SegmentList {
     /** Number of segments. */
     int count();

@@ -1,8 +1,10 @@
 package dev.virtiofsd.api.identity;
 
 import dev.virtiofsd.api.ErrnoException;
+import org.osgi.annotation.versioning.ConsumerType;
 
 /** A strategy bound to one shared directory; holds per-share state such as mount fds. */
+@ConsumerType
 public interface IdentityProvider extends AutoCloseable {
     /**
      * Makes the identity of an inode just looked up. The provider takes ownership of {@code pathFd}

@@ -1,11 +1,13 @@
 package dev.virtiofsd.api.identity;
 
 import dev.virtiofsd.api.ErrnoException;
+import org.osgi.annotation.versioning.ConsumerType;
 
 /**
  * How the daemon holds on to one host inode between requests. Each inode records its own
  * identity, so inodes made under different strategies can live side by side.
  */
+@ConsumerType
 public interface InodeIdentity {
     /** Short name of the kind of identity, for statistics: "fd", "handle", ... */
     String kind();

@@ -1,12 +1,14 @@
 package dev.virtiofsd.api.identity;
 
 import dev.virtiofsd.api.ErrnoException;
+import org.osgi.annotation.versioning.ConsumerType;
 
 /**
  * An inode-identity strategy, registered as an OSGi service with the property
  * {@value #PROPERTY}{@code =NAME}. Built-in names: {@code fd} (one O_PATH fd per inode,
  * virtiofsd's "never"), {@code handle-preferred} ("prefer") and {@code handle-only} ("mandatory").
  */
+@ConsumerType
 public interface InodeIdentityStrategy {
     /** Service property that names the strategy. */
     String PROPERTY = "inode.identity";

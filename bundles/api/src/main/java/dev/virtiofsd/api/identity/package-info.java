@@ -5,7 +5,7 @@
  * by that name ({@code --strategy NAME}). Keep this package small: third parties build against it.
  */
 @Export
-@Version("1.0.0")
+@Version("1.0.1")
 package dev.virtiofsd.api.identity;
 
 import org.osgi.annotation.bundle.Export;

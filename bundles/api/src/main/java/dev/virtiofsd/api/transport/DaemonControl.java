@@ -1,10 +1,13 @@
 package dev.virtiofsd.api.transport;
 
+import org.osgi.annotation.versioning.ProviderType;
+
 /**
  * Registered by the launcher. A transport calls it when the daemon's work is over (the
  * vhost-user front end disconnected) or cannot start, and the launcher stops the framework and
  * exits with the given status.
  */
+@ProviderType
 public interface DaemonControl {
     /** Stop the daemon; {@code reason} is one line, printed at info (status 0) or error level. */
     void stop(int exitStatus, String reason);

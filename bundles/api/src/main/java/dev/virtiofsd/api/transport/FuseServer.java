@@ -1,10 +1,13 @@
 package dev.virtiofsd.api.transport;
 
+import org.osgi.annotation.versioning.ProviderType;
+
 /**
  * The FUSE protocol engine, as a service transports consume. A transport opens one session per
  * connected client (a vhost-user front end, a /dev/fuse mount) and one worker per thread that
  * serves requests.
  */
+@ProviderType
 public interface FuseServer {
     /**
      * Opens the protocol state of one connected client.

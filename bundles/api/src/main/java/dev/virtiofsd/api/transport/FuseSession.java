@@ -1,6 +1,9 @@
 package dev.virtiofsd.api.transport;
 
+import org.osgi.annotation.versioning.ProviderType;
+
 /** One FUSE connection: INIT state, negotiated minor version and flags. */
+@ProviderType
 public interface FuseSession extends AutoCloseable {
     /** A request handler for one thread; workers are not thread-safe, sessions are. */
     FuseWorker newWorker();

@@ -1,11 +1,13 @@
 package dev.virtiofsd.api.transport;
 
 import dev.virtiofsd.api.fs.SegmentList;
+import org.osgi.annotation.versioning.ProviderType;
 
 /**
  * Serves one request at a time on the calling thread, with buffers of its own. A transport moves
  * bytes and knows nothing of FUSE: what a request is, and how to answer it, is asked here.
  */
+@ProviderType
 public interface FuseWorker {
     /**
      * Handles one request read from {@code in} and writes the reply to {@code out}.

@@ -1,15 +1,18 @@
 package dev.virtiofsd.fuse.internal;
 
 import dev.virtiofsd.api.fs.FileSystem;
+import dev.virtiofsd.api.introspect.OpcodeStats;
+import dev.virtiofsd.api.introspect.RequestStats;
 import dev.virtiofsd.api.transport.FuseServer;
 import dev.virtiofsd.api.transport.FuseSession;
 import dev.virtiofsd.api.transport.FuseStateTransfer;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.atomic.AtomicLongArray;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Reference;
@@ -18,15 +21,17 @@ import org.osgi.service.component.annotations.Reference;
  * The FUSE protocol engine as a service: one {@link FuseSessionImpl} per client connection, one
  * {@link FuseWorkerImpl} per serving thread, all calling the one {@link FileSystem}.
  */
-@Component(service = FuseServer.class, name = "dev.virtiofsd.fuse")
-public final class FuseServerImpl implements FuseServer, FuseStateTransfer {
+@Component(
+        service = {FuseServer.class, RequestStats.class},
+        name = "dev.virtiofsd.fuse")
+public final class FuseServerImpl implements FuseServer, FuseStateTransfer, RequestStats {
     /** Smallest max_write we accept from a transport: one page. */
     static final int MIN_MAX_WRITE = 4096;
 
     private final FileSystem fs;
     private final Set<FuseSessionImpl> sessions = ConcurrentHashMap.newKeySet();
-    /** Counts of workers of closed sessions, folded in so that live lists stay short. */
-    private final long[] retiredCounts = new long[FuseProtocol.OPCODE_SLOTS];
+    /** Figures of workers of closed sessions, folded in so that live lists stay short; guarded by itself. */
+    private final long[][] retired = newSums();
 
     @Activate
     public FuseServerImpl(@Reference(name = "fileSystem") FileSystem fs) {
@@ -68,22 +73,61 @@ public final class FuseServerImpl implements FuseServer, FuseStateTransfer {
         return SessionStateCodec.load(this, fs, maxWrite, in);
     }
 
+    private static long[][] newSums() {
+        return new long[][] {
+            new long[WorkerStats.SLOTS], new long[WorkerStats.SLOTS], new long[WorkerStats.SLOTS * WorkerStats.BUCKETS]
+        };
+    }
+
+    /** {counts, errors, latency histograms} summed over every session and worker, open or closed. */
+    private long[][] sums() {
+        long[][] sum = newSums();
+        synchronized (retired) {
+            for (int i = 0; i < sum.length; i++) {
+                System.arraycopy(retired[i], 0, sum[i], 0, sum[i].length);
+            }
+        }
+        for (FuseSessionImpl s : sessions) {
+            for (WorkerStats w : s.workerStats()) {
+                w.addTo(sum[0], sum[1], sum[2]);
+            }
+        }
+        return sum;
+    }
+
     /**
      * Requests seen so far, indexed by opcode (slot 0 holds opcodes without a slot of their own),
      * summed over every session and worker, open or closed. Values are a snapshot, not atomic as a
      * whole.
      */
     public long[] requestCounts() {
-        long[] sum;
-        synchronized (retiredCounts) {
-            sum = retiredCounts.clone();
-        }
-        for (FuseSessionImpl s : sessions) {
-            for (AtomicLongArray c : s.workerCounts()) {
-                add(sum, c);
+        return sums()[0];
+    }
+
+    @Override
+    public Map<String, OpcodeStats> byOpcode() {
+        long[][] sum = sums();
+        Map<String, OpcodeStats> out = new LinkedHashMap<>();
+        for (int s = 0; s < WorkerStats.SLOTS; s++) {
+            if (sum[0][s] == 0) {
+                continue;
             }
+            out.put(
+                    s == 0 ? "OTHER" : FuseProtocol.name(s),
+                    new OpcodeStats(
+                            sum[0][s],
+                            sum[1][s],
+                            WorkerStats.percentile(sum[2], s, 0.50),
+                            WorkerStats.percentile(sum[2], s, 0.90),
+                            WorkerStats.percentile(sum[2], s, 0.99),
+                            WorkerStats.max(sum[2], s)));
         }
-        return sum;
+        return out;
+    }
+
+    @Override
+    public boolean latencyMeasured() {
+        return WorkerStats.LATENCY;
     }
 
     /** The FUSE name of an opcode ("LOOKUP"), for presenting {@link #requestCounts()}. */
@@ -93,17 +137,11 @@ public final class FuseServerImpl implements FuseServer, FuseStateTransfer {
 
     void sessionClosed(FuseSessionImpl s) {
         if (sessions.remove(s)) {
-            synchronized (retiredCounts) {
-                for (AtomicLongArray c : s.workerCounts()) {
-                    add(retiredCounts, c);
+            synchronized (retired) {
+                for (WorkerStats w : s.workerStats()) {
+                    w.addTo(retired[0], retired[1], retired[2]);
                 }
             }
-        }
-    }
-
-    private static void add(long[] sum, AtomicLongArray c) {
-        for (int i = 0; i < sum.length; i++) {
-            sum[i] += c.get(i);
         }
     }
 }

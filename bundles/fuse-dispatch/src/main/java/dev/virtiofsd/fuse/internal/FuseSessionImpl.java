@@ -6,7 +6,6 @@ import dev.virtiofsd.api.transport.FuseWorker;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicLongArray;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -17,7 +16,7 @@ final class FuseSessionImpl implements FuseSession {
     private final FuseServerImpl server;
     private final FileSystem fs;
     final int maxWrite;
-    private final List<AtomicLongArray> workerCounts = new CopyOnWriteArrayList<>();
+    private final List<WorkerStats> workerStats = new CopyOnWriteArrayList<>();
     private final AtomicBoolean destroyed = new AtomicBoolean();
     private volatile boolean closed;
     /** Workers blocked in a sleeping lock request, by request unique, for INTERRUPT. */
@@ -41,9 +40,9 @@ final class FuseSessionImpl implements FuseSession {
         if (closed) {
             throw new IllegalStateException("session closed");
         }
-        AtomicLongArray counts = new AtomicLongArray(FuseProtocol.OPCODE_SLOTS);
-        workerCounts.add(counts);
-        return new FuseWorkerImpl(this, fs, counts);
+        WorkerStats stats = new WorkerStats();
+        workerStats.add(stats);
+        return new FuseWorkerImpl(this, fs, stats);
     }
 
     void sleeping(long unique, Thread worker) {
@@ -101,8 +100,8 @@ final class FuseSessionImpl implements FuseSession {
         }
     }
 
-    List<AtomicLongArray> workerCounts() {
-        return workerCounts;
+    List<WorkerStats> workerStats() {
+        return workerStats;
     }
 
     @Override

@@ -7,7 +7,6 @@ import dev.virtiofsd.api.ErrnoException;
 import dev.virtiofsd.api.fs.FileSystem;
 import dev.virtiofsd.api.fs.SegmentList;
 import dev.virtiofsd.api.transport.FuseWorker;
-import java.util.concurrent.atomic.AtomicLongArray;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -27,15 +26,15 @@ final class FuseWorkerImpl implements FuseWorker {
     static final int EPROTO = FuseProtocol.EPROTO;
 
     private final FuseSessionImpl session;
-    private final AtomicLongArray counts;
+    private final WorkerStats stats;
     private final Operations.Shared shared;
     private final RequestDecoder request;
     private final ReplyEncoder reply;
     private final DispatchTable table;
 
-    FuseWorkerImpl(FuseSessionImpl session, FileSystem fs, AtomicLongArray counts) {
+    FuseWorkerImpl(FuseSessionImpl session, FileSystem fs, WorkerStats stats) {
         this.session = session;
-        this.counts = counts;
+        this.stats = stats;
         this.shared = new Operations.Shared(session, fs);
         this.request = shared.request;
         this.reply = shared.reply;
@@ -46,10 +45,18 @@ final class FuseWorkerImpl implements FuseWorker {
     public int handle(SegmentList in, SegmentList out) {
         request.clear(in);
         reply.clear(out);
+        long t0 = WorkerStats.LATENCY ? System.nanoTime() : 0;
         try {
             reply.measure();
             int r = dispatch();
-            return r == NO_REPLY ? 0 : reply.finish(r);
+            if (r < 0 && r != NO_REPLY) {
+                stats.error(request.opcode);
+            }
+            int len = r == NO_REPLY ? 0 : reply.finish(r);
+            if (WorkerStats.LATENCY) {
+                stats.latency(request.opcode, System.nanoTime() - t0);
+            }
+            return len;
         } catch (Throwable t) {
             // a bug here, not in the filesystem (its calls are wrapped): never let it kill the transport's thread
             LOG.warn("internal error serving {} request {}: {}", name(request.opcode), request.unique, t.toString());
@@ -127,7 +134,6 @@ final class FuseWorkerImpl implements FuseWorker {
     }
 
     private void count(int op) {
-        int slot = op > 0 && op < OPCODE_SLOTS ? op : 0;
-        counts.lazySet(slot, counts.get(slot) + 1); // single writer: no atomic add needed
+        stats.count(op);
     }
 }

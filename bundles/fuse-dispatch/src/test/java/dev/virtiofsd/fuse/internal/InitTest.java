@@ -205,5 +205,12 @@ class InitTest extends Fixture {
         session.close();
         assertEquals(2, server.requestCounts()[LOOKUP]);
         assertEquals("LOOKUP", FuseServerImpl.opcodeName(LOOKUP));
+        // The RequestStats view: the same counts by name, the ENOSYS as an error, latencies measured.
+        var stats = server.byOpcode();
+        assertEquals(2, stats.get("LOOKUP").count());
+        assertEquals(1, stats.get("OTHER").errors());
+        assertTrue(server.latencyMeasured());
+        assertTrue(stats.get("INIT").p50Nanos() > 0
+                && stats.get("INIT").p50Nanos() <= stats.get("INIT").maxNanos());
     }
 }

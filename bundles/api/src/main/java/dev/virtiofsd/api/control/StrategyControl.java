@@ -1,0 +1,35 @@
+package dev.virtiofsd.api.control;
+
+import java.util.List;
+import org.osgi.annotation.versioning.ProviderType;
+
+/**
+ * The running filesystem's inode-identity strategies, for operators (the control socket, JMX).
+ *
+ * <p>The strategy new inodes get is chosen by configuration (PID {@value #PID}, key {@value
+ * #STRATEGY_KEY}); changing it takes effect while the share stays mounted: new inodes get the new
+ * strategy, existing inodes keep the identity (and the strategy instance) that made them until the
+ * client forgets them or they are converted.
+ */
+@ProviderType
+public interface StrategyControl {
+    /** Configuration PID of the passthrough filesystem. */
+    String PID = "dev.virtiofsd.passthrough";
+
+    /** Configuration key naming the strategy new inodes get ({@code inode.identity} service property). */
+    String STRATEGY_KEY = "strategy";
+
+    /** Name of the strategy new inodes get now. */
+    String strategy();
+
+    /** Names of the strategies registered now (inode.identity service properties), sorted. */
+    List<String> available();
+
+    /**
+     * Gives up to {@code max} inodes that hold an fd (and are not used for POSIX locks) the identity
+     * the current strategy makes, so that a handle strategy sheds their fds. The node ids the client
+     * knows do not change. Returns how many inodes changed identity; 0 when the current strategy gives
+     * no fd-less identities.
+     */
+    long convertFdInodes(long max);
+}
