@@ -290,6 +290,22 @@ public final class CommandLine {
                     o.strategy = v;
                 });
 
+        own(
+                "--profile",
+                Arity.VALUE,
+                "NAME|FILE",
+                "Deployment profile: bundle set plus configuration from an OSGi Configurator JSON file"
+                        + " (conf/profiles/NAME.json: libvirt, kata, host-mount, hardened; or a path); the command"
+                        + " line overrides it",
+                (o, n, v) -> o.profile = nonEmpty(n, v));
+        own(
+                "--control-socket",
+                Arity.VALUE,
+                "PATH",
+                "UNIX socket (mode 0600) for virtiofsd-java-ctl: strategy [NAME], stats, bundles, profile,"
+                        + " convert [MAX]",
+                (o, n, v) -> o.controlSocket = nonEmpty(n, v));
+
         // Live migration (MigrationArgs, docs/migration.md).
         supported(
                 "--migration-mode",
@@ -403,6 +419,7 @@ public final class CommandLine {
                 value = args[++i];
             }
             spec.setter.set(o, name, value);
+            o.given.add(name.equals("--socket") ? "--socket-path" : name);
             if (o.help || o.version) {
                 return o;
             }
@@ -410,7 +427,10 @@ public final class CommandLine {
         if (o.printCapabilities) {
             return o;
         }
-        checkCombination(o);
+        if (o.profile == null) {
+            // With a profile the check waits until its launcher section (transport) is applied: Main.
+            checkCombination(o);
+        }
         return o;
     }
 
@@ -425,7 +445,8 @@ public final class CommandLine {
         return s;
     }
 
-    private static void checkCombination(Options o) throws UsageException {
+    /** The options that go together; {@link #parse} runs it unless a profile is given (then Main does). */
+    public static void checkCombination(Options o) throws UsageException {
         if (o.sharedDir == null) {
             throw usage(o.compatOptions ? "--shared-dir or -o source is required" : "--shared-dir is required");
         }
@@ -516,6 +537,16 @@ public final class CommandLine {
         }
         if (o.mountpoint != null && !Files.isDirectory(Paths.get(o.mountpoint))) {
             throw invalid("--mountpoint " + o.mountpoint + ": no such directory");
+        }
+        if (o.controlSocket != null) {
+            Path socket = Paths.get(o.controlSocket).toAbsolutePath();
+            Path dir = socket.getParent();
+            if (dir == null || !Files.isDirectory(dir)) {
+                throw invalid("--control-socket " + o.controlSocket + ": directory " + dir + " does not exist");
+            }
+            if (Files.isDirectory(socket)) {
+                throw invalid("--control-socket " + o.controlSocket + ": is a directory");
+            }
         }
         for (Path dir : o.bundleDirs) {
             if (!Files.isDirectory(dir)) {

@@ -54,6 +54,7 @@ public final class FelixLauncher implements AutoCloseable {
     private final Map<String, String> extraProperties;
     private final DaemonEvents events;
     private final Set<String> configuredPids = new LinkedHashSet<>();
+    private Set<String> excludedBundles = Set.of();
     private final List<Bundle> bundles = new ArrayList<>();
     private Path storage;
     private boolean confined;
@@ -70,6 +71,21 @@ public final class FelixLauncher implements AutoCloseable {
         this.bundleDirs = List.copyOf(bundleDirs);
         this.extraProperties = Map.copyOf(extraProperties);
         this.events = events;
+    }
+
+    /** Symbolic names of bundles not to install from the bundle directories (a profile's bundle set). */
+    public void excludeBundles(Set<String> symbolicNames) {
+        this.excludedBundles = Set.copyOf(symbolicNames);
+    }
+
+    private static String symbolicName(Path jar) {
+        try (java.util.jar.JarFile j = new java.util.jar.JarFile(jar.toFile())) {
+            java.util.jar.Manifest m = j.getManifest();
+            String bsn = m == null ? null : m.getMainAttributes().getValue(Constants.BUNDLE_SYMBOLICNAME);
+            return bsn == null ? "" : bsn.split(";")[0].trim();
+        } catch (IOException e) {
+            return "";
+        }
     }
 
     /** The framework properties this launcher uses (storage aside). */
@@ -121,6 +137,9 @@ public final class FelixLauncher implements AutoCloseable {
             BundleContext ctx = framework.getBundleContext();
             for (Path dir : bundleDirs) {
                 for (Path jar : jars(dir)) {
+                    if (!excludedBundles.isEmpty() && excludedBundles.contains(symbolicName(jar))) {
+                        continue;
+                    }
                     try {
                         // reference: Felix reads the jar in place instead of copying it into the storage.
                         bundles.add(ctx.installBundle("reference:" + jar.toUri()));

@@ -33,6 +33,35 @@ public final class Main {
     public static final String PID_PASSTHROUGH = "dev.virtiofsd.passthrough";
     public static final String PID_VHOST_USER = "dev.virtiofsd.transport.vhostuser";
     public static final String PID_FUSE_DEV = "dev.virtiofsd.transport.fusedev";
+    public static final String PID_CONTROL = "dev.virtiofsd.control";
+    public static final String PID_LAUNCHER = Profile.LAUNCHER_PID;
+
+    /**
+     * Which command-line options set each configuration key ("PID/key"): such a key of a profile is
+     * replaced only when one of its options was given. A key missing here is replaced when its
+     * command-line value differs from the default.
+     */
+    static final Map<String, List<String>> KEY_OPTIONS = new HashMap<>();
+
+    static {
+        source(PID_PASSTHROUGH, "shared.dir", "--shared-dir");
+        source(PID_PASSTHROUGH, "cache", "--cache");
+        source(PID_PASSTHROUGH, "xattr", "--xattr");
+        source(PID_PASSTHROUGH, "readonly", "--readonly");
+        source(PID_PASSTHROUGH, "announce.submounts", "--announce-submounts", "--no-announce-submounts");
+        source(PID_PASSTHROUGH, "strategy", "--strategy", "--inode-file-handles");
+        source(PID_FUSE_DEV, "mountpoint", "--mountpoint");
+        source(PID_FUSE_DEV, "threads", "--thread-pool-size");
+        source(PID_VHOST_USER, "socket.path", "--socket-path");
+        source(PID_VHOST_USER, "fd", "--fd");
+        source(PID_VHOST_USER, "socket.group", "--socket-group");
+        source(PID_VHOST_USER, "thread.pool.size", "--thread-pool-size");
+        source(PID_CONTROL, "socket.path", "--control-socket");
+    }
+
+    private static void source(String pid, String key, String... options) {
+        KEY_OPTIONS.put(pid + "/" + key, List.of(options));
+    }
 
     private Main() {}
 
@@ -60,6 +89,11 @@ public final class Main {
             if (o.printCapabilities) {
                 out.print(CommandLine.capabilities());
                 return 0;
+            }
+            if (o.profile != null) {
+                o.loadedProfile = Profile.load(o.profile, home());
+                applyLauncherSection(o, o.loadedProfile);
+                CommandLine.checkCombination(o);
             }
             CommandLine.validate(o);
         } catch (UsageException e) {
@@ -153,15 +187,19 @@ public final class Main {
         events.holdReadyUntilReleased();
         try (FelixLauncher launcher = new FelixLauncher(dirs, frameworkProperties, events)) {
             try {
+                if (o.loadedProfile != null) {
+                    launcher.excludeBundles(o.loadedProfile.excludedBundles());
+                    log.info("profile {}", o.loadedProfile);
+                }
                 launcher.start();
                 logInventory(log, inventory);
                 sandbox.prepare(launcher);
                 for (Map.Entry<String, Map<String, Object>> e :
-                        configurations(o, sandbox.confines()).entrySet()) {
+                        effectiveConfigurations(o, sandbox.confines()).entrySet()) {
                     launcher.configure(e.getKey(), e.getValue());
                 }
                 StartupTrace.mark("configured");
-            } catch (FelixLauncher.LaunchException e) {
+            } catch (FelixLauncher.LaunchException | UsageException e) {
                 err.println(CommandLine.PROGRAM + ": " + e.getMessage());
                 return 1;
             }
@@ -265,7 +303,7 @@ public final class Main {
         if (!o.translateGid.isEmpty()) {
             fs.put("translate.gid", o.translateGid.toArray(new String[0]));
         }
-        fs.put("strategy.target", "(inode.identity=" + o.strategyName() + ")");
+        fs.put("strategy", o.strategyName());
         o.migration.addTo(fs);
         out.put(PID_PASSTHROUGH, fs);
         Map<String, Object> t = new LinkedHashMap<>();
@@ -289,6 +327,16 @@ public final class Main {
             }
             t.put("confined", confined);
             out.put(PID_VHOST_USER, t);
+        }
+        if (o.controlSocket != null) {
+            out.put(
+                    PID_CONTROL,
+                    new LinkedHashMap<>(Map.of(
+                            "socket.path",
+                            Paths.get(o.controlSocket)
+                                    .toAbsolutePath()
+                                    .normalize()
+                                    .toString())));
         }
         return out;
     }
@@ -317,6 +365,76 @@ public final class Main {
         a.start();
         r.detachAndStopAllAppenders();
         r.addAppender(a);
+    }
+
+    /** A profile's launcher section: the transport, unless --transport was given. */
+    static void applyLauncherSection(Options o, Profile p) throws UsageException {
+        Object transport = p.launcher("transport");
+        if (transport != null && !o.given.contains("--transport")) {
+            if (!Options.VHOST_USER.equals(transport) && !Options.FUSE_DEV.equals(transport)) {
+                throw CommandLine.invalid("--profile " + p.name() + ": " + PID_LAUNCHER + " transport " + transport
+                        + ": must be vhost-user or fuse-dev");
+            }
+            o.transport = (String) transport;
+        }
+    }
+
+    /**
+     * What the launcher writes to ConfigAdmin: the profile's configurations (every PID, a
+     * third-party bundle's too) with the command line on top, key by key (a profile key is replaced
+     * when an option that sets it was given, see {@link #KEY_OPTIONS}), plus PID {@value
+     * #PID_LAUNCHER} saying which profile and PIDs these are (the control socket's {@code profile}).
+     */
+    public static Map<String, Map<String, Object>> effectiveConfigurations(Options o) {
+        return effectiveConfigurations(o, false);
+    }
+
+    /** As {@link #effectiveConfigurations(Options)}, for a daemon that {@code confined} or not by its sandbox. */
+    public static Map<String, Map<String, Object>> effectiveConfigurations(Options o, boolean confined) {
+        Map<String, Map<String, Object>> cmd = configurations(o, confined);
+        Map<String, Map<String, Object>> out = new LinkedHashMap<>();
+        Profile p = o.loadedProfile;
+        if (p != null) {
+            Map<String, Map<String, Object>> defaults = configurations(requiredOnly(o), confined);
+            for (Map.Entry<String, java.util.Hashtable<String, Object>> e :
+                    p.configurations().entrySet()) {
+                out.put(e.getKey(), new LinkedHashMap<>(e.getValue()));
+            }
+            for (Map.Entry<String, Map<String, Object>> e : cmd.entrySet()) {
+                Map<String, Object> target = out.computeIfAbsent(e.getKey(), k -> new LinkedHashMap<>());
+                Map<String, Object> def = defaults.getOrDefault(e.getKey(), Map.of());
+                for (Map.Entry<String, Object> kv : e.getValue().entrySet()) {
+                    List<String> opts = KEY_OPTIONS.get(e.getKey() + "/" + kv.getKey());
+                    boolean given = opts != null
+                            ? opts.stream().anyMatch(o.given::contains)
+                            : !java.util.Objects.equals(kv.getValue(), def.get(kv.getKey()));
+                    if (given || !target.containsKey(kv.getKey())) {
+                        target.put(kv.getKey(), kv.getValue());
+                    }
+                }
+            }
+        } else {
+            out.putAll(cmd);
+        }
+        Map<String, Object> launcher = new LinkedHashMap<>();
+        launcher.put("profile", p == null ? "" : p.name());
+        launcher.put("profile.source", p == null ? "" : p.source().toString());
+        launcher.put("transport", o.transport);
+        launcher.put("pids", out.keySet().toArray(new String[0]));
+        out.put(PID_LAUNCHER, launcher);
+        return out;
+    }
+
+    /** The options a command line cannot do without, nothing else: what "not given" looks like. */
+    private static Options requiredOnly(Options o) {
+        Options d = new Options();
+        d.sharedDir = o.sharedDir;
+        d.socketPath = o.socketPath;
+        d.fd = o.fd;
+        d.transport = o.transport;
+        d.mountpoint = o.mountpoint;
+        d.controlSocket = o.controlSocket;
+        return d;
     }
 
     static Path home() {

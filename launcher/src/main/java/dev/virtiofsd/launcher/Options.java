@@ -2,7 +2,9 @@ package dev.virtiofsd.launcher;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Set;
 
 /** The parsed command line. Plain fields: filled by {@link CommandLine}, read by {@link Main}. */
 public final class Options {
@@ -69,6 +71,15 @@ public final class Options {
     public final List<Path> bundleDirs = new ArrayList<>();
     /** Explicit --strategy NAME, or null. */
     public String strategy;
+    /** --control-socket PATH, or null. */
+    public String controlSocket;
+    /** --profile NAME|FILE as given, or null; {@link #loadedProfile} once read. */
+    public String profile;
+
+    public Profile loadedProfile;
+
+    /** Options given on the command line (canonical names, e.g. --socket-path for --socket): they win over a profile. */
+    public final Set<String> given = new LinkedHashSet<>();
 
     /** xattr support is on: --xattr, or implied by --posix-acl, --security-label or --xattrmap (as virtiofsd). */
     public boolean xattrEnabled() {

@@ -26,6 +26,16 @@ public interface StrategyControl {
     List<String> available();
 
     /**
+     * New inodes get strategy {@code name} from now on. Does not change the configuration: callers that
+     * want the choice to stay (across a configuration update) also set {@value #STRATEGY_KEY} in
+     * {@value #PID}, as the control socket does.
+     *
+     * @throws IllegalArgumentException no strategy of that name is registered
+     * @throws IllegalStateException the strategy cannot work on this share (one line says why)
+     */
+    void select(String name);
+
+    /**
      * Gives up to {@code max} inodes that hold an fd (and are not used for POSIX locks) the identity
      * the current strategy makes, so that a handle strategy sheds their fds. The node ids the client
      * knows do not change. Returns how many inodes changed identity; 0 when the current strategy gives

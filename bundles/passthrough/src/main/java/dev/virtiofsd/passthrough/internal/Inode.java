@@ -32,6 +32,8 @@ final class Inode {
 
     final long mntId;
     final boolean root;
+    /** The strategy instance that made {@link #identity}; null for inodes without one (tests, lost). */
+    final StrategySlot slot;
 
     /** Lookup count; guarded by the store's lock. */
     long lookups;
@@ -41,10 +43,21 @@ final class Inode {
     /** The store's reference (1 at birth) plus one per user. */
     private volatile int refs = 1;
 
-    /** POSIX (OFD) lock fds, one per lock owner, like C virtiofsd's lo_inode_plock. Created lazily. */
+    /**
+     * POSIX (OFD) lock fds, one per lock owner, like C virtiofsd's lo_inode_plock. Created lazily. A
+     * conversion to another identity ({@link #takeOverLocks}) shares the map with the new inode.
+     */
     private volatile ConcurrentHashMap<Long, LockFd> plocks;
 
+    /** The lock fds went to the inode that took this one's place: {@link #free()} leaves them. */
+    private volatile boolean locksHandedOver;
+
     Inode(long nodeId, InodeIdentity identity, IdsKey ids, int mode, boolean root) {
+        this(nodeId, identity, ids, mode, root, null);
+    }
+
+    Inode(long nodeId, InodeIdentity identity, IdsKey ids, int mode, boolean root, StrategySlot slot) {
+        this.slot = slot;
         this.nodeId = nodeId;
         this.identity = identity;
         this.ids = ids;
@@ -141,9 +154,31 @@ final class Inode {
         }
     }
 
+    /**
+     * Conversion ({@code old} keeps its node id but gets this inode's identity): the lock fds are
+     * the node's, not the identity's, so this inode shares {@code old}'s map. Requests and open files
+     * still holding {@code old} reach the same lock fds; the locks survive {@code old}'s end. Call
+     * before this inode is visible, with a reference on {@code old}; {@link #locksHandedOver()} once
+     * this inode has taken {@code old}'s place.
+     */
+    void takeOverLocks(Inode old) {
+        plocks = old.plocks();
+    }
+
+    /** {@link #takeOverLocks} took effect: this inode's lock fds now belong to its successor. */
+    void locksHandedOver() {
+        locksHandedOver = true;
+    }
+
+    /** Whether POSIX lock fds are open on this inode. */
+    boolean hasPlocks() {
+        ConcurrentHashMap<Long, LockFd> m = plocks;
+        return m != null && !m.isEmpty();
+    }
+
     /** Frees everything the inode holds; runs once, when the last reference goes. */
     private void free() {
-        ConcurrentHashMap<Long, LockFd> m = plocks;
+        ConcurrentHashMap<Long, LockFd> m = locksHandedOver ? null : plocks;
         if (m != null) {
             for (Long owner : m.keySet()) {
                 dropPlock(owner);
@@ -154,6 +189,6 @@ final class Inode {
 
     @Override
     public String toString() {
-        return "Inode[" + nodeId + " " + ids + " " + identity.kind() + "]";
+        return "Inode[" + nodeId + " " + ids + " " + identity.kind() + (slot == null ? "" : " " + slot.name) + "]";
     }
 }

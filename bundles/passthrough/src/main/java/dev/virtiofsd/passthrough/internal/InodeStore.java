@@ -35,6 +35,7 @@ final class InodeStore {
     private final HashMap<IdsKey, Inode> byIds = new HashMap<>(1024);
     private final HashMap<FileHandle, Inode> byHandle = new HashMap<>(1024);
     private final HashMap<String, long[]> byKind = new HashMap<>();
+    private final HashMap<String, long[]> byStrategy = new HashMap<>();
     private final AtomicLong nextNodeId = new AtomicLong(2);
     private volatile long inodeCount;
     private volatile long fdCount;
@@ -52,7 +53,12 @@ final class InodeStore {
 
     /** Installs the root inode (node id 1); it never leaves the store until {@link #closeAll()}. */
     Inode setRoot(IdsKey ids, InodeIdentity identity, int mode) {
-        Inode r = new Inode(dev.virtiofsd.api.fs.FileSystem.ROOT_ID, identity, ids, mode, true);
+        return setRoot(ids, identity, mode, null);
+    }
+
+    /** As {@link #setRoot(IdsKey, InodeIdentity, int)}, for an identity made by {@code slot}. */
+    Inode setRoot(IdsKey ids, InodeIdentity identity, int mode, StrategySlot slot) {
+        Inode r = new Inode(dev.virtiofsd.api.fs.FileSystem.ROOT_ID, identity, ids, mode, true, slot);
         synchronized (lock) {
             r.lookups = 2;
             insertLocked(r);
@@ -84,6 +90,11 @@ final class InodeStore {
      * when a new inode's fds would exceed the fd budget (the caller still owns {@code identity}).
      */
     Inode findOrInsert(IdsKey ids, InodeIdentity identity, int mode) {
+        return findOrInsert(ids, identity, mode, null);
+    }
+
+    /** As {@link #findOrInsert(IdsKey, InodeIdentity, int)}; a new inode records {@code slot} made it. */
+    Inode findOrInsert(IdsKey ids, InodeIdentity identity, int mode, StrategySlot slot) {
         FileHandle handle = identity.handle();
         Inode found;
         Inode displaced = null;
@@ -103,7 +114,7 @@ final class InodeStore {
             } else if (identity.heldFds() > 0 && fdCount + identity.heldFds() > fdBudget) {
                 return null;
             } else {
-                found = new Inode(nextNodeId.getAndIncrement(), identity, ids.copy(), mode, false);
+                found = new Inode(nextNodeId.getAndIncrement(), identity, ids.copy(), mode, false, slot);
                 found.lookups = 1;
                 found.retain();
                 insertLocked(found);
@@ -153,12 +164,11 @@ final class InodeStore {
 
     /** FORGET: drops {@code n} lookups; at zero the inode leaves every map and the store's reference. */
     void forget(long nodeId, long n) {
-        Inode inode = byNode.get(nodeId);
-        if (inode == null || inode.root) {
-            return;
-        }
+        Inode inode;
         synchronized (lock) {
-            if (inode.removed) {
+            // read under the lock: a conversion may have put another inode under this node id
+            inode = byNode.get(nodeId);
+            if (inode == null || inode.root || inode.removed) {
                 return;
             }
             inode.lookups = n >= inode.lookups || n < 0 ? 0 : inode.lookups - n;
@@ -168,6 +178,14 @@ final class InodeStore {
             removeLocked(inode);
         }
         inode.release();
+        closeIfRetired(inode);
+    }
+
+    /** A retired strategy closes with the last inode it made (see {@link StrategySlot}). */
+    private void closeIfRetired(Inode gone) {
+        if (gone.slot != null && gone.slot.retired()) {
+            gone.slot.closeIfUnused(lock);
+        }
     }
 
     /** DESTROY: every inode but the root leaves the store. */
@@ -184,6 +202,9 @@ final class InodeStore {
         for (Inode i : gone) {
             i.release();
         }
+        for (Inode i : gone) {
+            closeIfRetired(i);
+        }
     }
 
     /** Releases every inode, the root too. */
@@ -198,6 +219,7 @@ final class InodeStore {
             removeLocked(r);
         }
         r.release();
+        closeIfRetired(r);
     }
 
     @SuppressWarnings("NonAtomicVolatileUpdate") // counters change under lock only; volatile is for lock-free readers
@@ -216,6 +238,10 @@ final class InodeStore {
         inodeCount = inodeCount + 1;
         fdCount = fdCount + inode.identity.heldFds();
         byKind.computeIfAbsent(inode.identity.kind(), k -> new long[1])[0]++;
+        if (inode.slot != null) {
+            inode.slot.inodes++;
+            byStrategy.computeIfAbsent(inode.slot.name, k -> new long[1])[0]++;
+        }
     }
 
     @SuppressWarnings("NonAtomicVolatileUpdate") // counters change under lock only; volatile is for lock-free readers
@@ -234,6 +260,111 @@ final class InodeStore {
         if (k != null) {
             k[0]--;
         }
+        if (inode.slot != null) {
+            inode.slot.inodeLeftLocked();
+            long[] st = byStrategy.get(inode.slot.name);
+            if (st != null) {
+                st[0]--;
+            }
+        }
+    }
+
+    // ---- live strategy changes (PassthroughFileSystem.convert) -------------------------------
+
+    /**
+     * Inodes now in the store for which {@code which} holds, the root included, each with a
+     * reference taken for the caller, who releases every one.
+     */
+    List<Inode> select(java.util.function.Predicate<Inode> which) {
+        List<Inode> out = new ArrayList<>();
+        synchronized (lock) {
+            for (Inode i : byNode.values()) {
+                if (which.test(i) && i.tryRetain()) {
+                    out.add(i);
+                }
+            }
+        }
+        return out;
+    }
+
+    /**
+     * Puts {@code fresh} (same node id and ids, another identity; its one reference becomes the
+     * store's) in the place of {@code old}, with its lookup count: the client's node id now reaches
+     * the new identity. False, and nothing changed, when {@code old} has left the store, when another
+     * inode already has {@code fresh}'s handle, or when the new identity's fds would exceed the budget.
+     * On success the store no longer holds {@code old}: the caller drops the store's reference on it
+     * ({@link Inode#release()}, outside the lock), and requests still using {@code old} keep it (and
+     * its fd) until they are done.
+     */
+    @SuppressWarnings("NonAtomicVolatileUpdate") // counters change under lock only; volatile is for lock-free readers
+    boolean replace(Inode old, Inode fresh) {
+        FileHandle h = fresh.identity.handle();
+        synchronized (lock) {
+            if (old.removed || byNode.get(old.nodeId) != old) {
+                return false;
+            }
+            if (h != null && byHandle.containsKey(h) && byHandle.get(h) != old) {
+                return false;
+            }
+            long delta = (long) fresh.identity.heldFds() - old.identity.heldFds();
+            if (delta > 0 && fdCount + delta > fdBudget) {
+                return false;
+            }
+            long lookups = old.lookups;
+            removeLocked(old);
+            insertLocked(fresh);
+            fresh.lookups = lookups;
+            if (old.root) {
+                root = fresh;
+            }
+        }
+        closeIfRetired(old);
+        return true;
+    }
+
+    /**
+     * The inode the ids slot names if that inode is known by a file handle, with a reference taken
+     * for the caller, else null.
+     */
+    Inode handleHolderOf(IdsKey ids) {
+        synchronized (lock) {
+            Inode i = byIds.get(ids);
+            return i != null && i.identity.handle() != null && i.tryRetain() ? i : null;
+        }
+    }
+
+    /**
+     * Counts one more lookup on the inode now in the store under {@code inode}'s node id (itself, or
+     * the inode a conversion put in its place) and takes a reference for the caller; null if the node
+     * id is gone.
+     */
+    Inode refCurrent(Inode inode) {
+        synchronized (lock) {
+            Inode cur = inode.removed ? byNode.get(inode.nodeId) : inode;
+            if (cur == null || cur.removed || !cur.tryRetain()) {
+                return null;
+            }
+            cur.lookups++;
+            return cur;
+        }
+    }
+
+    /** The store's lock, which {@link StrategySlot} uses to count its inodes. */
+    Object lock() {
+        return lock;
+    }
+
+    /** Inodes by the name of the strategy that made their identity. */
+    Map<String, Long> byStrategy() {
+        Map<String, Long> m = new TreeMap<>();
+        synchronized (lock) {
+            for (Map.Entry<String, long[]> e : byStrategy.entrySet()) {
+                if (e.getValue()[0] != 0) {
+                    m.put(e.getKey(), e.getValue()[0]);
+                }
+            }
+        }
+        return m;
     }
 
     // ---- live migration hooks (PassthroughMigration) ----------------------------------------

@@ -11,6 +11,7 @@ import static dev.virtiofsd.api.Errno.ESTALE;
 
 import dev.virtiofsd.api.Errno;
 import dev.virtiofsd.api.ErrnoException;
+import dev.virtiofsd.api.control.StrategyControl;
 import dev.virtiofsd.api.fs.Attr;
 import dev.virtiofsd.api.fs.AttrOut;
 import dev.virtiofsd.api.fs.DirSink;
@@ -32,15 +33,22 @@ import dev.virtiofsd.linux.Linux;
 import dev.virtiofsd.linux.NativeMemory;
 import dev.virtiofsd.linux.Statx;
 import java.nio.file.Paths;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.ConfigurationPolicy;
 import org.osgi.service.component.annotations.Deactivate;
+import org.osgi.service.component.annotations.Modified;
 import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.component.annotations.ReferenceCardinality;
+import org.osgi.service.component.annotations.ReferencePolicy;
+import org.osgi.service.component.annotations.ReferencePolicyOption;
 import org.osgi.service.metatype.annotations.Designate;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -54,9 +62,10 @@ import org.slf4j.LoggerFactory;
 @Component(
         configurationPid = PassthroughFileSystem.PID,
         configurationPolicy = ConfigurationPolicy.REQUIRE,
-        service = {FileSystem.class, InodeStats.class})
+        service = {FileSystem.class, InodeStats.class, StrategyControl.class})
 @Designate(ocd = PassthroughConfig.class)
-public final class PassthroughFileSystem implements FileSystem, MigratableFileSystem, InodeStats, AutoCloseable {
+public final class PassthroughFileSystem
+        implements FileSystem, MigratableFileSystem, InodeStats, StrategyControl, AutoCloseable {
     public static final String PID = "dev.virtiofsd.passthrough";
     private static final Logger LOG = LoggerFactory.getLogger(PassthroughFileSystem.class);
 
@@ -100,11 +109,9 @@ public final class PassthroughFileSystem implements FileSystem, MigratableFileSy
         NativeMemory.putByte(DOTDOT + 2, (byte) 0);
     }
 
-    private final PassthroughOptions options;
-    private final InodeIdentityStrategy strategy;
-    private final IdentityProvider provider;
-    private final int rootFd;
-    private final InodeStore store;
+    private PassthroughOptions options;
+    private int rootFd = -1;
+    private InodeStore store;
     private final ConcurrentHashMap<Long, OpenFile> files = new ConcurrentHashMap<>(256);
     private final AtomicLong nextFh = new AtomicLong(1);
     /** Lock fds open now, and the most that may be (beyond: ENOLCK); they count against the fd budget too. */
@@ -112,11 +119,11 @@ public final class PassthroughFileSystem implements FileSystem, MigratableFileSy
 
     private volatile int maxLockFds = Integer.getInteger("virtiofsd.passthrough.max-lock-fds", DEFAULT_MAX_LOCK_FDS);
     static final int DEFAULT_MAX_LOCK_FDS = 4096;
-    private final boolean switchCreds;
-    private final long timeout;
-    private final PassthroughFeatures features;
+    private boolean switchCreds;
+    private long timeout;
+    private PassthroughFeatures features;
     /** Xattr names of the guest: the map (or none) and the ACL names we refuse without POSIX ACLs. */
-    private final XattrNames xattrNames;
+    private XattrNames xattrNames;
     /** Negotiated at INIT: writeback cache and POSIX ACLs are on for this session. */
     private volatile boolean writebackOn;
 
@@ -125,9 +132,28 @@ public final class PassthroughFileSystem implements FileSystem, MigratableFileSy
     /** virtiofsd's --migration-* options (PassthroughMigration). */
     private volatile MigrationOptions migration = MigrationOptions.DEFAULTS;
 
+    // ---- strategies: see StrategySlot ----------------------------------------------------------
+
+    /** Makes the identities of new inodes: the one volatile read a lookup of a new inode adds. */
+    private volatile StrategySlot current;
+    /** Strategy services registered now, by their inode.identity name (DS binds them, dynamically). */
+    private final ConcurrentHashMap<String, InodeIdentityStrategy> bound = new ConcurrentHashMap<>();
+    /** The strategy the configuration names; missing from {@link #bound} while its bundle is away. */
+    private volatile String wanted;
+    /** Serialises switches, binds, unbinds and conversions; never taken on the request path. */
+    private final Object switchLock = new Object();
+    /** Fds held by inodes above which fd-held inodes are converted to the current strategy, if it sheds them. */
+    private long autoConvertAbove = Long.MAX_VALUE;
+
+    private final AtomicBoolean autoConverting = new AtomicBoolean();
+    /** The slot whose conversion gave fd identities again: no automatic retry until the strategy changes. */
+    private volatile StrategySlot autoConvertUseless;
+
     /** Per-thread native scratch: a statx buffer and room for timespecs / struct statvfs. */
     private static final class Scratch {
         final Statx statx = new Statx();
+        /** A second statx, for checking a candidate inode while {@link #statx} holds the looked-up one. */
+        final Statx statx2 = new Statx();
         final long mem = NativeMemory.allocate(256);
         final IdsKey probe = new IdsKey(0, 0, 0);
         final InodeUse.Stack uses = new InodeUse.Stack();
@@ -137,26 +163,89 @@ public final class PassthroughFileSystem implements FileSystem, MigratableFileSy
 
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
 
+    /** For Declarative Services: strategies arrive through {@link #bindStrategy}, then {@link #activate}. */
+    public PassthroughFileSystem() {}
+
+    /** A filesystem with one strategy, outside a framework (tests, tools). */
     public PassthroughFileSystem(PassthroughOptions options, InodeIdentityStrategy strategy) throws ErrnoException {
+        bound.put(strategy.name(), strategy);
+        start(options, strategy.name());
+    }
+
+    /**
+     * Configuration PID {@value #PID}; the strategy named by key {@code strategy} must be registered
+     * (else activation fails with one line naming the ones that are).
+     */
+    @Activate
+    void activate(PassthroughConfig config, Map<String, Object> properties) throws ErrnoException {
+        this.migration = MigrationOptions.from(properties);
+        String name = strategyName(config, properties);
+        if (!bound.containsKey(name)) {
+            throw new IllegalStateException("no inode-identity strategy named " + name + " (available: "
+                    + String.join(", ", available()) + ")");
+        }
+        start(fromConfig(config), name);
+    }
+
+    /**
+     * A changed configuration while the share is served: a new {@code strategy} takes effect for new
+     * inodes at once; the --migration-* options too. The share itself (directory, cache, read-only,
+     * xattr, submounts) stays as started.
+     */
+    @Modified
+    void modified(PassthroughConfig config, Map<String, Object> properties) {
+        this.migration = MigrationOptions.from(properties);
+        PassthroughOptions o = fromConfig(config).inodeFdBudget(options.inodeFdBudget());
+        if (!o.toString().equals(options.toString())) {
+            LOG.warn("configuration {} changed the share ({}); that takes effect at the next start", PID, o);
+        }
+        String name = strategyName(config, properties);
+        if (!name.equals(wanted)) {
+            try {
+                select(name);
+            } catch (RuntimeException e) {
+                LOG.error("strategy {}: {}; new inodes keep getting {}", name, e.getMessage(), current.name);
+            }
+        }
+    }
+
+    /** Key {@code strategy}; the older {@code strategy.target} filter "(inode.identity=NAME)" is understood too. */
+    static String strategyName(PassthroughConfig config, Map<String, Object> properties) {
+        String name = config.strategy();
+        if (name != null && !name.isEmpty()) {
+            return name;
+        }
+        Object target = properties.get("strategy.target");
+        if (target instanceof String t) {
+            java.util.regex.Matcher m = java.util.regex.Pattern.compile("\\(inode\\.identity=([^()]+)\\)")
+                    .matcher(t);
+            if (m.matches()) {
+                return m.group(1);
+            }
+        }
+        return "fd";
+    }
+
+    private void start(PassthroughOptions options, String strategyName) throws ErrnoException {
         this.options = options;
-        this.strategy = strategy;
         this.timeout = options.timeoutNanos();
         this.features = options.features();
         this.xattrNames = new XattrNames(features.xattrMap());
-        this.store = new InodeStore(options.inodeFdBudget() > 0 ? options.inodeFdBudget() : defaultFdBudget());
+        long budget = options.inodeFdBudget() > 0 ? options.inodeFdBudget() : defaultFdBudget();
+        this.store = new InodeStore(budget);
+        this.autoConvertAbove = budget == Long.MAX_VALUE ? Long.MAX_VALUE : budget - budget / 8;
         // The client applies the caller's umask; ours must not apply a second time.
         Linux.umask(0);
         this.switchCreds = Accounts.euid() == 0;
         int fd = Linux.open(options.sharedDir().toString(), Linux.O_PATH | Linux.O_DIRECTORY, 0);
-        IdentityProvider p;
+        this.rootFd = fd;
+        StrategySlot slot;
         try {
-            p = strategy.open(fd);
-        } catch (ErrnoException | RuntimeException e) {
+            slot = open(strategyName, bound.get(strategyName));
+        } catch (RuntimeException e) {
             Linux.close(fd);
             throw e;
         }
-        this.rootFd = fd;
-        this.provider = p;
         try {
             int dup = Linux.openat(fd, ".", Linux.O_PATH | Linux.O_DIRECTORY, 0);
             Statx st = SCRATCH.get().statx;
@@ -169,28 +258,267 @@ public final class PassthroughFileSystem implements FileSystem, MigratableFileSy
             long mnt = st.mountIdOf(dup);
             IdsKey ids = new IdsKey(st.ino(), st.dev(), mnt);
             int mode = st.mode();
-            InodeIdentity id = provider.identify(dup, mnt, mode);
-            store.setRoot(ids, id, mode);
+            InodeIdentity id = slot.provider.identify(dup, mnt, mode);
+            store.setRoot(ids, id, mode, slot);
         } catch (ErrnoException | RuntimeException e) {
-            provider.close();
+            slot.provider.close();
             Linux.close(fd);
             throw e;
         }
-        LOG.debug("passthrough on {} with strategy {}", options, strategy.name());
+        this.wanted = strategyName;
+        this.current = slot;
+        LOG.debug("passthrough on {} with strategy {}", options, strategyName);
+    }
+
+    /** Opens {@code strategy} on this share; IllegalStateException with its one-line reason if it cannot. */
+    private StrategySlot open(String name, InodeIdentityStrategy strategy) {
+        if (strategy == null) {
+            throw new IllegalArgumentException("no inode-identity strategy named " + name);
+        }
+        try {
+            return new StrategySlot(name, strategy, strategy.open(rootFd));
+        } catch (ErrnoException e) {
+            throw new IllegalStateException(
+                    "strategy " + name + " cannot open the shared directory: " + e.getMessage());
+        }
     }
 
     /**
-     * The DS constructor: configuration PID {@value #PID}, strategy chosen by {@code strategy.target}.
-     * (Three parameters so that SCR cannot mistake the two-argument plain constructor for it.)
+     * Every registered strategy, dynamically: a strategy bundle may come, go or be updated while the
+     * share is mounted.
      */
-    @Activate
-    public PassthroughFileSystem(
-            PassthroughConfig config,
-            Map<String, Object> properties,
-            @Reference(name = "strategy") InodeIdentityStrategy strategy)
-            throws ErrnoException {
-        this(fromConfig(config), strategy);
-        this.migration = MigrationOptions.from(properties);
+    @Reference(
+            name = "strategies",
+            service = InodeIdentityStrategy.class,
+            cardinality = ReferenceCardinality.MULTIPLE,
+            policy = ReferencePolicy.DYNAMIC,
+            policyOption = ReferencePolicyOption.GREEDY,
+            unbind = "unbindStrategy")
+    void bindStrategy(InodeIdentityStrategy strategy, Map<String, Object> properties) {
+        String name = name(strategy, properties);
+        bound.put(name, strategy);
+        StrategySlot cur = current;
+        if (cur != null && !closed && name.equals(wanted) && cur.service != strategy) {
+            // The configured strategy is back (its bundle was updated or restarted): new inodes get it again.
+            try {
+                select(name);
+            } catch (RuntimeException e) {
+                LOG.error("strategy {} is back but cannot be used: {}", name, e.getMessage());
+            }
+        }
+    }
+
+    /**
+     * A strategy service goes away (its bundle stops, or is being updated: either way its code may
+     * not outlive this call). If new inodes got it, they get the filesystem's own O_PATH fds until a
+     * strategy of the configured name is registered again. Every inode whose identity it made is
+     * converted now, while its code still runs, to the identity new inodes get; inodes that cannot be
+     * converted (POSIX locks on them, gone on the host, fd budget) keep theirs until forgotten.
+     */
+    void unbindStrategy(InodeIdentityStrategy strategy, Map<String, Object> properties) {
+        String name = name(strategy, properties);
+        bound.remove(name, strategy);
+        if (current == null || closed) {
+            return;
+        }
+        synchronized (switchLock) {
+            StrategySlot cur = current;
+            if (cur.service == strategy) {
+                current = new StrategySlot(OwnFdIdentity.STRATEGY, null, OwnFdIdentity.PROVIDER);
+                cur.retire(store.lock());
+                LOG.warn(
+                        "strategy {} went away (bundle stopped or updated): new inodes get O_PATH fds until it is"
+                                + " back",
+                        name);
+            }
+            List<Inode> its = store.select(i -> i.slot != null && i.slot.service == strategy);
+            long moved = 0;
+            try {
+                for (Inode i : its) {
+                    if (convert(i, current, false) > 0) {
+                        moved++;
+                    }
+                }
+            } finally {
+                releaseAll(its);
+            }
+            if (moved < its.size()) {
+                LOG.warn(
+                        "strategy {} went away: {} of its {} inodes keep its identities until forgotten (gone on"
+                                + " the host, or over the fd budget)",
+                        name,
+                        its.size() - moved,
+                        its.size());
+            } else if (moved > 0) {
+                LOG.info("strategy {} went away: its {} inodes now have {} identities", name, moved, current.name);
+            }
+        }
+    }
+
+    private static String name(InodeIdentityStrategy strategy, Map<String, Object> properties) {
+        Object n = properties.get(InodeIdentityStrategy.PROPERTY);
+        return n instanceof String s ? s : strategy.name();
+    }
+
+    // ---- StrategyControl ---------------------------------------------------------------------
+
+    @Override
+    public List<String> available() {
+        List<String> names = new ArrayList<>(bound.keySet());
+        names.sort(null);
+        return names;
+    }
+
+    /**
+     * New inodes get strategy {@code name} from now on; the inodes already known keep the identity
+     * (and the strategy instance) that made them, which closes when the last of them is forgotten.
+     */
+    @Override
+    public void select(String name) {
+        synchronized (switchLock) {
+            if (closed || current == null) {
+                throw new IllegalStateException("the filesystem is closed");
+            }
+            InodeIdentityStrategy s = bound.get(name);
+            if (s == null) {
+                throw new IllegalArgumentException("no inode-identity strategy named " + name + " (available: "
+                        + String.join(", ", available()) + ")");
+            }
+            StrategySlot cur = current;
+            wanted = name;
+            if (cur.service == s) {
+                return;
+            }
+            StrategySlot fresh = open(name, s);
+            current = fresh;
+            cur.retire(store.lock());
+            LOG.info("new inodes get strategy {} (was {})", name, cur.name);
+        }
+    }
+
+    @Override
+    public long convertFdInodes(long max) {
+        synchronized (switchLock) {
+            StrategySlot target = current;
+            long n = 0;
+            List<Inode> held = store.select(i -> i.identity.heldFds() > 0);
+            try {
+                for (Inode i : held) {
+                    if (n >= max || closed) {
+                        break;
+                    }
+                    int r = convert(i, target, true);
+                    if (r < 0) {
+                        break; // the current strategy holds fds itself: nothing to shed
+                    }
+                    n += r;
+                }
+            } finally {
+                releaseAll(held);
+            }
+            return n;
+        }
+    }
+
+    private static void releaseAll(List<Inode> held) {
+        for (Inode i : held) {
+            i.release();
+        }
+    }
+
+    /**
+     * Gives {@code old} (on which the caller holds a reference) an identity made by {@code target},
+     * keeping its node id, lookup count and lock fds. Returns 1 when done, 0 when this inode keeps its
+     * identity (gone on the host, handle taken, budget), -1 when {@code fdless} was asked and the
+     * target made an identity that holds fds (so it sheds none).
+     *
+     * <p>Ownership: the new inode takes {@code old}'s place in the store, and the store's reference on
+     * {@code old} is dropped; requests still using {@code old} (and open files on it) keep it, its
+     * identity and its fd until the last of them is done, exactly as after a FORGET. Nothing here
+     * closes an fd that a request may be using.
+     */
+    private int convert(Inode old, StrategySlot target, boolean fdless) {
+        if (old.slot == target || old.identity instanceof LostIdentity || !target.enter()) {
+            return 0;
+        }
+        try {
+            int dup;
+            try {
+                int pfd = old.identity.acquirePath();
+                try {
+                    dup = Linux.dup(pfd);
+                } finally {
+                    old.identity.releasePath(pfd);
+                }
+            } catch (ErrnoException e) {
+                return 0; // e.g. ESTALE: the file is gone on the host; it keeps its identity until forgotten
+            }
+            Statx st = SCRATCH.get().statx;
+            try {
+                st.ofFd(dup);
+            } catch (ErrnoException e) {
+                Linux.close(dup);
+                return 0;
+            }
+            try {
+                if (st.ino() != old.ids.ino || st.dev() != old.ids.dev || st.mountIdOf(dup) != old.mntId) {
+                    Linux.close(dup);
+                    return 0;
+                }
+            } catch (ErrnoException e) {
+                Linux.close(dup);
+                return 0;
+            }
+            InodeIdentity id;
+            try {
+                id = target.provider.identify(dup, old.mntId, old.mode);
+            } catch (ErrnoException | RuntimeException e) {
+                return 0;
+            }
+            if (fdless && id.heldFds() > 0) {
+                id.close();
+                return -1;
+            }
+            Inode fresh = new Inode(old.nodeId, id, old.ids, old.mode, old.root, target);
+            fresh.takeOverLocks(old);
+            if (!store.replace(old, fresh)) {
+                id.close(); // fresh was never visible: its identity is all it holds
+                return 0;
+            }
+            old.locksHandedOver();
+            old.release(); // the store's reference; the caller's keeps old alive until it is done
+            return 1;
+        } finally {
+            target.exit(store.lock());
+        }
+    }
+
+    /** Near the end of the fd budget: converts fd-held inodes in the background, if the strategy sheds fds. */
+    private void maybeAutoConvert() {
+        StrategySlot cur = current;
+        if (cur == autoConvertUseless || !autoConverting.compareAndSet(false, true)) {
+            return;
+        }
+        Thread t = new Thread(
+                () -> {
+                    try {
+                        long before = store.fds();
+                        long n = convertFdInodes(Math.max(1, before / 4));
+                        if (n == 0) {
+                            autoConvertUseless = cur;
+                        }
+                        LOG.info(
+                                "fd budget nearly used ({} inode fds): {} inodes converted to strategy {}",
+                                before,
+                                n,
+                                cur.name);
+                    } finally {
+                        autoConverting.set(false);
+                    }
+                },
+                "virtiofsd-convert");
+        t.setDaemon(true);
+        t.start();
     }
 
     /** Sets the --migration-* options (tests; the DS constructor reads them from the configuration). */
@@ -216,7 +544,7 @@ public final class PassthroughFileSystem implements FileSystem, MigratableFileSy
     }
 
     private PassthroughMigration migration() {
-        return new PassthroughMigration(store, files, nextFh, rootFd, provider, migration, strategy.name());
+        return new PassthroughMigration(store, files, nextFh, rootFd, current, migration);
     }
 
     static PassthroughOptions fromConfig(PassthroughConfig c) {
@@ -238,10 +566,15 @@ public final class PassthroughFileSystem implements FileSystem, MigratableFileSy
         if (closed) {
             return;
         }
-        closed = true;
+        synchronized (switchLock) {
+            closed = true;
+        }
+        if (store == null) {
+            return;
+        }
         closeFiles();
         store.closeAll();
-        provider.close();
+        current.retire(store.lock());
         Linux.close(rootFd);
     }
 
@@ -393,12 +726,13 @@ public final class PassthroughFileSystem implements FileSystem, MigratableFileSy
         Statx st = SCRATCH.get().statx;
         if (isDot(name) || (isDotDot(name) && parent.root)) {
             st.ofFd(pfd);
-            if (!store.ref(parent)) {
+            // the inode now under the parent's node id: a conversion may have replaced the one we use
+            Inode self = store.refCurrent(parent);
+            if (self == null) {
                 throw ErrnoException.of(ESTALE);
             }
-            fillEntry(out, parent, st, null);
-            parent.retain();
-            return parent;
+            fillEntry(out, self, st, null);
+            return self;
         }
         int fd = Linux.openat(pfd, name, Linux.O_PATH | Linux.O_NOFOLLOW, 0);
         return insert(parent, fd, out);
@@ -420,16 +754,65 @@ public final class PassthroughFileSystem implements FileSystem, MigratableFileSy
         long mnt = st.mountIdOf(fd);
         int mode = st.mode();
         IdsKey ids = scratch.probe.set(st.ino(), st.dev(), mnt);
-        InodeIdentity id = provider.identify(fd, mnt, mode);
-        Inode inode = store.findOrInsert(ids, id, mode);
-        if (inode == null) {
-            // Out of inode fds: refuse this new inode rather than leave the daemon without fds for
-            // open files, vhost-user messages and eventfds.
-            id.close();
-            throw ErrnoException.of(Errno.ENFILE);
+        StrategySlot slot = current;
+        while (!slot.enter()) {
+            slot = current; // retired by a switch since the read: the new one is current
+        }
+        Inode inode;
+        try {
+            InodeIdentity id = slot.provider.identify(fd, mnt, mode);
+            inode = id.handle() == null ? knownByHandle(ids, id) : null;
+            if (inode == null) {
+                inode = store.findOrInsert(ids, id, mode, slot);
+                if (inode == null) {
+                    // Out of inode fds: refuse this new inode rather than leave the daemon without fds
+                    // for open files, vhost-user messages and eventfds.
+                    id.close();
+                    maybeAutoConvert();
+                    throw ErrnoException.of(Errno.ENFILE);
+                }
+            }
+        } finally {
+            slot.exit(store.lock());
+        }
+        if (store.fds() > autoConvertAbove) {
+            maybeAutoConvert();
         }
         fillEntry(out, inode, st, parent);
         return inode;
+    }
+
+    /**
+     * An fd identity (no handle) for ids that an inode known by handle has: after a switch from a
+     * handle strategy to an fd one. The store cannot trust the ids match alone (that inode does not
+     * pin its inode number), so its handle is opened: if that works and names the same ids, the file
+     * is alive and is that inode, which counts the lookup and is returned with a reference for the
+     * caller ({@code id} is closed). Else null, and {@code id} is still the caller's.
+     */
+    private Inode knownByHandle(IdsKey ids, InodeIdentity id) {
+        Inode cand = store.handleHolderOf(ids);
+        if (cand == null) {
+            return null;
+        }
+        Statx st = SCRATCH.get().statx2;
+        boolean same;
+        try {
+            int fd = cand.identity.acquirePath();
+            try {
+                st.ofFd(fd);
+                same = st.ino() == ids.ino && st.dev() == ids.dev && st.mountIdOf(fd) == ids.mntId;
+            } finally {
+                cand.identity.releasePath(fd);
+            }
+        } catch (ErrnoException e) {
+            same = false;
+        }
+        if (!same || !store.ref(cand)) {
+            cand.release();
+            return null;
+        }
+        id.close();
+        return cand;
     }
 
     /**
@@ -869,7 +1252,7 @@ public final class PassthroughFileSystem implements FileSystem, MigratableFileSy
             if ((flags & Linux.O_TRUNC) != 0) {
                 try {
                     xattrNames.dropMappedCapability(Linux.procPath(fd));
-                } catch (RuntimeException e) {
+                } catch (ErrnoException | RuntimeException e) {
                     Linux.close(fd);
                     throw e;
                 }
@@ -1378,7 +1761,8 @@ public final class PassthroughFileSystem implements FileSystem, MigratableFileSy
             fd = newPlockFd(inode, owner);
         }
         OpenFile f = files.get(fh);
-        if (f != null && f.inode == inode && f.tryRetain()) {
+        // by node id: an open file made before a conversion holds the inode that had it then
+        if (f != null && f.inode.nodeId == inode.nodeId && f.tryRetain()) {
             try {
                 f.addLockOwner(owner);
             } finally {
@@ -1589,7 +1973,17 @@ public final class PassthroughFileSystem implements FileSystem, MigratableFileSy
 
     @Override
     public long inodeFds() {
-        return store.fds() + provider.heldFds();
+        return store.fds() + current.provider.heldFds();
+    }
+
+    @Override
+    public long openFiles() {
+        return files.size();
+    }
+
+    @Override
+    public Map<String, Long> inodesByStrategy() {
+        return store.byStrategy();
     }
 
     @Override
@@ -1599,7 +1993,7 @@ public final class PassthroughFileSystem implements FileSystem, MigratableFileSy
 
     @Override
     public String strategy() {
-        return strategy.name();
+        return current.name;
     }
 
     /** For tests: the store. */
@@ -1610,10 +2004,5 @@ public final class PassthroughFileSystem implements FileSystem, MigratableFileSy
     /** For tests: the open files by fh. */
     ConcurrentHashMap<Long, OpenFile> files() {
         return files;
-    }
-
-    /** For tests: number of open files and directories. */
-    int openFiles() {
-        return files.size();
     }
 }

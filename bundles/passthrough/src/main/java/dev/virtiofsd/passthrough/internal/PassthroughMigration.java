@@ -54,6 +54,9 @@ final class PassthroughMigration implements AutoCloseable {
     private final AtomicLong nextFh;
     private final int rootFd;
     private final IdentityProvider provider;
+    /** The strategy new inodes get (a migrated-in inode is new here); null in tests. */
+    private final StrategySlot slot;
+
     private final MigrationOptions options;
     private final String strategyName;
     private final Statx statx = new Statx();
@@ -68,16 +71,16 @@ final class PassthroughMigration implements AutoCloseable {
             ConcurrentHashMap<Long, OpenFile> files,
             AtomicLong nextFh,
             int rootFd,
-            IdentityProvider provider,
-            MigrationOptions options,
-            String strategyName) {
+            StrategySlot slot,
+            MigrationOptions options) {
         this.store = store;
         this.files = files;
         this.nextFh = nextFh;
         this.rootFd = rootFd;
-        this.provider = provider;
+        this.slot = slot;
+        this.provider = slot.provider;
         this.options = options;
-        this.strategyName = strategyName;
+        this.strategyName = slot.name;
     }
 
     @Override
@@ -663,7 +666,7 @@ final class PassthroughMigration implements AutoCloseable {
             } catch (ErrnoException e) {
                 throw new Lost("this daemon's strategy cannot hold it: " + e.getMessage());
             }
-            return new Inode(r.nodeId, identity, new IdsKey(statx.ino(), statx.dev(), mnt), statx.mode(), false);
+            return new Inode(r.nodeId, identity, new IdsKey(statx.ino(), statx.dev(), mnt), statx.mode(), false, slot);
         } finally {
             Linux.close(fd);
         }

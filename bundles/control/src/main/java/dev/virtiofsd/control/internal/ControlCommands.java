@@ -1,0 +1,246 @@
+package dev.virtiofsd.control.internal;
+
+import dev.virtiofsd.api.control.StrategyControl;
+import dev.virtiofsd.api.introspect.InodeStats;
+import dev.virtiofsd.api.introspect.RequestStats;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.Dictionary;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import org.osgi.framework.Bundle;
+import org.osgi.framework.BundleContext;
+import org.osgi.framework.Constants;
+import org.osgi.service.cm.Configuration;
+import org.osgi.service.cm.ConfigurationAdmin;
+import org.osgi.service.component.annotations.Activate;
+import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.component.annotations.ReferenceCardinality;
+import org.osgi.service.component.annotations.ReferencePolicy;
+import org.osgi.service.component.annotations.ReferencePolicyOption;
+
+/**
+ * The operator's commands, as Felix Gogo commands in scope {@value #SCOPE} (the control socket runs
+ * them for {@code virtiofsd-java-ctl}; any Gogo shell can too). Each returns its whole answer as a
+ * string; a failure is an {@link IllegalArgumentException} or {@link IllegalStateException} with one
+ * line saying why.
+ */
+@Component(
+        service = ControlCommands.class,
+        immediate = true,
+        property = {
+            "osgi.command.scope=" + ControlCommands.SCOPE,
+            "osgi.command.function=strategy",
+            "osgi.command.function=stats",
+            "osgi.command.function=bundles",
+            "osgi.command.function=profile",
+            "osgi.command.function=convert"
+        })
+public final class ControlCommands {
+    static final String SCOPE = "virtiofsd";
+    /** The commands the control socket accepts, and how many arguments each takes at most. */
+    static final Map<String, Integer> COMMANDS =
+            Map.of("strategy", 1, "stats", 0, "bundles", 0, "profile", 0, "convert", 1);
+
+    /** Configuration the launcher writes: profile name and source, and the PIDs it configured. */
+    static final String LAUNCHER_PID = "dev.virtiofsd.launcher";
+
+    private final BundleContext context;
+
+    @Reference(
+            cardinality = ReferenceCardinality.OPTIONAL,
+            policy = ReferencePolicy.DYNAMIC,
+            policyOption = ReferencePolicyOption.GREEDY)
+    private volatile StrategyControl strategies;
+
+    @Reference(
+            cardinality = ReferenceCardinality.OPTIONAL,
+            policy = ReferencePolicy.DYNAMIC,
+            policyOption = ReferencePolicyOption.GREEDY)
+    private volatile InodeStats inodes;
+
+    @Reference(
+            cardinality = ReferenceCardinality.OPTIONAL,
+            policy = ReferencePolicy.DYNAMIC,
+            policyOption = ReferencePolicyOption.GREEDY)
+    private volatile RequestStats requests;
+
+    @Reference(
+            cardinality = ReferenceCardinality.OPTIONAL,
+            policy = ReferencePolicy.DYNAMIC,
+            policyOption = ReferencePolicyOption.GREEDY)
+    private volatile ConfigurationAdmin configAdmin;
+
+    @Activate
+    public ControlCommands(BundleContext context) {
+        this.context = context;
+    }
+
+    /** {@code strategy}: the name of the strategy new inodes get. */
+    public String strategy() {
+        return control().strategy();
+    }
+
+    /**
+     * {@code strategy NAME}: new inodes get strategy NAME from now on, while the share stays mounted;
+     * inodes already known keep theirs. Switches the filesystem at once, then writes the choice to
+     * ConfigAdmin (PID dev.virtiofsd.passthrough, key "strategy"), so that the configuration names the
+     * strategy in use, and a later configuration update does not undo it.
+     */
+    public String strategy(String name) throws IOException {
+        StrategyControl c = control();
+        if (!c.available().contains(name)) {
+            throw new IllegalArgumentException("no inode-identity strategy named " + name + " (available: "
+                    + String.join(", ", c.available()) + ")");
+        }
+        // At once, with the strategy's own error if it cannot work here (e.g. handle-only without
+        // CAP_DAC_READ_SEARCH); then the configuration, so that it names the strategy in use.
+        c.select(name);
+        ConfigurationAdmin cm = configAdmin;
+        if (cm == null) {
+            throw new IllegalStateException("no ConfigurationAdmin service");
+        }
+        Configuration conf = cm.getConfiguration(StrategyControl.PID, "?");
+        Dictionary<String, Object> props = conf.getProperties();
+        if (props == null) {
+            throw new IllegalStateException("the passthrough filesystem has no configuration");
+        }
+        props.put(StrategyControl.STRATEGY_KEY, name);
+        conf.update(props);
+        return name;
+    }
+
+    /** {@code stats}: one JSON object with the inode, fd, open-file and per-opcode figures. */
+    public String stats() {
+        return Figures.of(inodes, requests).json();
+    }
+
+    /** {@code convert [MAX]}: gives fd-held inodes the current strategy's identity (see StrategyControl). */
+    public String convert() {
+        return convert(Long.MAX_VALUE);
+    }
+
+    public String convert(long max) {
+        if (max < 0) {
+            throw new IllegalArgumentException("convert MAX: MAX must not be negative");
+        }
+        return "converted " + control().convertFdInodes(max);
+    }
+
+    /** {@code bundles}: id, state, symbolic name and version of every bundle, one per line. */
+    public String bundles() {
+        StringBuilder b = new StringBuilder();
+        for (Bundle bundle : context.getBundles()) {
+            b.append(bundle.getBundleId())
+                    .append('\t')
+                    .append(state(bundle.getState()))
+                    .append('\t')
+                    .append(bundle.getSymbolicName())
+                    .append('\t')
+                    .append(bundle.getVersion())
+                    .append('\n');
+        }
+        return b.toString();
+    }
+
+    /**
+     * {@code profile}: the deployment profile the daemon was started with, then the configuration now
+     * in force for every PID the launcher wrote (profile and command line merged), one "PID key=value"
+     * per line.
+     */
+    public String profile() throws IOException {
+        ConfigurationAdmin cm = configAdmin;
+        if (cm == null) {
+            throw new IllegalStateException("no ConfigurationAdmin service");
+        }
+        Dictionary<String, Object> launcher = properties(cm, LAUNCHER_PID);
+        StringBuilder b = new StringBuilder();
+        String name = launcher == null ? null : (String) launcher.get("profile");
+        String source = launcher == null ? null : (String) launcher.get("profile.source");
+        b.append("profile ")
+                .append(name == null || name.isEmpty() ? "(none: command line only)" : name)
+                .append(source == null || source.isEmpty() ? "" : " (" + source + ")")
+                .append('\n');
+        List<String> pids = new ArrayList<>();
+        Object configured = launcher == null ? null : launcher.get("pids");
+        if (configured instanceof String[]) {
+            Collections.addAll(pids, (String[]) configured);
+        }
+        pids.add(0, LAUNCHER_PID);
+        for (String pid : pids) {
+            Dictionary<String, Object> p = properties(cm, pid);
+            if (p == null) {
+                continue;
+            }
+            Map<String, Object> sorted = new TreeMap<>();
+            for (String key : Collections.list(p.keys())) {
+                if (!key.equals(Constants.SERVICE_PID) && !key.startsWith("felix.") && !key.equals("pids")) {
+                    sorted.put(key, p.get(key));
+                }
+            }
+            for (Map.Entry<String, Object> e : sorted.entrySet()) {
+                b.append(pid)
+                        .append(' ')
+                        .append(e.getKey())
+                        .append('=')
+                        .append(text(e.getValue()))
+                        .append('\n');
+            }
+        }
+        return b.toString();
+    }
+
+    private static Dictionary<String, Object> properties(ConfigurationAdmin cm, String pid) throws IOException {
+        try {
+            Configuration[] c = cm.listConfigurations("(" + Constants.SERVICE_PID + "=" + pid + ")");
+            return c == null || c.length == 0 ? null : c[0].getProperties();
+        } catch (org.osgi.framework.InvalidSyntaxException e) {
+            throw new IllegalArgumentException(pid, e);
+        }
+    }
+
+    private static String text(Object v) {
+        if (v instanceof Object[]) {
+            List<String> parts = new ArrayList<>();
+            for (Object o : (Object[]) v) {
+                parts.add(String.valueOf(o));
+            }
+            return "[" + String.join(", ", parts) + "]";
+        }
+        return String.valueOf(v);
+    }
+
+    private StrategyControl control() {
+        StrategyControl c = strategies;
+        if (c == null) {
+            throw new IllegalStateException("the passthrough filesystem is not running");
+        }
+        return c;
+    }
+
+    static String state(int state) {
+        switch (state) {
+            case Bundle.ACTIVE:
+                return "ACTIVE";
+            case Bundle.RESOLVED:
+                return "RESOLVED";
+            case Bundle.INSTALLED:
+                return "INSTALLED";
+            case Bundle.STARTING:
+                return "STARTING";
+            case Bundle.STOPPING:
+                return "STOPPING";
+            default:
+                return "UNINSTALLED";
+        }
+    }
+
+    // ---- for the MXBeans: the same figures ------------------------------------------------
+
+    Figures figures() {
+        return Figures.of(inodes, requests);
+    }
+}

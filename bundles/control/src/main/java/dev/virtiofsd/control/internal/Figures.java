@@ -1,0 +1,91 @@
+package dev.virtiofsd.control.internal;
+
+import dev.virtiofsd.api.introspect.InodeStats;
+import dev.virtiofsd.api.introspect.OpcodeStats;
+import dev.virtiofsd.api.introspect.RequestStats;
+import java.io.IOException;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * One snapshot of the daemon's figures, shared by the {@code stats} command (as one JSON object)
+ * and the MXBeans, so both always say the same.
+ */
+final class Figures {
+    final String strategy;
+    final long inodes;
+    final Map<String, Long> inodesByKind;
+    final Map<String, Long> inodesByStrategy;
+    final long inodeFds;
+    final long openFiles;
+    final long openFds;
+    final boolean latencyMeasured;
+    final Map<String, OpcodeStats> requests;
+
+    private Figures(InodeStats inodes, RequestStats requests) {
+        this.strategy = inodes == null ? null : inodes.strategy();
+        this.inodes = inodes == null ? 0 : inodes.inodes();
+        this.inodesByKind = inodes == null ? Map.of() : new TreeMap<>(inodes.inodesByKind());
+        this.inodesByStrategy = inodes == null ? Map.of() : new TreeMap<>(inodes.inodesByStrategy());
+        this.inodeFds = inodes == null ? 0 : inodes.inodeFds();
+        this.openFiles = inodes == null ? 0 : inodes.openFiles();
+        this.openFds = processFds();
+        this.latencyMeasured = requests != null && requests.latencyMeasured();
+        this.requests = requests == null ? Map.of() : requests.byOpcode();
+    }
+
+    static Figures of(InodeStats inodes, RequestStats requests) {
+        return new Figures(inodes, requests);
+    }
+
+    /** Fds the whole process has open (entries of /proc/self/fd), the JVM's own included. */
+    static long processFds() {
+        long n = 0;
+        try (DirectoryStream<Path> ds = Files.newDirectoryStream(Paths.get("/proc/self/fd"))) {
+            for (Path ignored : ds) {
+                n++;
+            }
+        } catch (IOException e) {
+            return -1;
+        }
+        return Math.max(0, n - 1); // the directory stream's own fd
+    }
+
+    /** The {@code stats} command's answer: one JSON object. */
+    String json() {
+        StringBuilder b = new StringBuilder(512);
+        b.append('{');
+        Json.field(b, "strategy").append(Json.string(strategy)).append(',');
+        Json.field(b, "inodes").append(inodes).append(',');
+        Json.field(b, "inodesByKind");
+        Json.longs(b, inodesByKind).append(',');
+        Json.field(b, "inodesByStrategy");
+        Json.longs(b, inodesByStrategy).append(',');
+        Json.field(b, "inodeFds").append(inodeFds).append(',');
+        Json.field(b, "openFds").append(openFds).append(',');
+        Json.field(b, "openFiles").append(openFiles).append(',');
+        Json.field(b, "latencyMeasured").append(latencyMeasured).append(',');
+        Json.field(b, "requests").append('{');
+        boolean first = true;
+        for (Map.Entry<String, OpcodeStats> e : requests.entrySet()) {
+            if (!first) {
+                b.append(',');
+            }
+            first = false;
+            OpcodeStats s = e.getValue();
+            Json.field(b, e.getKey()).append('{');
+            Json.field(b, "count").append(s.count()).append(',');
+            Json.field(b, "errors").append(s.errors()).append(',');
+            Json.field(b, "p50Nanos").append(s.p50Nanos()).append(',');
+            Json.field(b, "p90Nanos").append(s.p90Nanos()).append(',');
+            Json.field(b, "p99Nanos").append(s.p99Nanos()).append(',');
+            Json.field(b, "maxNanos").append(s.maxNanos()).append('}');
+        }
+        b.append("}}");
+        return b.toString();
+    }
+}
