@@ -25,7 +25,9 @@ public final class Ctl {
             + " counts and latency percentiles\n"
             + "  convert [MAX]      give up to MAX fd-held inodes the current strategy's identity (sheds fds)\n"
             + "  bundles            the OSGi bundles and their states\n"
-            + "  profile            the deployment profile and the configuration in force\n";
+            + "  profile            the deployment profile and the configuration in force\n"
+            + "  update BSN         new revision of bundle BSN from its jar, then refresh (e.g. a strategy bundle)\n"
+            + "  stop BSN | start BSN\n";
 
     private Ctl() {}
 

@@ -10,9 +10,14 @@ import java.util.Dictionary;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import org.osgi.framework.Bundle;
 import org.osgi.framework.BundleContext;
+import org.osgi.framework.BundleException;
 import org.osgi.framework.Constants;
+import org.osgi.framework.FrameworkEvent;
+import org.osgi.framework.wiring.FrameworkWiring;
 import org.osgi.service.cm.Configuration;
 import org.osgi.service.cm.ConfigurationAdmin;
 import org.osgi.service.component.annotations.Activate;
@@ -37,13 +42,16 @@ import org.osgi.service.component.annotations.ReferencePolicyOption;
             "osgi.command.function=stats",
             "osgi.command.function=bundles",
             "osgi.command.function=profile",
-            "osgi.command.function=convert"
+            "osgi.command.function=convert",
+            "osgi.command.function=update",
+            "osgi.command.function=stop",
+            "osgi.command.function=start"
         })
 public final class ControlCommands {
     static final String SCOPE = "virtiofsd";
     /** The commands the control socket accepts, and how many arguments each takes at most. */
-    static final Map<String, Integer> COMMANDS =
-            Map.of("strategy", 1, "stats", 0, "bundles", 0, "profile", 0, "convert", 1);
+    static final Map<String, Integer> COMMANDS = Map.of(
+            "strategy", 1, "stats", 0, "bundles", 0, "profile", 0, "convert", 1, "update", 1, "stop", 1, "start", 1);
 
     /** Configuration the launcher writes: profile name and source, and the PIDs it configured. */
     static final String LAUNCHER_PID = "dev.virtiofsd.launcher";
@@ -128,6 +136,60 @@ public final class ControlCommands {
             throw new IllegalArgumentException("convert MAX: MAX must not be negative");
         }
         return "converted " + control().convertFdInodes(max);
+    }
+
+    /**
+     * {@code update BSN}: a new revision of the bundle from its location (its jar, e.g. replaced in a
+     * --bundles directory), then a refresh of it and the bundles wired to it, so the old revision's
+     * code is gone when this returns. Strategy bundles can be updated with the share mounted: the
+     * filesystem converts their inodes before their services go (see the passthrough's unbind).
+     */
+    public String update(String symbolicName) throws BundleException, InterruptedException {
+        Bundle b = bundle(symbolicName);
+        b.update();
+        refresh(b);
+        return symbolicName + " updated to " + b.getVersion() + ", " + state(b.getState());
+    }
+
+    /** {@code stop BSN}. */
+    public String stop(String symbolicName) throws BundleException {
+        Bundle b = bundle(symbolicName);
+        b.stop();
+        return symbolicName + " " + state(b.getState());
+    }
+
+    /** {@code start BSN}. */
+    public String start(String symbolicName) throws BundleException {
+        Bundle b = bundle(symbolicName);
+        b.start();
+        return symbolicName + " " + state(b.getState());
+    }
+
+    private Bundle bundle(String symbolicName) {
+        for (Bundle b : context.getBundles()) {
+            if (symbolicName.equals(b.getSymbolicName())) {
+                if (b.getBundleId() == 0
+                        || b.equals(context.getBundle())
+                        || "org.apache.felix.gogo.runtime".equals(symbolicName)) {
+                    throw new IllegalArgumentException(
+                            symbolicName + " serves this command: it cannot be stopped or updated from here");
+                }
+                return b;
+            }
+        }
+        throw new IllegalArgumentException("no bundle " + symbolicName + " (see: bundles)");
+    }
+
+    private void refresh(Bundle b) throws InterruptedException {
+        CountDownLatch done = new CountDownLatch(1);
+        context.getBundle(0).adapt(FrameworkWiring.class).refreshBundles(List.of(b), e -> {
+            if (e.getType() == FrameworkEvent.PACKAGES_REFRESHED) {
+                done.countDown();
+            }
+        });
+        if (!done.await(60, TimeUnit.SECONDS)) {
+            throw new IllegalStateException("refresh of " + b.getSymbolicName() + " did not finish in 60 s");
+        }
     }
 
     /** {@code bundles}: id, state, symbolic name and version of every bundle, one per line. */

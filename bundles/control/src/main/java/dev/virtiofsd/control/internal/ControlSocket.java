@@ -195,11 +195,12 @@ public final class ControlSocket {
         }
         String[] words = line.trim().split("\\s+");
         if (words.length == 0 || words[0].isEmpty() || words[0].equals("help")) {
-            return "OK\ncommands: strategy [NAME], stats, bundles, profile, convert [MAX]\n";
+            return "OK\ncommands: strategy [NAME], stats, convert [MAX], bundles, profile, update|stop|start BSN\n";
         }
         Integer maxArgs = ControlCommands.COMMANDS.get(words[0]);
         if (maxArgs == null) {
-            return "ERROR\nunknown command " + words[0] + " (commands: strategy, stats, bundles, profile, convert)\n";
+            return "ERROR\nunknown command " + words[0]
+                    + " (commands: strategy, stats, convert, bundles, profile, update, stop, start)\n";
         }
         if (words.length - 1 > maxArgs) {
             return "ERROR\n" + words[0] + " takes at most " + maxArgs + " argument" + (maxArgs == 1 ? "" : "s") + "\n";
