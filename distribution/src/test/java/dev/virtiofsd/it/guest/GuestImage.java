@@ -30,7 +30,8 @@ public final class GuestImage {
         "workload-features.sh",
         "workload-mapping.sh",
         "workload-directio.sh",
-        "workload-smoke.sh"
+        "workload-smoke.sh",
+        "workload-live.sh"
     };
     static final String[] XATTR_TOOLS = {"/usr/bin/setfattr", "/usr/bin/getfattr"};
 

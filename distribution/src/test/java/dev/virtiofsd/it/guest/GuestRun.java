@@ -30,6 +30,10 @@ public final class GuestRun {
     private int requestQueues = 1;
     private String kernelArgs = "";
     private java.util.function.LongConsumer whileServing;
+    /** More vhost-user-fs devices: tag, daemon, its socket (started before QEMU, waited for after). */
+    private final List<Device> extra = new ArrayList<>();
+
+    private record Device(String tag, DaemonCommand daemon, Path socket) {}
 
     private GuestRun(Path workDir, Path sharedDir, Path socketDir) {
         this.workDir = workDir;
@@ -72,6 +76,21 @@ public final class GuestRun {
         return this;
     }
 
+    /**
+     * Another vhost-user-fs device with tag {@code tag}, served by {@code daemon} on {@code socket}
+     * (one guest boot for several daemons). Its log is daemon-TAG.log; it must listen before QEMU
+     * starts and exit 0 once QEMU is gone, like the main daemon.
+     */
+    public GuestRun extraDevice(String tag, DaemonCommand daemon, Path socket) {
+        extra.add(new Device(tag, daemon, socket));
+        return this;
+    }
+
+    /** A socket path for an extra device, in this run's short socket directory. */
+    public Path extraSocket(String tag) {
+        return socketDir.resolve(tag + ".sock");
+    }
+
     /** QEMU's num-request-queues (Linux 6.1 still sends on the first one only). */
     public GuestRun requestQueues(int n) {
         this.requestQueues = n;
@@ -102,6 +121,16 @@ public final class GuestRun {
         Files.writeString(workDir.resolve("daemon.cmd"), daemon + "\n");
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(GuestEnvironment.timeoutSeconds());
 
+        List<Process> extraDaemons = new ArrayList<>();
+        for (Device dev : extra) {
+            Files.writeString(workDir.resolve("daemon-" + dev.tag() + ".cmd"), dev.daemon() + "\n");
+            extraDaemons.add(new ProcessBuilder(dev.daemon().argv())
+                    .redirectErrorStream(true)
+                    .redirectOutput(
+                            workDir.resolve("daemon-" + dev.tag() + ".log").toFile())
+                    .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
+                    .start());
+        }
         long t0 = System.nanoTime();
         Process d = new ProcessBuilder(daemon.argv())
                 .redirectErrorStream(true)
@@ -129,6 +158,22 @@ public final class GuestRun {
                 Thread.sleep(20);
             }
             daemonStart = (System.nanoTime() - t0) / 1_000_000;
+            for (int i = 0; i < extra.size(); i++) {
+                Device dev = extra.get(i);
+                Path devLog = workDir.resolve("daemon-" + dev.tag() + ".log");
+                while (!listening(dev.socket())) {
+                    if (!extraDaemons.get(i).isAlive()) {
+                        throw new IOException("daemon " + dev.tag() + " exited with "
+                                + extraDaemons.get(i).exitValue() + " before listening, log tail:\n"
+                                + GuestResult.tail(read(devLog), 30));
+                    }
+                    if (System.nanoTime() - t0 > TimeUnit.SECONDS.toNanos(90)) {
+                        throw new IOException("daemon " + dev.tag() + " did not listen within 90 s, log tail:\n"
+                                + GuestResult.tail(read(devLog), 30));
+                    }
+                    Thread.sleep(20);
+                }
+            }
 
             List<String> qemu = new ArrayList<>(List.of(
                     "qemu-system-x86_64",
@@ -158,6 +203,13 @@ public final class GuestRun {
                             + (kernelArgs.isEmpty() ? "" : " " + kernelArgs),
                     "-serial",
                     "file:" + console));
+            for (Device dev : extra) {
+                qemu.addAll(List.of(
+                        "-chardev",
+                        "socket,id=c-" + dev.tag() + ",path=" + dev.socket(),
+                        "-device",
+                        "vhost-user-fs-pci,queue-size=1024,chardev=c-" + dev.tag() + ",tag=" + dev.tag()));
+            }
             if (!allowReboot) qemu.add("-no-reboot");
             Files.writeString(workDir.resolve("qemu.cmd"), String.join(" ", qemu) + "\n");
             long g0 = System.nanoTime();
@@ -211,15 +263,34 @@ public final class GuestRun {
                 daemonExit = d.exitValue();
                 daemonExitAfter = (System.nanoTime() - e0) / 1_000_000;
             }
+            for (int i = 0; i < extra.size(); i++) {
+                Process x = extraDaemons.get(i);
+                if (!x.waitFor(20, TimeUnit.SECONDS) || x.exitValue() != 0) {
+                    // the main daemon's status stands for all: a failed extra one fails the run
+                    daemonExit = x.isAlive() ? null : (Integer) x.exitValue();
+                    stopReason = (stopReason == null ? "" : stopReason + "; ") + "daemon "
+                            + extra.get(i).tag() + (x.isAlive() ? " did not exit" : " exited with " + x.exitValue());
+                }
+            }
         } finally {
             if (q != null && q.isAlive()) kill(q);
             if (d.isAlive()) kill(d);
+            for (Process x : extraDaemons) {
+                if (x.isAlive()) kill(x);
+            }
             Files.deleteIfExists(socket);
             deleteTree(socketDir);
         }
+        StringBuilder logs = new StringBuilder(read(daemonLog));
+        for (Device dev : extra) {
+            logs.append("\n--- daemon ")
+                    .append(dev.tag())
+                    .append(" ---\n")
+                    .append(read(workDir.resolve("daemon-" + dev.tag() + ".log")));
+        }
         return new GuestResult(
                 read(console),
-                read(daemonLog) + read(qemuLog),
+                logs + read(qemuLog),
                 qemuExit,
                 daemonExit,
                 stopReason,

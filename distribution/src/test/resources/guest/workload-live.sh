@@ -1,0 +1,88 @@
+# Sourced by /init with tag myfs mounted on $M. The host switches the daemon's inode-identity
+# strategy (fd -> handle -> fd ...), updates a strategy bundle and converts inodes through the
+# control socket while this copies and checksums a tree into the share, round after round, until
+# the host creates $M/.switch-done. Then one device per deployment profile (tags libvirt, kata,
+# hardened) is mounted and used: one guest boot for all of them.
+
+drop_caches() { sync; echo 3 > /proc/sys/vm/drop_caches; }
+
+# A source tree in guest memory: 3 levels, 120 small files, 4 of 256 KiB, a symlink.
+t_make_tree() {
+    mkdir -p /tmp/src
+    for a in 0 1 2 3; do
+        for b in 0 1 2; do
+            mkdir -p /tmp/src/a$a/b$b
+            for c in 0 1 2 3 4 5 6 7 8 9; do
+                echo "file $a/$b/$c $(seq -s, 1 $((a * 30 + b * 10 + c)))" > /tmp/src/a$a/b$b/f$c
+            done
+        done
+        dd if=/dev/urandom of=/tmp/src/a$a/big bs=64k count=4 2>/dev/null
+    done
+    ln -s a0/b0/f0 /tmp/src/link
+    (cd /tmp/src && find . -type f | sort | xargs sha256sum) > /tmp/src.sha256
+    [ "$(wc -l < /tmp/src.sha256)" = 124 ]
+}
+
+t_copy_while_switching() {
+    : > $M/.guest-started
+    round=0
+    while [ ! -e $M/.switch-done ] && [ $round -lt 400 ]; do
+        cp -a /tmp/src $M/copy$round
+        (cd $M/copy$round && sha256sum -c -s /tmp/src.sha256)
+        [ "$(readlink $M/copy$round/link)" = a0/b0/f0 ]
+        # read an earlier copy too: inodes made under another strategy
+        if [ $round -ge 2 ]; then
+            (cd $M/copy$((round - 2)) && sha256sum -c -s /tmp/src.sha256)
+        fi
+        round=$((round + 1))
+    done
+    value rounds $round
+    [ -e $M/.switch-done ]
+    [ $round -ge 3 ]
+}
+
+t_verify_all_copies() {
+    drop_caches
+    n=0
+    for d in $M/copy*; do
+        (cd $d && sha256sum -c -s /tmp/src.sha256)
+        n=$((n + 1))
+    done
+    value copies $n
+    rm -rf $M/copy0
+    [ ! -e $M/copy0 ]
+}
+
+P=/p
+t_profile_rw() {
+    mkdir -p $P/$1
+    mount -t virtiofs $1 $P/$1
+    [ "$(cat $P/$1/from-host)" = "host $1" ]
+    echo "guest $1" > $P/$1/from-guest
+    drop_caches
+    [ "$(cat $P/$1/from-guest)" = "guest $1" ]
+    umount $P/$1
+}
+t_profile_libvirt() { t_profile_rw libvirt; }
+t_profile_kata() { t_profile_rw kata; }
+t_profile_hardened() {
+    mkdir -p $P/hardened
+    mount -t virtiofs hardened $P/hardened
+    [ "$(cat $P/hardened/from-host)" = "host hardened" ]
+    ls -l $P/hardened > /dev/null
+    # read-only: every change is refused, nothing appears on the host
+    fails sh -c "echo x > $P/hardened/from-guest" 2>/dev/null
+    fails mkdir $P/hardened/d 2>/dev/null
+    fails rm $P/hardened/from-host 2>/dev/null
+    umount $P/hardened
+}
+
+t_umount() { sync; umount $M; fails grep -q " $M " /proc/mounts; }
+
+check make-tree t_make_tree
+check copy-while-switching t_copy_while_switching
+check verify-all-copies t_verify_all_copies
+check profile-libvirt t_profile_libvirt
+check profile-kata t_profile_kata
+check profile-hardened t_profile_hardened
+check umount t_umount
