@@ -16,8 +16,8 @@ import java.util.regex.Pattern;
 
 /** bin/virtiofsd-java-ctl of the distribution under test, as a process. */
 public final class Ctl {
-    static final Path DIST = Paths.get(System.getProperty("virtiofsd.dist", "target/virtiofsd-java"));
-    static final Path BIN = DIST.resolve("bin/virtiofsd-java-ctl");
+    public static final Path DIST = Paths.get(System.getProperty("virtiofsd.dist", "target/virtiofsd-java"));
+    public static final Path BIN = DIST.resolve("bin/virtiofsd-java-ctl");
 
     private Ctl() {}
 
