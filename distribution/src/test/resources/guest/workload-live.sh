@@ -2,7 +2,8 @@
 # strategy (fd -> handle -> fd ...), updates a strategy bundle and converts inodes through the
 # control socket while this copies and checksums a tree into the share, round after round, until
 # the host creates $M/.switch-done. Then one device per deployment profile (tags libvirt, kata,
-# hardened) is mounted and used: one guest boot for all of them.
+# hardened) and one served by the third-party example strategy (tag hybrid) are mounted and used:
+# one guest boot for all of them.
 
 drop_caches() { sync; echo 3 > /proc/sys/vm/drop_caches; }
 
@@ -77,6 +78,20 @@ t_profile_hardened() {
     umount $P/hardened
 }
 
+t_hybrid() {
+    mkdir -p $P/hybrid
+    mount -t virtiofs hybrid $P/hybrid
+    [ "$(cat $P/hybrid/from-host)" = "host hybrid" ]
+    echo "guest hybrid" > $P/hybrid/from-guest
+    cp -a /tmp/src $P/hybrid/copy
+    drop_caches
+    # twice: the second pass finds hot inodes with their cached O_PATH fds
+    (cd $P/hybrid/copy && sha256sum -c -s /tmp/src.sha256)
+    (cd $P/hybrid/copy && sha256sum -c -s /tmp/src.sha256)
+    ls -lR $P/hybrid/copy > /dev/null
+    umount $P/hybrid
+}
+
 t_umount() { sync; umount $M; fails grep -q " $M " /proc/mounts; }
 
 check make-tree t_make_tree
@@ -85,4 +100,5 @@ check verify-all-copies t_verify_all_copies
 check profile-libvirt t_profile_libvirt
 check profile-kata t_profile_kata
 check profile-hardened t_profile_hardened
+check hybrid-strategy t_hybrid
 check umount t_umount

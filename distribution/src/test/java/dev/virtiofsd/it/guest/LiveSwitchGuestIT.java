@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.virtiofsd.it.example.ExampleBuild;
 import dev.virtiofsd.it.live.Ctl;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -20,7 +21,8 @@ import org.junit.jupiter.api.Test;
  * -> handle-preferred, updates the handle strategies' bundle, and converts fd inodes to handles:
  * nothing fails, every copy checks, and stats counted inodes of both kinds at once. Tags libvirt,
  * kata and hardened are daemons started with those deployment profiles (the guest writes through
- * the first two; hardened is read-only and refuses every change).
+ * the first two; hardened is read-only and refuses every change). Tag hybrid is served with the
+ * third-party example strategy (examples/hybrid-strategy, built from its own pom) from --bundles.
  */
 class LiveSwitchGuestIT {
     @Test
@@ -58,6 +60,30 @@ class LiveSwitchGuestIT {
                                     run.extraSocket(profile).toString())),
                     run.extraSocket(profile));
         }
+
+        // The third-party example strategy, built from its own pom, dropped into --bundles DIR.
+        Path bundles = Files.createDirectories(run.workDir().resolve("bundles"));
+        Files.copy(
+                ExampleBuild.jar(),
+                bundles.resolve("hybrid-strategy.jar"),
+                java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        Path hybridShare = Files.createDirectories(run.workDir().resolve("shared-hybrid"));
+        Files.writeString(hybridShare.resolve("from-host"), "host hybrid\n");
+        run.extraDevice(
+                "hybrid",
+                new DaemonCommand(
+                        "hybrid",
+                        List.of(
+                                launcher.toString(),
+                                "--shared-dir",
+                                hybridShare.toString(),
+                                "--socket-path",
+                                run.extraSocket("hybrid").toString(),
+                                "--bundles",
+                                bundles.toString(),
+                                "--strategy",
+                                "hybrid")),
+                run.extraSocket("hybrid"));
 
         // The host's side: waits for the guest to start copying, then changes strategies under it.
         List<String> log = new ArrayList<>();
@@ -121,6 +147,7 @@ class LiveSwitchGuestIT {
                         "profile-libvirt",
                         "profile-kata",
                         "profile-hardened",
+                        "hybrid-strategy",
                         "umount"),
                 1);
         assertEquals(7, log.size(), log::toString);
@@ -134,6 +161,8 @@ class LiveSwitchGuestIT {
                     Files.readString(run.workDir().resolve("shared-" + profile).resolve("from-guest")));
         }
         assertFalse(Files.exists(run.workDir().resolve("shared-hardened").resolve("from-guest")));
+        assertEquals("guest hybrid\n", Files.readString(hybridShare.resolve("from-guest")));
+        assertTrue(Files.isDirectory(hybridShare.resolve("copy/a3/b2")), "the guest's tree copy on the host");
         assertTrue(Files.exists(run.workDir().resolve("shared-hardened").resolve("from-host")));
         run.deleteSharedDir();
     }
