@@ -85,10 +85,8 @@ class CommandLineTest {
                 "--strategy",
                 "acme-cached");
         assertEquals("acme-cached", o.strategyName());
-        assertTrue(Main.configurations(o)
-                .get(Main.PID_PASSTHROUGH)
-                .get("strategy.target")
-                .equals("(inode.identity=acme-cached)"));
+        assertTrue(
+                Main.configurations(o).get(Main.PID_PASSTHROUGH).get("strategy").equals("acme-cached"));
     }
 
     @Test
@@ -426,8 +424,8 @@ class CommandLineTest {
                         false,
                         "announce.submounts",
                         true,
-                        "strategy.target",
-                        "(inode.identity=fd)",
+                        "strategy",
+                        "fd",
                         "migration.mode",
                         "find-paths",
                         "migration.on.error",

@@ -60,5 +60,5 @@ public @interface PassthroughConfig {
     @AttributeDefinition(
             description = "inode.identity name of the strategy new inodes get (fd, handle-preferred, handle-only, or a"
                     + " third-party one); may change while the share is mounted")
-    String strategy() default "fd";
+    String strategy();
 }

@@ -1,0 +1,143 @@
+package dev.virtiofsd.launcher;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** --profile: the shipped profiles parse, the command line wins key by key, third-party PIDs pass through. */
+class ProfileTest {
+    /** The distribution's sources stand for its home (conf/profiles). */
+    static final Path HOME =
+            Paths.get("../distribution/src/main/dist").toAbsolutePath().normalize();
+
+    @TempDir
+    Path tmp;
+
+    private Options parse(String... args) throws Exception {
+        Options o = CommandLine.parse(args);
+        o.loadedProfile = Profile.load(o.profile, HOME);
+        Main.applyLauncherSection(o, o.loadedProfile);
+        CommandLine.checkCombination(o);
+        return o;
+    }
+
+    @Test
+    void everyShippedProfileReadsAndNamesWhatItIsFor() throws Exception {
+        assertEquals(List.of("hardened", "host-mount", "kata", "libvirt"), Profile.shipped(HOME));
+        for (String name : Profile.shipped(HOME)) {
+            Profile p = Profile.load(name, HOME);
+            assertEquals(name, p.name());
+            assertTrue(p.configurations().containsKey(Main.PID_PASSTHROUGH), name);
+            assertTrue(p.launcher("transport") != null, name + " names its transport");
+        }
+    }
+
+    @Test
+    void hardenedIsHandleOnlyReadOnlyWithoutControlOrHostMount() throws Exception {
+        Options o = parse("--profile", "hardened", "--shared-dir", "/srv", "--socket-path", "/tmp/s");
+        Map<String, Object> fs = Main.effectiveConfigurations(o).get(Main.PID_PASSTHROUGH);
+        assertEquals("handle-only", fs.get("strategy"));
+        assertEquals(Boolean.TRUE, fs.get("readonly"));
+        assertEquals(Boolean.FALSE, fs.get("xattr"));
+        assertEquals("/srv", fs.get("shared.dir"), "the command line's required options");
+        Set<String> excluded = o.loadedProfile.excludedBundles();
+        assertTrue(
+                excluded.containsAll(Set.of("dev.virtiofsd.control", "dev.virtiofsd.transport.fusedev")),
+                excluded.toString());
+    }
+
+    @Test
+    void theCommandLineWinsKeyByKeyAndDefaultsDoNot() throws Exception {
+        // kata sets the pool to 1 thread; not given: the profile's; given (even the default value): the command line's
+        Options o = parse("--profile", "kata", "--shared-dir", "/srv", "--socket-path", "/tmp/s");
+        assertEquals(1, Main.effectiveConfigurations(o).get(Main.PID_VHOST_USER).get("thread.pool.size"));
+        o = parse("--profile", "kata", "--shared-dir", "/srv", "--socket-path", "/tmp/s", "--thread-pool-size", "0");
+        assertEquals(0, Main.effectiveConfigurations(o).get(Main.PID_VHOST_USER).get("thread.pool.size"));
+        o = parse(
+                "--profile",
+                "hardened",
+                "--shared-dir",
+                "/srv",
+                "--socket-path",
+                "/tmp/s",
+                "--inode-file-handles=prefer");
+        assertEquals(
+                "handle-preferred",
+                Main.effectiveConfigurations(o).get(Main.PID_PASSTHROUGH).get("strategy"));
+        assertEquals(
+                Boolean.TRUE,
+                Main.effectiveConfigurations(o).get(Main.PID_PASSTHROUGH).get("readonly"));
+    }
+
+    @Test
+    void hostMountSelectsTheFuseTransportUnlessTheCommandLineSaysOtherwise() throws Exception {
+        Options o = parse("--profile", "host-mount", "--shared-dir", "/srv", "--mountpoint", "/mnt");
+        assertEquals(Options.FUSE_DEV, o.transport);
+        Map<String, Map<String, Object>> c = Main.effectiveConfigurations(o);
+        assertEquals("/mnt", c.get(Main.PID_FUSE_DEV).get("mountpoint"));
+        assertEquals("host-mount", c.get(Main.PID_LAUNCHER).get("profile"));
+        assertFalse(c.containsKey(Main.PID_VHOST_USER));
+        UsageException e =
+                assertThrows(UsageException.class, () -> parse("--profile", "host-mount", "--shared-dir", "/srv"));
+        assertEquals("--transport=fuse-dev needs --mountpoint DIR", e.getMessage());
+    }
+
+    @Test
+    void aProfileFileConfiguresAThirdPartyBundleTooWithTypedValues() throws Exception {
+        Path f = tmp.resolve("mine.json");
+        Files.writeString(f, """
+                // comments are allowed, as in the OSGi Configurator format
+                {
+                  ":configurator:resource-version": 1,
+                  ":configurator:symbolic-name": "org.example.profile.mine",
+                  ":configurator:version": "1.0.0",
+                  "dev.virtiofsd.passthrough": { "strategy": "hybrid", "cache": "always" },
+                  "org.example.virtiofsd.hybrid": { "hot.fds:Integer": 4096, "tags:String[]": ["a", "b"] }
+                }
+                """);
+        Options o = parse("--profile", f.toString(), "--shared-dir", "/srv", "--socket-path", "/tmp/s");
+        Map<String, Map<String, Object>> c = Main.effectiveConfigurations(o);
+        assertEquals(4096, c.get("org.example.virtiofsd.hybrid").get("hot.fds"));
+        assertEquals(List.of("a", "b"), List.of((String[])
+                c.get("org.example.virtiofsd.hybrid").get("tags")));
+        assertEquals("hybrid", c.get(Main.PID_PASSTHROUGH).get("strategy"));
+        assertEquals("always", c.get(Main.PID_PASSTHROUGH).get("cache"));
+        assertEquals("mine", c.get(Main.PID_LAUNCHER).get("profile"));
+        assertTrue(List.of((String[]) c.get(Main.PID_LAUNCHER).get("pids")).contains("org.example.virtiofsd.hybrid"));
+    }
+
+    @Test
+    void badProfilesAreOneLine() throws Exception {
+        UsageException e = assertThrows(
+                UsageException.class,
+                () -> parse("--profile", "nope", "--shared-dir", "/srv", "--socket-path", "/tmp/s"));
+        assertTrue(e.getMessage().startsWith("--profile nope: no profile named nope in "), e.getMessage());
+        Path f = tmp.resolve("bad.json");
+        Files.writeString(f, "{ \"dev.virtiofsd.passthrough\": [1, 2] ");
+        e = assertThrows(
+                UsageException.class,
+                () -> parse("--profile", f.toString(), "--shared-dir", "/srv", "--socket-path", "/tmp/s"));
+        assertTrue(e.getMessage().contains("is not a valid OSGi Configurator JSON resource"), e.getMessage());
+        assertFalse(e.getMessage().contains("\n"));
+        Path t = tmp.resolve("badtransport.json");
+        Files.writeString(
+                t,
+                "{ \":configurator:resource-version\": 1, \":configurator:symbolic-name\": \"x\","
+                        + " \":configurator:version\": \"1\", \"dev.virtiofsd.launcher\": { \"transport\":"
+                        + " \"carrier-pigeon\" } }");
+        e = assertThrows(
+                UsageException.class,
+                () -> parse("--profile", t.toString(), "--shared-dir", "/srv", "--socket-path", "/tmp/s"));
+        assertTrue(e.getMessage().contains("must be vhost-user or fuse-dev"), e.getMessage());
+    }
+}
