@@ -82,7 +82,7 @@ public final class FelixLauncher implements AutoCloseable {
         try (java.util.jar.JarFile j = new java.util.jar.JarFile(jar.toFile())) {
             java.util.jar.Manifest m = j.getManifest();
             String bsn = m == null ? null : m.getMainAttributes().getValue(Constants.BUNDLE_SYMBOLICNAME);
-            return bsn == null ? "" : bsn.split(";")[0].trim();
+            return bsn == null ? "" : bsn.split(";", 2)[0].trim();
         } catch (IOException e) {
             return "";
         }

@@ -126,12 +126,12 @@ public final class Profile {
         if (v == null) {
             return out;
         }
-        if (v instanceof String) {
-            out.add((String) v);
-        } else if (v instanceof String[]) {
-            Collections.addAll(out, (String[]) v);
-        } else if (v instanceof java.util.Collection) {
-            for (Object o : (java.util.Collection<?>) v) {
+        if (v instanceof String one) {
+            out.add(one);
+        } else if (v instanceof String[] many) {
+            Collections.addAll(out, many);
+        } else if (v instanceof java.util.Collection<?> list) {
+            for (Object o : list) {
                 out.add(String.valueOf(o));
             }
         } else {

@@ -47,8 +47,8 @@ class ProfileTest {
         Options o = parse("--profile", "hardened", "--shared-dir", "/srv", "--socket-path", "/tmp/s");
         Map<String, Object> fs = Main.effectiveConfigurations(o).get(Main.PID_PASSTHROUGH);
         assertEquals("handle-only", fs.get("strategy"));
-        assertEquals(Boolean.TRUE, fs.get("readonly"));
-        assertEquals(Boolean.FALSE, fs.get("xattr"));
+        assertEquals(true, fs.get("readonly"));
+        assertEquals(false, fs.get("xattr"));
         assertEquals("/srv", fs.get("shared.dir"), "the command line's required options");
         Set<String> excluded = o.loadedProfile.excludedBundles();
         assertTrue(
@@ -75,8 +75,7 @@ class ProfileTest {
                 "handle-preferred",
                 Main.effectiveConfigurations(o).get(Main.PID_PASSTHROUGH).get("strategy"));
         assertEquals(
-                Boolean.TRUE,
-                Main.effectiveConfigurations(o).get(Main.PID_PASSTHROUGH).get("readonly"));
+                true, Main.effectiveConfigurations(o).get(Main.PID_PASSTHROUGH).get("readonly"));
     }
 
     @Test

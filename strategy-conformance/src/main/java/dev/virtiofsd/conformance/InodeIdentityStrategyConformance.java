@@ -264,7 +264,7 @@ public abstract class InodeIdentityStrategyConformance {
             assertTrue(id.heldFds() >= 0);
             held += id.heldFds();
         }
-        long extraProvider = provider.heldFds() - providerBefore;
+        long extraProvider = (long) provider.heldFds() - providerBefore;
         assertEquals(
                 held + extraProvider,
                 openFds() - before,

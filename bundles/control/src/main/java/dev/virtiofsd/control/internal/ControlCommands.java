@@ -228,8 +228,8 @@ public final class ControlCommands {
                 .append('\n');
         List<String> pids = new ArrayList<>();
         Object configured = launcher == null ? null : launcher.get("pids");
-        if (configured instanceof String[]) {
-            Collections.addAll(pids, (String[]) configured);
+        if (configured instanceof String[] names) {
+            Collections.addAll(pids, names);
         }
         pids.add(0, LAUNCHER_PID);
         for (String pid : pids) {
@@ -265,9 +265,9 @@ public final class ControlCommands {
     }
 
     private static String text(Object v) {
-        if (v instanceof Object[]) {
+        if (v instanceof Object[] values) {
             List<String> parts = new ArrayList<>();
-            for (Object o : (Object[]) v) {
+            for (Object o : values) {
                 parts.add(String.valueOf(o));
             }
             return "[" + String.join(", ", parts) + "]";

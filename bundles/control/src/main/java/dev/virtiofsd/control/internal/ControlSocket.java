@@ -130,7 +130,7 @@ public final class ControlSocket {
             return false;
         }
         try (SocketChannel c = SocketChannel.open(UnixDomainSocketAddress.of(path))) {
-            return false;
+            return !c.isConnected();
         } catch (IOException e) {
             return true;
         }
@@ -207,7 +207,7 @@ public final class ControlSocket {
         }
         for (int i = 1; i < words.length; i++) {
             if (!ARG.matcher(words[i]).matches()) {
-                return "ERROR\nargument " + (i) + " of " + words[0] + ": letters, digits, '.', '_' and '-' only\n";
+                return "ERROR\nargument " + i + " of " + words[0] + ": letters, digits, '.', '_' and '-' only\n";
             }
         }
         String script = ControlCommands.SCOPE + ":" + String.join(" ", words);
