@@ -57,6 +57,7 @@ public @interface PassthroughConfig {
 
     @AttributeDefinition(name = "translate.gid", description = "gid translations, TYPE:A:B[:C]")
     String[] translate_gid() default {};
+
     @AttributeDefinition(
             description = "inode.identity name of the strategy new inodes get (fd, handle-preferred, handle-only, or a"
                     + " third-party one); may change while the share is mounted")
