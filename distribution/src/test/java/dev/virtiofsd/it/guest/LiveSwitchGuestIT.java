@@ -114,7 +114,8 @@ class LiveSwitchGuestIT {
                     Map<String, Long> kinds = Ctl.numbers(stats, "inodesByKind");
                     bothKinds[0] |= kinds.getOrDefault("fd", 0L) > 0 && kinds.getOrDefault("handle", 0L) > 0;
                     synchronized (log) {
-                        log.add(String.join(" ", step) + " -> " + out + "; inodesByKind " + kinds);
+                        log.add(String.join(" ", step) + " -> " + out + "; inodesByKind " + kinds + ", inode fds "
+                                + Ctl.number(stats, "inodeFds") + ", process fds " + Ctl.number(stats, "openFds"));
                     }
                 }
                 Thread.sleep(1500);

@@ -36,9 +36,9 @@ public interface StrategyControl {
     void select(String name);
 
     /**
-     * Gives up to {@code max} inodes that hold an fd (and are not used for POSIX locks) the identity
-     * the current strategy makes, so that a handle strategy sheds their fds. The node ids the client
-     * knows do not change. Returns how many inodes changed identity; 0 when the current strategy gives
+     * Gives up to {@code max} inodes that hold an fd the identity the current strategy makes, so that
+     * a handle strategy sheds their fds. The node ids the client knows, and its POSIX locks, do not
+     * change; a request or an open file still using an inode's old identity keeps it until done. Returns how many inodes changed identity; 0 when the current strategy gives
      * no fd-less identities.
      */
     long convertFdInodes(long max);

@@ -146,9 +146,29 @@ public final class ControlCommands {
      */
     public String update(String symbolicName) throws BundleException, InterruptedException {
         Bundle b = bundle(symbolicName);
+        java.nio.file.Path jar = jarOf(b.getLocation());
+        if (jar != null && !java.nio.file.Files.isReadable(jar)) {
+            // Checked first: Felix stops the bundle before it reads the new revision. Inside the
+            // sandbox the host's paths are out of reach, so a new revision needs a restart.
+            throw new IllegalStateException("update " + symbolicName + ": the daemon cannot read " + jar
+                    + " (a sandboxed daemon sees only the shared directory; restart it to load a new revision)");
+        }
         b.update();
         refresh(b);
         return symbolicName + " updated to " + b.getVersion() + ", " + state(b.getState());
+    }
+
+    /** The jar behind a bundle location ("reference:file:..." or "file:..."), else null. */
+    static java.nio.file.Path jarOf(String location) {
+        String l = location.startsWith("reference:") ? location.substring("reference:".length()) : location;
+        if (!l.startsWith("file:")) {
+            return null;
+        }
+        try {
+            return java.nio.file.Paths.get(java.net.URI.create(l));
+        } catch (IllegalArgumentException | java.nio.file.FileSystemNotFoundException e) {
+            return null;
+        }
     }
 
     /** {@code stop BSN}. */

@@ -170,12 +170,6 @@ final class Inode {
         locksHandedOver = true;
     }
 
-    /** Whether POSIX lock fds are open on this inode. */
-    boolean hasPlocks() {
-        ConcurrentHashMap<Long, LockFd> m = plocks;
-        return m != null && !m.isEmpty();
-    }
-
     /** Frees everything the inode holds; runs once, when the last reference goes. */
     private void free() {
         ConcurrentHashMap<Long, LockFd> m = locksHandedOver ? null : plocks;

@@ -313,7 +313,8 @@ public final class PassthroughFileSystem
      * not outlive this call). If new inodes got it, they get the filesystem's own O_PATH fds until a
      * strategy of the configured name is registered again. Every inode whose identity it made is
      * converted now, while its code still runs, to the identity new inodes get; inodes that cannot be
-     * converted (POSIX locks on them, gone on the host, fd budget) keep theirs until forgotten.
+     * converted (gone on the host, fd budget) keep theirs until forgotten. An old identity that a
+     * request in flight or an open file still holds is closed by its last user (see {@link #convert}).
      */
     void unbindStrategy(InodeIdentityStrategy strategy, Map<String, Object> properties) {
         String name = name(strategy, properties);

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.virtiofsd.api.fs.AttrOut;
 import dev.virtiofsd.api.fs.EntryOut;
+import dev.virtiofsd.api.fs.FileLock;
 import dev.virtiofsd.api.fs.OpenOut;
 import dev.virtiofsd.api.fs.RequestContext;
 import dev.virtiofsd.api.identity.IdentityProvider;
@@ -194,6 +195,86 @@ class StrategySwitchTest {
         assertTrue(e.getMessage().contains("available: fd, handle-preferred"), e.getMessage());
         assertEquals("fd", fs.strategy());
         assertNotNull(fs.store().get(lookup("f0")));
+    }
+
+    // ---- conversion under the ownership model: nothing a request or an open file uses is closed ----
+
+    private static String fdTarget(int fd) {
+        try {
+            return Files.readSymbolicLink(Path.of("/proc/self/fd/" + fd)).toString();
+        } catch (java.io.IOException e) {
+            return "closed";
+        }
+    }
+
+    @Test
+    void conversionNeverClosesTheFdOfARequestInFlight() throws Exception {
+        long a = lookup("f0");
+        // a request on another queue holds the inode (as InodeUse does) and uses its O_PATH fd
+        Inode inFlight = fs.store().acquire(a);
+        int pathFd = inFlight.identity.acquirePath();
+        String target = fdTarget(pathFd);
+        assertTrue(target.endsWith("/f0"), target);
+        fs.select("handle-preferred");
+        assertEquals(2, fs.convertFdInodes(Long.MAX_VALUE), "the root and f0");
+        assertEquals("handle", kind(a), "the node id reaches the new identity at once");
+        assertEquals(target, fdTarget(pathFd), "the request's fd is still open, on the same file");
+        assertEquals("content 0\n", read(a));
+        inFlight.identity.releasePath(pathFd);
+        inFlight.release(); // the request ends: the old identity and its fd go with its last user
+        assertEquals(0, inFlight.refs());
+        assertFalse(fdTarget(pathFd).endsWith("/f0"), "closed once unused");
+    }
+
+    @Test
+    void anOpenFileAndItsPosixLocksSurviveAConversion() throws Exception {
+        long a = lookup("f1");
+        OpenOut o = new OpenOut();
+        fs.open(ctx, a, Linux.O_RDWR, o);
+        FileLock wr = new FileLock();
+        wr.type = FileLock.F_WRLCK;
+        wr.start = 0;
+        wr.end = Long.MAX_VALUE;
+        fs.setlk(ctx, a, o.fh, 11, wr, false, false);
+        fs.select("handle-preferred");
+        assertEquals(2, fs.convertFdInodes(Long.MAX_VALUE), "an inode with locks and an open file converts too");
+        assertEquals("handle", kind(a));
+        // the lock is still held: another owner sees it, through the new inode
+        FileLock probe = new FileLock();
+        probe.type = FileLock.F_WRLCK;
+        probe.start = 0;
+        probe.end = Long.MAX_VALUE;
+        fs.getlk(ctx, a, o.fh, 12, probe);
+        assertEquals(FileLock.F_WRLCK, probe.type, "owner 11's lock survived the conversion");
+        // owner 11 extends its own lock after the conversion: same lock fd, so no conflict with itself
+        FileLock more = new FileLock();
+        more.type = FileLock.F_WRLCK;
+        more.start = 0;
+        more.end = 10;
+        fs.setlk(ctx, a, o.fh, 11, more, false, false);
+        // the open file made before the conversion still reads, and RELEASE drops owner 11's locks
+        long buf = NativeMemory.allocate(64);
+        allocations.add(buf);
+        assertEquals(
+                10,
+                fs.read(ctx, a, o.fh, 0, 64, new PassthroughFileSystemTest.Segments(new long[] {buf}, new int[] {64})));
+        fs.release(ctx, a, o.fh, 0, 11, false);
+        FileLock after = new FileLock();
+        after.type = FileLock.F_WRLCK;
+        after.start = 0;
+        after.end = Long.MAX_VALUE;
+        fs.getlk(ctx, a, -1, 12, after);
+        assertEquals(FileLock.F_UNLCK, after.type, "the locks went with the open file");
+    }
+
+    @Test
+    void aForgetAfterAConversionForgetsTheNewInode() throws Exception {
+        long a = lookup("f2");
+        fs.select("handle-preferred");
+        assertEquals(2, fs.convertFdInodes(Long.MAX_VALUE));
+        fs.forget(a, 1);
+        assertEquals(null, fs.store().get(a), "the converted inode is gone with its last lookup");
+        assertEquals(Map.of("handle", 1L), fs.inodesByKind(), "the root only");
     }
 
     /** Counts provider closes of a real strategy. */
