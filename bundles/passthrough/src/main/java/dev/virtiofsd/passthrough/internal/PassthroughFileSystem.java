@@ -24,7 +24,6 @@ import dev.virtiofsd.api.fs.RequestContext;
 import dev.virtiofsd.api.fs.SegmentList;
 import dev.virtiofsd.api.fs.SetattrIn;
 import dev.virtiofsd.api.fs.StatfsOut;
-import dev.virtiofsd.api.identity.IdentityProvider;
 import dev.virtiofsd.api.identity.InodeIdentity;
 import dev.virtiofsd.api.identity.InodeIdentityStrategy;
 import dev.virtiofsd.api.introspect.InodeStats;
@@ -154,6 +153,7 @@ public final class PassthroughFileSystem
         final Statx statx = new Statx();
         /** A second statx, for checking a candidate inode while {@link #statx} holds the looked-up one. */
         final Statx statx2 = new Statx();
+
         final long mem = NativeMemory.allocate(256);
         final IdsKey probe = new IdsKey(0, 0, 0);
         final InodeUse.Stack uses = new InodeUse.Stack();
@@ -1253,7 +1253,7 @@ public final class PassthroughFileSystem
             if ((flags & Linux.O_TRUNC) != 0) {
                 try {
                     xattrNames.dropMappedCapability(Linux.procPath(fd));
-                } catch (ErrnoException | RuntimeException e) {
+                } catch (RuntimeException e) {
                     Linux.close(fd);
                     throw e;
                 }
