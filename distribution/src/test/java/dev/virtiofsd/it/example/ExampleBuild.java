@@ -108,7 +108,7 @@ public final class ExampleBuild {
     }
 
     static String tail(String s, int lines) {
-        String[] l = s.split("\n");
+        String[] l = s.split("\n", -1);
         return String.join("\n", java.util.Arrays.copyOfRange(l, Math.max(0, l.length - lines), l.length));
     }
 
