@@ -146,7 +146,7 @@ class ExampleStrategyIT {
 
     private static boolean mounted(Path mountpoint) throws IOException {
         return Files.readAllLines(Paths.get("/proc/self/mountinfo")).stream()
-                .anyMatch(l -> l.split(" ")[4].equals(mountpoint.toString()));
+                .anyMatch(l -> l.split(" ", -1)[4].equals(mountpoint.toString()));
     }
 
     private static void run(String... cmd) throws Exception {

@@ -91,7 +91,7 @@ class LiveCompositionIT {
     static boolean mounted(Path mountpoint) {
         try {
             return Files.readAllLines(Paths.get("/proc/self/mountinfo")).stream()
-                    .anyMatch(l -> l.split(" ")[4].equals(mountpoint.toString()));
+                    .anyMatch(l -> l.split(" ", -1)[4].equals(mountpoint.toString()));
         } catch (IOException e) {
             throw new java.io.UncheckedIOException(e);
         }
