@@ -181,7 +181,7 @@ class LiveCompositionIT {
                     for (int i = 0; i < 20; i++) {
                         byte[] data = ("round " + round + " file " + i + " ")
                                 .repeat(200 + i)
-                                .getBytes();
+                                .getBytes(java.nio.charset.StandardCharsets.UTF_8);
                         Path f = dir.resolve("f" + i);
                         Files.write(f, data);
                         String want = HexFormat.of().formatHex(md.digest(data));
