@@ -4,8 +4,10 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintStream;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.Paths;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -185,6 +187,7 @@ public final class Main {
         }
         // A transport's ready() returns once the sandbox is closed: nothing from outside is served before.
         events.holdReadyUntilReleased();
+        Object controlSocketBefore = null;
         try (FelixLauncher launcher = new FelixLauncher(dirs, frameworkProperties, events)) {
             try {
                 if (o.loadedProfile != null) {
@@ -194,6 +197,7 @@ public final class Main {
                 launcher.start();
                 logInventory(log, inventory);
                 sandbox.prepare(launcher);
+                controlSocketBefore = fileKey(o.controlSocket);
                 for (Map.Entry<String, Map<String, Object>> e :
                         effectiveConfigurations(o, sandbox.confines()).entrySet()) {
                     launcher.configure(e.getKey(), e.getValue());
@@ -223,6 +227,9 @@ public final class Main {
                 }
                 StartupTrace.mark("scratch deleted");
                 try {
+                    // The control socket's bind, accept thread and native library must exist before
+                    // seccomp forbids socket() and the root changes.
+                    awaitControlSocket(o.controlSocket, controlSocketBefore, timeout);
                     sandbox.close(launcher);
                 } catch (FelixLauncher.LaunchException e) {
                     events.stop(1, e.getMessage());
@@ -423,6 +430,44 @@ public final class Main {
         launcher.put("pids", out.keySet().toArray(new String[0]));
         out.put(PID_LAUNCHER, launcher);
         return out;
+    }
+
+    /** The file key of {@code path}, or null when there is no such file (or no path). */
+    private static Object fileKey(String path) {
+        if (path == null) {
+            return null;
+        }
+        try {
+            return Files.readAttributes(Paths.get(path), BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS)
+                    .fileKey();
+        } catch (IOException e) {
+            return null;
+        }
+    }
+
+    /** Waits until the control bundle has put a new socket at {@code path} (nothing to wait for without one). */
+    private static void awaitControlSocket(String path, Object before, long timeoutSeconds)
+            throws FelixLauncher.LaunchException {
+        if (path == null) {
+            return;
+        }
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(timeoutSeconds);
+        while (true) {
+            Object now = fileKey(path);
+            if (now != null && !now.equals(before) && Files.exists(Paths.get(path), LinkOption.NOFOLLOW_LINKS)) {
+                return;
+            }
+            if (System.nanoTime() - deadline > 0) {
+                throw new FelixLauncher.LaunchException("control socket " + path + " not bound after " + timeoutSeconds
+                        + " s (is the control bundle installed and its directory writable?)");
+            }
+            try {
+                Thread.sleep(10);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new FelixLauncher.LaunchException("interrupted waiting for the control socket " + path);
+            }
+        }
     }
 
     /** The options a command line cannot do without, nothing else: what "not given" looks like. */

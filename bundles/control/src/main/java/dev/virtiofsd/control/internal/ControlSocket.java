@@ -4,6 +4,7 @@ import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.lang.reflect.InvocationTargetException;
+import java.net.SocketOption;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
 import java.nio.ByteBuffer;
@@ -57,6 +58,11 @@ public final class ControlSocket {
     private static final int MAX_LINE = 256;
     private static final long CLIENT_TIMEOUT_MILLIS = 30_000;
     private static final Pattern ARG = Pattern.compile("[A-Za-z0-9._-]{1,64}");
+    /**
+     * Read at class initialization, which loads the JDK's libextnet: inside the sandbox no native
+     * library can be loaded any more, and the launcher waits for this socket before it closes.
+     */
+    private static final SocketOption<UnixDomainPrincipal> PEER_CREDENTIALS = ExtendedSocketOptions.SO_PEERCRED;
 
     private final CommandProcessor gogo;
     private final Path path;
@@ -173,7 +179,7 @@ public final class ControlSocket {
         };
         timeouts.schedule(timeout, CLIENT_TIMEOUT_MILLIS);
         try (c) {
-            UnixDomainPrincipal peer = c.getOption(ExtendedSocketOptions.SO_PEERCRED);
+            UnixDomainPrincipal peer = c.getOption(PEER_CREDENTIALS);
             UserPrincipal user = peer.user();
             if (!user.getName().equals(owner) && !user.getName().equals("root")) {
                 write(c, "ERROR\npermission denied: the daemon runs as " + owner + "\n");

@@ -31,6 +31,8 @@ public final class SyscallAllowlist {
     static final int CLONE_NEW_NAMESPACES =
             0x00020000 | 0x02000000 | 0x04000000 | 0x08000000 | 0x10000000 | 0x20000000 | 0x40000000;
 
+    static final int SOL_SOCKET = 1;
+    static final int SO_PEERCRED = 17;
     static final int PR_SET_NAME = 15;
     static final int PR_GET_NAME = 16;
 
@@ -329,6 +331,12 @@ public final class SyscallAllowlist {
                                 + " vhost-user messages carry fds (SCM_RIGHTS). No socket() at all: no new socket"
                                 + " of any family can be made")
                 .allow("accept4", "recvmsg", "sendmsg", "shutdown");
+        group(
+                        "control socket",
+                        "--control-socket: the JDK's blocking accept on the socket bound before the sandbox"
+                                + " closed, and the peer's credentials (SO_PEERCRED) it checks; no other socket option")
+                .allow("accept")
+                .allowIf("getsockopt", equals(1, SOL_SOCKET), equals(2, SO_PEERCRED));
         group("randomness", "SecureRandom, hash seeds").allow("getrandom");
         group("thread names", "prctl only to name a new thread (PR_SET_NAME) or read its name")
                 .allowIf("prctl", oneOf(0, PR_SET_NAME, PR_GET_NAME));

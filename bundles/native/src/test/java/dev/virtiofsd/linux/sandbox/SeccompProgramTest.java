@@ -128,6 +128,10 @@ class SeccompProgramTest {
         }
         // AF_UNIX as well: no socket of any family
         assertEquals(KILL, verdict(arch, true, "socket", 1, 1, 0));
+        // the control socket: its peer's credentials, no other option
+        assertEquals(ALLOW, verdict(arch, true, "getsockopt", 5, 1, 17));
+        assertEquals(KILL, verdict(arch, true, "getsockopt", 5, 1, 4));
+        assertEquals(ALLOW, verdict(arch, true, "accept", 5, 0, 0));
     }
 
     @ParameterizedTest
