@@ -116,15 +116,14 @@ public final class Capabilities {
 
     /**
      * The capabilities the daemon keeps as root, in order: virtiofsd's defaults, dac_read_search
-     * for file handles, sys_chroot for --sandbox chroot, sys_admin for --transport=fuse-dev (it
+     * for file handles (see {@link #needsFileHandles}), sys_chroot for --sandbox chroot, sys_admin for --transport=fuse-dev (it
      * mounts and unmounts), then --modcaps. A --modcaps that removes a capability the options need
      * is an error.
      */
     public static long expected(Options o) throws IllegalArgumentException {
         Set<String> caps = new LinkedHashSet<>(VIRTIOFSD_DEFAULT);
         Set<String> needed = new LinkedHashSet<>();
-        String strategy = o.strategyName();
-        if (strategy.equals("handle-preferred") || strategy.equals("handle-only")) {
+        if (needsFileHandles(o)) {
             needed.add("dac_read_search");
         }
         if (o.sandbox.equals(SandboxOptions.CHROOT)) {
@@ -153,11 +152,27 @@ public final class Capabilities {
         return mask;
     }
 
+    /**
+     * Whether the daemon may open file handles (open_by_handle_at needs dac_read_search): every
+     * strategy but fd may (a third party's too: file handles are what other strategies use), and
+     * with a control socket any strategy can be switched in while the share is mounted.
+     */
+    static boolean needsFileHandles(Options o) {
+        return !o.strategyName().equals("fd") || o.controlSocket != null;
+    }
+
     private static String why(Options o, String cap) {
         switch (cap) {
             case "dac_read_search":
-                return (o.strategy != null ? "--strategy " + o.strategy : "--inode-file-handles=" + o.inodeFileHandles)
-                        + " (open_by_handle_at)";
+                if (!o.strategyName().equals("fd")) {
+                    return (o.strategy != null
+                                    ? "--strategy " + o.strategy
+                                    : o.given.contains("--inode-file-handles") || o.profileStrategy == null
+                                            ? "--inode-file-handles=" + o.inodeFileHandles
+                                            : "the profile's strategy " + o.profileStrategy)
+                            + " (open_by_handle_at)";
+                }
+                return "--control-socket (a strategy with file handles can be switched in; open_by_handle_at)";
             case "sys_chroot":
                 return "--sandbox chroot";
             default:

@@ -445,6 +445,11 @@ public final class CommandLine {
         return s;
     }
 
+    /** A name --strategy accepts (also a profile's strategy key). */
+    static boolean isStrategyName(String name) {
+        return STRATEGY_NAME.matcher(name).matches();
+    }
+
     /** The options that go together; {@link #parse} runs it unless a profile is given (then Main does). */
     public static void checkCombination(Options o) throws UsageException {
         if (o.sharedDir == null) {

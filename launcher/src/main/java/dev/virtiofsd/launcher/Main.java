@@ -374,15 +374,56 @@ public final class Main {
         r.addAppender(a);
     }
 
-    /** A profile's launcher section: the transport, unless --transport was given. */
+    /**
+     * What of a profile the launcher itself (and bin/virtiofsd-java, through {@link SandboxPlan})
+     * must know before the framework starts, each unless the command line gave it: the launcher
+     * section's {@code transport}, {@code sandbox} and {@code seccomp}; the passthrough's
+     * {@code strategy} (the capability set follows it); the control socket's {@code socket.path}
+     * (the launcher waits for that socket before the sandbox closes).
+     */
     static void applyLauncherSection(Options o, Profile p) throws UsageException {
+        String where = "--profile " + p.name() + ": ";
         Object transport = p.launcher("transport");
         if (transport != null && !o.given.contains("--transport")) {
             if (!Options.VHOST_USER.equals(transport) && !Options.FUSE_DEV.equals(transport)) {
-                throw CommandLine.invalid("--profile " + p.name() + ": " + PID_LAUNCHER + " transport " + transport
-                        + ": must be vhost-user or fuse-dev");
+                throw CommandLine.invalid(
+                        where + PID_LAUNCHER + " transport " + transport + ": must be vhost-user or fuse-dev");
             }
             o.transport = (String) transport;
+        }
+        Object sandbox = p.launcher("sandbox");
+        if (sandbox != null && !o.given.contains("--sandbox")) {
+            if (!SandboxOptions.SANDBOX.contains(sandbox)) {
+                throw CommandLine.invalid(
+                        where + PID_LAUNCHER + " sandbox " + sandbox + ": must be one of chroot|namespace|none");
+            }
+            o.sandbox = (String) sandbox;
+        }
+        Object seccomp = p.launcher("seccomp");
+        if (seccomp != null && !o.given.contains("--seccomp")) {
+            if (!SandboxOptions.SECCOMP.contains(seccomp)) {
+                throw CommandLine.invalid(
+                        where + PID_LAUNCHER + " seccomp " + seccomp + ": must be one of kill|log|none|trap");
+            }
+            o.seccomp = (String) seccomp;
+        }
+        Map<String, java.util.Hashtable<String, Object>> pids = p.configurations();
+        java.util.Hashtable<String, Object> passthrough = pids.get(PID_PASSTHROUGH);
+        Object strategy = passthrough == null ? null : passthrough.get("strategy");
+        if (strategy != null) {
+            if (!(strategy instanceof String name) || !CommandLine.isStrategyName(name)) {
+                throw CommandLine.invalid(where + PID_PASSTHROUGH + " strategy " + strategy
+                        + ": a strategy name is letters, digits, '.', '_' and '-'");
+            }
+            o.profileStrategy = name;
+        }
+        java.util.Hashtable<String, Object> control = pids.get(PID_CONTROL);
+        Object socket = control == null ? null : control.get("socket.path");
+        if (socket != null && o.controlSocket == null) {
+            if (!(socket instanceof String path) || path.isEmpty()) {
+                throw CommandLine.invalid(where + PID_CONTROL + " socket.path must be a path");
+            }
+            o.controlSocket = path;
         }
     }
 

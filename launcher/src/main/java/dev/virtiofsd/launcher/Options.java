@@ -71,7 +71,9 @@ public final class Options {
     public final List<Path> bundleDirs = new ArrayList<>();
     /** Explicit --strategy NAME, or null. */
     public String strategy;
-    /** --control-socket PATH, or null. */
+    /** The strategy a profile names (its passthrough key {@code strategy}), or null: see {@link #strategyName}. */
+    public String profileStrategy;
+    /** --control-socket PATH (or a profile's control socket path), or null. */
     public String controlSocket;
     /** --profile NAME|FILE as given, or null; {@link #loadedProfile} once read. */
     public String profile;
@@ -102,10 +104,16 @@ public final class Options {
     /** Deprecation notes to log once logging is set up. */
     public final List<String> warnings = new ArrayList<>();
 
-    /** The inode-identity strategy name: --strategy, else mapped from --inode-file-handles. */
+    /**
+     * The inode-identity strategy name: --strategy, else mapped from --inode-file-handles when
+     * given, else the profile's, else fd.
+     */
     public String strategyName() {
         if (strategy != null) {
             return strategy;
+        }
+        if (profileStrategy != null && !given.contains("--inode-file-handles")) {
+            return profileStrategy;
         }
         switch (inodeFileHandles) {
             case "prefer":

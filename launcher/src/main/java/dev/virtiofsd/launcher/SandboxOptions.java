@@ -25,6 +25,7 @@ public final class SandboxOptions {
             throw CommandLine.usage(option + " " + value + ": must be one of chroot|namespace|none");
         }
         o.sandbox = v;
+        o.given.add("--sandbox"); // also for -o sandbox=...: it wins over a profile
     }
 
     public static void seccomp(Options o, String option, String value) throws UsageException {
@@ -33,6 +34,7 @@ public final class SandboxOptions {
             throw CommandLine.usage(option + " " + value + ": must be one of kill|log|none|trap");
         }
         o.seccomp = v;
+        o.given.add("--seccomp");
     }
 
     public static void modcaps(Options o, String option, String value) throws UsageException {

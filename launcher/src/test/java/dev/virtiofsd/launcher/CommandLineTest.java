@@ -168,6 +168,19 @@ class CommandLineTest {
                 0x880000dbL | 1L << 2,
                 Capabilities.expected(
                         CommandLine.parse("--shared-dir", "/srv", "--fd", "3", "--strategy", "handle-preferred")));
+        // a third party's strategy, and any strategy a control socket can switch in, may open handles
+        assertEquals(
+                0x880000dbL | 1L << 2,
+                Capabilities.expected(CommandLine.parse("--shared-dir", "/srv", "--fd", "3", "--strategy", "hybrid")));
+        assertEquals(
+                0x880000dbL | 1L << 2,
+                Capabilities.expected(
+                        CommandLine.parse("--shared-dir", "/srv", "--fd", "3", "--control-socket", "/run/c.sock")));
+        assertEquals(
+                "--modcaps -dac_read_search: --control-socket (a strategy with file handles can be switched in;"
+                        + " open_by_handle_at) needs it",
+                fails("--shared-dir", "/srv", "--fd", "3", "--control-socket", "/c", "--modcaps=-dac_read_search")
+                        .getMessage());
         assertEquals(
                 0x880000dbL | 1L << 18,
                 Capabilities.expected(CommandLine.parse("--shared-dir", "/srv", "--fd", "3", "--sandbox=chroot")));

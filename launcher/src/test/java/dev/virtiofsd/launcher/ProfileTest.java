@@ -91,6 +91,76 @@ class ProfileTest {
         assertEquals("--transport=fuse-dev needs --mountpoint DIR", e.getMessage());
     }
 
+    /** A /dev/fuse mount must be on the host: the profile takes the sandbox namespace away too. */
+    @Test
+    void hostMountSetsTheSandboxItsTransportNeedsAndTheCapabilitiesFollowTheProfile() throws Exception {
+        Options o = parse("--profile", "host-mount", "--shared-dir", "/srv", "--mountpoint", "/mnt");
+        assertEquals(SandboxOptions.NONE, o.sandbox);
+        assertEquals("kill", o.seccomp, "seccomp stays");
+        assertEquals("handle-preferred", o.strategyName(), "the profile's strategy");
+        long caps = Capabilities.expected(o);
+        assertEquals(
+                0x880000dbL
+                        | 1L << Capabilities.NAMES.indexOf("dac_read_search")
+                        | 1L << Capabilities.NAMES.indexOf("sys_admin"),
+                caps,
+                "fuse-dev mounts (sys_admin), the profile's handle-preferred opens handles (dac_read_search)");
+        // The command line still wins, and then the combination is refused with one line.
+        UsageException e = assertThrows(
+                UsageException.class,
+                () -> parse(
+                        "--profile",
+                        "host-mount",
+                        "--shared-dir",
+                        "/srv",
+                        "--mountpoint",
+                        "/mnt",
+                        "--sandbox",
+                        "namespace"));
+        assertTrue(e.getMessage().startsWith("--transport=fuse-dev mounts on this host"), e.getMessage());
+        o = parse("--profile", "host-mount", "--shared-dir", "/srv", "--mountpoint", "/mnt", "--seccomp", "none");
+        assertEquals("none", o.seccomp);
+        assertEquals(SandboxOptions.NONE, o.sandbox);
+        o = parse("--profile", "host-mount", "--shared-dir", "/srv", "--mountpoint", "/mnt", "--strategy", "fd");
+        assertEquals(0, Capabilities.expected(o) & 1L << Capabilities.NAMES.indexOf("dac_read_search"));
+        // hardened's handle-only needs open_by_handle_at under the default sandbox
+        o = parse("--profile", "hardened", "--shared-dir", "/srv", "--socket-path", "/tmp/s");
+        assertEquals(SandboxOptions.NAMESPACE, o.sandbox);
+        assertTrue((Capabilities.expected(o) & 1L << Capabilities.NAMES.indexOf("dac_read_search")) != 0);
+    }
+
+    /** What bin/virtiofsd-java reads before it prepares the sandbox of a profile's daemon. */
+    @Test
+    void theSandboxPlanShowsWhatAProfileAsks() throws Exception {
+        String before = System.getProperty(Main.HOME_PROPERTY);
+        System.setProperty(Main.HOME_PROPERTY, HOME.toString());
+        try {
+            assertEquals(
+                    "sandbox=none\ntransport=fuse-dev\nstrategy=handle-preferred\ncontrol=\n",
+                    plan("--profile", "host-mount", "--shared-dir", "/srv", "--mountpoint", "/mnt"));
+            assertEquals(
+                    "sandbox=namespace\ntransport=vhost-user\nstrategy=handle-only\ncontrol=1\n",
+                    plan("--profile=hardened", "--shared-dir", "/srv", "--fd", "3", "--control-socket", "/tmp/c"));
+            assertEquals(
+                    "sandbox=chroot\ntransport=vhost-user\nstrategy=fd\ncontrol=\n",
+                    plan("--profile", "kata", "--shared-dir", "/srv", "--fd", "3", "-o", "sandbox=chroot"));
+            assertEquals("", plan("--profile", "nope", "--shared-dir", "/srv", "--fd", "3"), "the launcher says why");
+            assertEquals("", plan("--help"));
+        } finally {
+            if (before == null) {
+                System.clearProperty(Main.HOME_PROPERTY);
+            } else {
+                System.setProperty(Main.HOME_PROPERTY, before);
+            }
+        }
+    }
+
+    private static String plan(String... args) {
+        java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+        SandboxPlan.print(args, new java.io.PrintStream(bytes, true, java.nio.charset.StandardCharsets.UTF_8));
+        return bytes.toString(java.nio.charset.StandardCharsets.UTF_8);
+    }
+
     @Test
     void aProfileFileConfiguresAThirdPartyBundleTooWithTypedValues() throws Exception {
         Path f = tmp.resolve("mine.json");
@@ -138,5 +208,15 @@ class ProfileTest {
                 UsageException.class,
                 () -> parse("--profile", t.toString(), "--shared-dir", "/srv", "--socket-path", "/tmp/s"));
         assertTrue(e.getMessage().contains("must be vhost-user or fuse-dev"), e.getMessage());
+        Path sb = tmp.resolve("badsandbox.json");
+        Files.writeString(
+                sb,
+                "{ \":configurator:resource-version\": 1, \":configurator:symbolic-name\": \"x\","
+                        + " \":configurator:version\": \"1\", \"dev.virtiofsd.launcher\": { \"sandbox\":"
+                        + " \"bubble\" } }");
+        e = assertThrows(
+                UsageException.class,
+                () -> parse("--profile", sb.toString(), "--shared-dir", "/srv", "--socket-path", "/tmp/s"));
+        assertTrue(e.getMessage().contains("sandbox bubble: must be one of chroot|namespace|none"), e.getMessage());
     }
 }

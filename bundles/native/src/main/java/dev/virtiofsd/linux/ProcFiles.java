@@ -42,6 +42,33 @@ public final class ProcFiles {
         mountinfoFd = fd;
     }
 
+    /**
+     * How many fds this process has open: the entries of /proc/self/fd, read through {@link
+     * Linux#procDirFd()} (inside the sandbox /proc is gone and paths from the root or the working
+     * directory are refused; that fd is the working directory).
+     */
+    public static int openFdCount() throws ErrnoException {
+        int proc = Linux.procDirFd();
+        int list = Linux.openat(
+                proc, proc == Linux.AT_FDCWD ? "/proc/self/fd" : ".", Linux.O_RDONLY | Linux.O_DIRECTORY, 0);
+        long buf = NativeMemory.allocate(8192);
+        try {
+            int count = 0;
+            for (int n; (n = Linux.getdents64(list, buf, 8192)) > 0; ) {
+                for (int off = 0; off < n; ) {
+                    if (NativeMemory.getByte(buf + off + 19) != '.') {
+                        count++;
+                    }
+                    off += NativeMemory.getShort(buf + off + 16) & 0xffff;
+                }
+            }
+            return count - 1; // the listing's own fd
+        } finally {
+            NativeMemory.free(buf);
+            Linux.close(list);
+        }
+    }
+
     /** The lines of this process's /proc/self/mountinfo. */
     public static List<String> mountinfo() throws IOException {
         int fd = mountinfoFd;

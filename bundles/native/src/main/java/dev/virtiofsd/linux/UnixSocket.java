@@ -14,6 +14,7 @@ public final class UnixSocket implements AutoCloseable {
     /** Most fds one message may carry (vhost-user allows 8). */
     public static final int MAX_FDS = 8;
 
+    private static final int SO_PEERCRED = 17;
     private static final int MSGHDR = 0;
     private static final int IOV = 64;
     private static final int CMSG = 96;
@@ -124,6 +125,23 @@ public final class UnixSocket implements AutoCloseable {
             if (errno != Errno.EINTR) {
                 throw ErrnoException.of(errno);
             }
+        }
+    }
+
+    /**
+     * The credentials of the peer of connected socket {@code fd} when it connected (SO_PEERCRED):
+     * {pid, uid, gid}, as numbers (no user database lookup, which inside the sandbox could not run).
+     */
+    public static int[] peerCredentials(int fd) throws ErrnoException {
+        long m = NativeMemory.allocate(16);
+        try {
+            NativeMemory.putInt(m + 12, 12); // socklen_t after the 12-byte struct ucred
+            if (lib().getsockopt(fd, Linux.SOL_SOCKET, SO_PEERCRED, m, m + 12) < 0) {
+                throw ErrnoException.of(Linux.errno(), "getsockopt SO_PEERCRED");
+            }
+            return new int[] {NativeMemory.getInt(m), NativeMemory.getInt(m + 4), NativeMemory.getInt(m + 8)};
+        } finally {
+            NativeMemory.free(m);
         }
     }
 

@@ -86,7 +86,10 @@ class ExampleStrategyIT {
                             "--strategy",
                             "hybrid",
                             "--control-socket",
-                            sock.toString())
+                            sock.toString(),
+                            // the mount must be on the host: no sandbox namespace (seccomp stays)
+                            "--sandbox",
+                            "none")
                     .redirectErrorStream(true)
                     .redirectOutput(log.toFile())
                     .start();
@@ -127,6 +130,11 @@ class ExampleStrategyIT {
             Map<String, Long> kinds = Ctl.numbers(stats, "inodesByKind");
             assertTrue(kinds.getOrDefault("hybrid", 0L) >= 2, stats);
             assertTrue(Ctl.ok(sock, "bundles").contains("ACTIVE\torg.example.virtiofsd.hybrid\t1.0.0"));
+            // A clean stop (SIGTERM) is status 0: nothing the hybrid did was refused by seccomp (SIGSYS).
+            daemon.destroy();
+            assertTrue(daemon.waitFor(30, TimeUnit.SECONDS), "daemon stops");
+            assertEquals(0, daemon.exitValue(), () -> "daemon exit status; log:\n" + readQuietly(log));
+            assertTrue(readQuietly(log).contains("; seccomp kill;"), "seccomp on");
         } finally {
             if (daemon != null) {
                 daemon.destroy();
@@ -137,6 +145,14 @@ class ExampleStrategyIT {
                 run("umount", "-l", mnt.toString());
             }
             run("umount", ext4.toString());
+        }
+    }
+
+    private static String readQuietly(Path p) {
+        try {
+            return Files.readString(p);
+        } catch (IOException e) {
+            return e.toString();
         }
     }
 

@@ -16,10 +16,13 @@ import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 
 /**
- * One guest boot, four devices. On tag myfs a guest copies and checksums a tree round after round
- * while the host, through the control socket, switches the strategy fd -> handle-preferred -> fd
- * -> handle-preferred, updates the handle strategies' bundle, and converts fd inodes to handles:
- * nothing fails, every copy checks, and stats counted inodes of both kinds at once. Tags libvirt,
+ * One guest boot, five devices. On tag myfs a guest copies and checksums a tree round after round
+ * while the host, through the control socket of a daemon in the default sandbox ({@code --sandbox
+ * namespace --seccomp kill}), switches the strategy fd -> handle-preferred -> fd -> handle-preferred,
+ * stops and starts the handle strategies' bundle, and converts fd inodes to handles: nothing fails,
+ * every copy checks, stats counted inodes of both kinds at once, and the daemon exits 0 (seccomp
+ * killed nothing). An {@code update} of a bundle is refused there with one line: the sandboxed
+ * daemon cannot read a new revision from the host (LiveCompositionIT updates one without sandbox). Tags libvirt,
  * kata and hardened are daemons started with those deployment profiles (the guest writes through
  * the first two; hardened is read-only and refuses every change). Tag hybrid is served with the
  * third-party example strategy (examples/hybrid-strategy, built from its own pom) from --bundles.
@@ -42,7 +45,11 @@ class LiveSwitchGuestIT {
                         "--socket-path",
                         run.socket().toString(),
                         "--control-socket",
-                        ctl.toString()));
+                        ctl.toString(),
+                        "--sandbox",
+                        "namespace",
+                        "--seccomp",
+                        "kill"));
         for (String profile : List.of("libvirt", "kata", "hardened")) {
             Path dir = Files.createDirectories(run.workDir().resolve("shared-" + profile));
             Files.writeString(dir.resolve("from-host"), "host " + profile + "\n");
@@ -103,13 +110,27 @@ class LiveSwitchGuestIT {
                     {"strategy", "fd"},
                     {"strategy", "handle-preferred"},
                     {"update", "dev.virtiofsd.strategy.handle"},
+                    {"stop", "dev.virtiofsd.strategy.handle"},
+                    {"start", "dev.virtiofsd.strategy.handle"},
                     {"strategy", "fd"},
                     {"strategy", "handle-preferred"},
                     {"convert", "100000"},
                 };
                 for (String[] step : steps) {
                     Thread.sleep(1500);
-                    String out = Ctl.ok(ctl, step).trim();
+                    String out;
+                    if (step[0].equals("update")) {
+                        // In the sandbox the host's bundle jars are out of reach: refused before Felix stops anything.
+                        Ctl.Result refused = Ctl.call(ctl, step);
+                        if (refused.status() != 1
+                                || !refused.out().contains("restart it to load a new revision")
+                                || refused.out().lines().count() != 1) {
+                            throw new AssertionError("update in the sandbox: " + refused);
+                        }
+                        out = "refused: " + refused.out().trim();
+                    } else {
+                        out = Ctl.ok(ctl, step).trim();
+                    }
                     String stats = Ctl.ok(ctl, "stats");
                     Map<String, Long> kinds = Ctl.numbers(stats, "inodesByKind");
                     bothKinds[0] |= kinds.getOrDefault("fd", 0L) > 0 && kinds.getOrDefault("handle", 0L) > 0;
@@ -151,10 +172,13 @@ class LiveSwitchGuestIT {
                         "hybrid-strategy",
                         "umount"),
                 1);
-        assertEquals(7, log.size(), log::toString);
+        assertEquals(9, log.size(), log::toString);
         assertTrue(bothKinds[0], () -> "stats never showed fd and handle inodes at once: " + log);
         assertTrue(Integer.parseInt(r.values.get("rounds")) >= 3, r.values::toString);
-        assertTrue(r.daemonLog.contains("strategy handle-preferred went away"), "the bundle update was seen");
+        assertTrue(r.daemonLog.contains("strategy handle-preferred went away"), "the bundle stop was seen");
+        assertTrue(
+                r.daemonLog.contains("in new mount, net and ipc namespaces; seccomp kill;"),
+                "the switching daemon ran in the default sandbox");
         assertFalse(r.daemonLog.contains(" ERROR "), r.daemonLog);
         for (String profile : List.of("libvirt", "kata")) {
             assertEquals(

@@ -28,7 +28,9 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * The daemon as a process with a /dev/fuse mount (--transport=fuse-dev) and a control socket:
  * strategies switched, converted, and strategy bundles updated and stopped while the mount is
- * read and written; the profile options; the control socket's mode and refusals.
+ * read and written; the profile options; the control socket's mode and refusals. The mount must be
+ * on the host, so no sandbox namespace ({@code --sandbox none}); seccomp is the default, kill, and
+ * every daemon must exit 0 (a refused system call would have killed it).
  */
 class LiveCompositionIT {
     static final Path BIN = Ctl.DIST.resolve("bin/virtiofsd-java");
@@ -42,14 +44,31 @@ class LiveCompositionIT {
 
     @AfterEach
     void stopDaemon() throws Exception {
+        Integer status = null;
         if (daemon != null && daemon.isAlive()) {
             daemon.destroy();
-            if (!daemon.waitFor(30, TimeUnit.SECONDS)) {
+            if (daemon.waitFor(30, TimeUnit.SECONDS)) {
+                status = daemon.exitValue();
+            } else {
                 daemon.destroyForcibly();
             }
         }
         if (mnt != null && mounted(mnt)) {
             new ProcessBuilder("umount", "-l", mnt.toString()).start().waitFor();
+        }
+        if (daemon != null && log != null) {
+            // SIGTERM: a clean stop is status 0; seccomp's kill would be SIGSYS (159)
+            assertEquals(0, status, () -> "daemon exit status; log:\n" + readQuietly(log));
+            String text = readQuietly(log);
+            assertTrue(text.contains("; seccomp kill;"), () -> "seccomp on: " + text);
+        }
+    }
+
+    private static String readQuietly(Path p) {
+        try {
+            return Files.readString(p);
+        } catch (IOException e) {
+            return e.toString();
         }
     }
 
@@ -65,7 +84,9 @@ class LiveCompositionIT {
                 "--mountpoint",
                 mnt.toString(),
                 "--control-socket",
-                sock.toString()));
+                sock.toString(),
+                "--sandbox",
+                "none"));
         cmd.addAll(List.of(extra));
         daemon = new ProcessBuilder(cmd)
                 .redirectErrorStream(true)

@@ -171,17 +171,20 @@ public final class ControlCommands {
         }
     }
 
-    /** {@code stop BSN}. */
+    /**
+     * {@code stop BSN}, transient: nothing is written to the framework's storage (which the sandbox
+     * has deleted; a daemon's bundles start afresh at every start anyway).
+     */
     public String stop(String symbolicName) throws BundleException {
         Bundle b = bundle(symbolicName);
-        b.stop();
+        b.stop(Bundle.STOP_TRANSIENT);
         return symbolicName + " " + state(b.getState());
     }
 
-    /** {@code start BSN}. */
+    /** {@code start BSN}, transient as {@link #stop}. */
     public String start(String symbolicName) throws BundleException {
         Bundle b = bundle(symbolicName);
-        b.start();
+        b.start(Bundle.START_TRANSIENT);
         return symbolicName + " " + state(b.getState());
     }
 

@@ -1,14 +1,15 @@
 package dev.virtiofsd.control.internal;
 
+import dev.virtiofsd.api.Errno;
+import dev.virtiofsd.api.ErrnoException;
+import dev.virtiofsd.linux.Linux;
+import dev.virtiofsd.linux.NativeMemory;
+import dev.virtiofsd.linux.UnixSocket;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.lang.reflect.InvocationTargetException;
-import java.net.SocketOption;
-import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
-import java.nio.ByteBuffer;
-import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -17,7 +18,6 @@ import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFilePermissions;
-import java.nio.file.attribute.UserPrincipal;
 import java.util.Map;
 import java.util.Timer;
 import java.util.TimerTask;
@@ -26,8 +26,6 @@ import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Pattern;
-import jdk.net.ExtendedSocketOptions;
-import jdk.net.UnixDomainPrincipal;
 import org.apache.felix.service.command.CommandProcessor;
 import org.apache.felix.service.command.CommandSession;
 import org.osgi.service.component.annotations.Activate;
@@ -49,6 +47,13 @@ import org.slf4j.LoggerFactory;
  * user (or root) is served, checked with SO_PEERCRED on top of the file mode. The socket is bound
  * in a private directory, made 0600 and only then renamed into place, so that it never exists with
  * a wider mode (the passthrough sets the process umask to 0).
+ *
+ * <p>The socket works through the native bundle, not JDK channels: inside the sandbox a JDK
+ * {@code SO_PEERCRED} would look the peer's user name up (getpwuid, whose nscd client makes a
+ * socket, which seccomp punishes); here the peer's uid stays a number, accept4 and read/write are
+ * what the vhost-user transport uses too, and getsockopt(SO_PEERCRED) is the one addition to the
+ * seccomp allowlist. The socket is listening when the component is active; the launcher waits for
+ * it before it closes the sandbox.
  */
 @Component(configurationPid = ControlSocket.PID, configurationPolicy = ConfigurationPolicy.REQUIRE)
 @Designate(ocd = ControlSocketConfig.class)
@@ -58,19 +63,17 @@ public final class ControlSocket {
     private static final int MAX_LINE = 256;
     private static final long CLIENT_TIMEOUT_MILLIS = 30_000;
     private static final Pattern ARG = Pattern.compile("[A-Za-z0-9._-]{1,64}");
-    /**
-     * Read at class initialization, which loads the JDK's libextnet: inside the sandbox no native
-     * library can be loaded any more, and the launcher waits for this socket before it closes.
-     */
-    private static final SocketOption<UnixDomainPrincipal> PEER_CREDENTIALS = ExtendedSocketOptions.SO_PEERCRED;
 
     private final CommandProcessor gogo;
     private final Path path;
-    private final ServerSocketChannel server;
+    /** The listening socket's fd. */
+    private final int server;
+
     private final Thread acceptor;
     private final ExecutorService workers;
     private final Timer timeouts = new Timer("virtiofsd-control-timeouts", true);
     private final String owner;
+    private final int ownerUid;
     private volatile boolean closed;
 
     @Activate
@@ -82,8 +85,10 @@ public final class ControlSocket {
             throw new IllegalArgumentException("socket.path is not set");
         }
         this.path = Paths.get(p).toAbsolutePath();
+        // Names looked up now, before the sandbox; the check per client compares numbers.
         this.owner = Files.getOwner(Paths.get("/proc/self"), LinkOption.NOFOLLOW_LINKS)
                 .getName();
+        this.ownerUid = (Integer) Files.getAttribute(Paths.get("/proc/self"), "unix:uid", LinkOption.NOFOLLOW_LINKS);
         this.server = bindPrivately(path);
         this.workers = new ThreadPoolExecutor(
                 1, 2, 30, TimeUnit.SECONDS, new LinkedBlockingQueue<>(16), r -> daemonThread(r, "virtiofsd-control"));
@@ -99,7 +104,7 @@ public final class ControlSocket {
     }
 
     /** Binds in a fresh 0700 directory beside {@code path}, chmods 0600, renames into place. */
-    static ServerSocketChannel bindPrivately(Path path) throws IOException {
+    static int bindPrivately(Path path) throws IOException {
         Path dir = path.getParent();
         if (dir == null || !Files.isDirectory(dir)) {
             throw new IOException("control socket " + path + ": directory " + dir + " does not exist");
@@ -115,19 +120,20 @@ public final class ControlSocket {
                 ".virtiofsd-ctl-",
                 PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
         Path bound = tmp.resolve("s");
-        ServerSocketChannel ch = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
+        int fd = -1;
         try {
-            ch.bind(UnixDomainSocketAddress.of(bound), 4);
-            Files.setPosixFilePermissions(bound, PosixFilePermissions.fromString("rw-------"));
+            fd = UnixSocket.listen(bound.toString(), 4, 0600, -1);
             Files.move(bound, path, StandardCopyOption.ATOMIC_MOVE);
+        } catch (ErrnoException e) {
+            throw new IOException("control socket " + path + ": " + e.getMessage(), e);
         } catch (IOException | RuntimeException e) {
-            ch.close();
+            Linux.close(fd);
             Files.deleteIfExists(bound);
             throw e;
         } finally {
             Files.deleteIfExists(tmp);
         }
-        return ch;
+        return fd;
     }
 
     /** A socket file nobody listens on any more (a daemon that was killed). */
@@ -153,44 +159,45 @@ public final class ControlSocket {
 
     private void acceptLoop() {
         while (!closed) {
-            SocketChannel c;
+            int c;
             try {
-                c = server.accept();
-            } catch (IOException e) {
+                c = UnixSocket.accept(server);
+            } catch (ErrnoException e) {
                 if (!closed) {
-                    LOG.warn("control socket {}: accept failed: {}", path, e.toString());
+                    LOG.warn("control socket {}: accept failed: {}", path, e.getMessage());
                 }
                 return;
             }
             try {
                 workers.execute(() -> serve(c));
             } catch (java.util.concurrent.RejectedExecutionException e) {
-                closeQuietly(c);
+                Linux.close(c);
             }
         }
     }
 
-    private void serve(SocketChannel c) {
+    private void serve(int c) {
+        // A client that sends nothing is cut off: shutdown makes the blocked read return 0.
         TimerTask timeout = new TimerTask() {
             @Override
             public void run() {
-                closeQuietly(c);
+                shutdownQuietly(c);
             }
         };
         timeouts.schedule(timeout, CLIENT_TIMEOUT_MILLIS);
-        try (c) {
-            UnixDomainPrincipal peer = c.getOption(PEER_CREDENTIALS);
-            UserPrincipal user = peer.user();
-            if (!user.getName().equals(owner) && !user.getName().equals("root")) {
+        try {
+            int uid = UnixSocket.peerCredentials(c)[1];
+            if (uid != ownerUid && uid != 0) {
                 write(c, "ERROR\npermission denied: the daemon runs as " + owner + "\n");
                 return;
             }
             String line = readLine(c);
             write(c, answer(line));
-        } catch (IOException e) {
-            LOG.debug("control socket client: {}", e.toString());
+        } catch (ErrnoException e) {
+            LOG.debug("control socket client: {}", e.getMessage());
         } finally {
             timeout.cancel();
+            Linux.close(c);
         }
     }
 
@@ -243,49 +250,84 @@ public final class ControlSocket {
         return m.replaceAll("\\s*\\R\\s*", " ").trim();
     }
 
-    private static String readLine(SocketChannel c) throws IOException {
-        ByteBuffer b = ByteBuffer.allocate(MAX_LINE + 1);
-        while (b.hasRemaining()) {
-            int n = c.read(b);
-            if (n < 0) {
-                break;
-            }
-            byte[] a = b.array();
-            for (int i = 0; i < b.position(); i++) {
-                if (a[i] == '\n') {
-                    return new String(a, 0, i, StandardCharsets.UTF_8);
+    /** One line (without its newline) of at most MAX_LINE bytes, or null. */
+    private static String readLine(int c) throws ErrnoException {
+        byte[] a = new byte[MAX_LINE + 1];
+        int have = 0;
+        long buf = NativeMemory.allocate(a.length);
+        try {
+            while (have < a.length) {
+                int n = read(c, buf, a.length - have);
+                if (n == 0) {
+                    break;
                 }
+                NativeMemory.getBytes(buf, a, have, n);
+                for (int i = have; i < have + n; i++) {
+                    if (a[i] == '\n') {
+                        return new String(a, 0, i, StandardCharsets.UTF_8);
+                    }
+                }
+                have += n;
             }
+        } finally {
+            NativeMemory.free(buf);
         }
-        if (b.position() > 0 && b.position() <= MAX_LINE) {
-            return new String(b.array(), 0, b.position(), StandardCharsets.UTF_8);
+        if (have > 0 && have <= MAX_LINE) {
+            return new String(a, 0, have, StandardCharsets.UTF_8);
         }
         return null;
     }
 
-    private static void write(SocketChannel c, String s) throws IOException {
-        ByteBuffer b = ByteBuffer.wrap(s.getBytes(StandardCharsets.UTF_8));
-        while (b.hasRemaining()) {
-            c.write(b);
+    private static int read(int c, long buf, int len) throws ErrnoException {
+        while (true) {
+            try {
+                return Linux.read(c, buf, len);
+            } catch (ErrnoException e) {
+                if (e.errno() != Errno.EINTR) {
+                    throw e;
+                }
+            }
         }
     }
 
-    private static void closeQuietly(SocketChannel c) {
+    private static void write(int c, String s) throws ErrnoException {
+        byte[] b = s.getBytes(StandardCharsets.UTF_8);
+        long buf = NativeMemory.allocate(Math.max(1, b.length));
         try {
-            c.close();
-        } catch (IOException e) {
-            // closing anyway
+            NativeMemory.putBytes(buf, b, 0, b.length);
+            for (int off = 0; off < b.length; ) {
+                try {
+                    off += Linux.write(c, buf + off, b.length - off);
+                } catch (ErrnoException e) {
+                    if (e.errno() != Errno.EINTR) {
+                        throw e;
+                    }
+                }
+            }
+        } finally {
+            NativeMemory.free(buf);
+        }
+    }
+
+    private static void shutdownQuietly(int c) {
+        try {
+            Linux.shutdown(c, 2);
+        } catch (ErrnoException e) {
+            // gone already
         }
     }
 
     @Deactivate
     void close() {
         closed = true;
+        // shutdown wakes the acceptor blocked in accept4 (EINVAL), then the fd can go
+        shutdownQuietly(server);
         try {
-            server.close();
-        } catch (IOException e) {
-            // closing anyway
+            acceptor.join(5_000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
+        Linux.close(server);
         timeouts.cancel();
         workers.shutdownNow();
         try {

@@ -1,13 +1,10 @@
 package dev.virtiofsd.control.internal;
 
+import dev.virtiofsd.api.ErrnoException;
 import dev.virtiofsd.api.introspect.InodeStats;
 import dev.virtiofsd.api.introspect.OpcodeStats;
 import dev.virtiofsd.api.introspect.RequestStats;
-import java.io.IOException;
-import java.nio.file.DirectoryStream;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.nio.file.Paths;
+import dev.virtiofsd.linux.ProcFiles;
 import java.util.Map;
 import java.util.TreeMap;
 
@@ -42,17 +39,17 @@ final class Figures {
         return new Figures(inodes, requests);
     }
 
-    /** Fds the whole process has open (entries of /proc/self/fd), the JVM's own included. */
+    /**
+     * Fds the whole process has open (entries of /proc/self/fd), the JVM's own included; read
+     * through the native bundle's /proc/self/fd directory fd, as a path is refused in the sandbox.
+     * -1 when they cannot be counted.
+     */
     static long processFds() {
-        long n = 0;
-        try (DirectoryStream<Path> ds = Files.newDirectoryStream(Paths.get("/proc/self/fd"))) {
-            for (Path ignored : ds) {
-                n++;
-            }
-        } catch (IOException e) {
+        try {
+            return ProcFiles.openFdCount();
+        } catch (ErrnoException e) {
             return -1;
         }
-        return Math.max(0, n - 1); // the directory stream's own fd
     }
 
     /** The {@code stats} command's answer: one JSON object. */

@@ -141,6 +141,8 @@ public interface LibC {
 
     int accept4(int sockfd, long addr, long addrlen, int flags);
 
+    int getsockopt(int sockfd, int level, int optname, long optval, long optlen);
+
     int connect(int sockfd, long addr, int addrlen);
 
     int chown(String path, int uid, int gid);

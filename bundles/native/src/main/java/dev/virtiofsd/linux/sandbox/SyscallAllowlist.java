@@ -333,9 +333,8 @@ public final class SyscallAllowlist {
                 .allow("accept4", "recvmsg", "sendmsg", "shutdown");
         group(
                         "control socket",
-                        "--control-socket: the JDK's blocking accept on the socket bound before the sandbox"
-                                + " closed, and the peer's credentials (SO_PEERCRED) it checks; no other socket option")
-                .allow("accept")
+                        "--control-socket (bound before the sandbox closed; accept4, read, write and shutdown as"
+                                + " above): the peer's credentials (SO_PEERCRED) it checks; no other socket option")
                 .allowIf("getsockopt", equals(1, SOL_SOCKET), equals(2, SO_PEERCRED));
         group("randomness", "SecureRandom, hash seeds").allow("getrandom");
         group("thread names", "prctl only to name a new thread (PR_SET_NAME) or read its name")

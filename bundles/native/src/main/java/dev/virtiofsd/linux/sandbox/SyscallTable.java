@@ -139,7 +139,6 @@ final class SyscallTable {
         put("setresuid", 117, 147);
         put("setresgid", 119, 149);
         put("setgroups", 116, 159);
-        put("accept", 43, 202);
         put("accept4", 288, 242);
         put("recvmsg", 47, 212);
         put("sendmsg", 46, 211);
