@@ -227,8 +227,8 @@ public final class Main {
                 }
                 StartupTrace.mark("scratch deleted");
                 try {
-                    // The control socket's bind, accept thread and native library must exist before
-                    // seccomp forbids socket() and the root changes.
+                    // The control socket must be bound (by its component, from its configuration)
+                    // before seccomp forbids socket() and bind() and the root changes.
                     awaitControlSocket(o.controlSocket, controlSocketBefore, timeout);
                     sandbox.close(launcher);
                 } catch (FelixLauncher.LaunchException e) {
