@@ -161,7 +161,7 @@ public final class GuestRun {
             for (int i = 0; i < extra.size(); i++) {
                 Device dev = extra.get(i);
                 Path devLog = workDir.resolve("daemon-" + dev.tag() + ".log");
-                while (!listening(dev.socket())) {
+                while (!listening(dev.socket(), extraDaemons.get(i).toHandle())) {
                     if (!extraDaemons.get(i).isAlive()) {
                         throw new IOException("daemon " + dev.tag() + " exited with "
                                 + extraDaemons.get(i).exitValue() + " before listening, log tail:\n"
