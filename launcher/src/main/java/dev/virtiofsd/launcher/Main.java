@@ -187,7 +187,6 @@ public final class Main {
         }
         // A transport's ready() returns once the sandbox is closed: nothing from outside is served before.
         events.holdReadyUntilReleased();
-        Object controlSocketBefore = null;
         try (FelixLauncher launcher = new FelixLauncher(dirs, frameworkProperties, events)) {
             try {
                 if (o.loadedProfile != null) {
@@ -197,9 +196,18 @@ public final class Main {
                 launcher.start();
                 logInventory(log, inventory);
                 sandbox.prepare(launcher);
-                controlSocketBefore = fileKey(o.controlSocket);
-                for (Map.Entry<String, Map<String, Object>> e :
-                        effectiveConfigurations(o, sandbox.confines()).entrySet()) {
+                Map<String, Map<String, Object>> configurations = effectiveConfigurations(o, sandbox.confines());
+                // The control socket first, and bound before anything else is configured: a
+                // transport's activation blocks until the sandbox is closed (ready), and the
+                // framework activates components one after the other, so a control component
+                // configured after it would bind only after the sandbox forbids socket().
+                Map<String, Object> control = configurations.remove(PID_CONTROL);
+                if (control != null) {
+                    Object before = fileKey(o.controlSocket);
+                    launcher.configure(PID_CONTROL, control);
+                    awaitControlSocket(o.controlSocket, before, Long.getLong(START_TIMEOUT_PROPERTY, 20));
+                }
+                for (Map.Entry<String, Map<String, Object>> e : configurations.entrySet()) {
                     launcher.configure(e.getKey(), e.getValue());
                 }
                 StartupTrace.mark("configured");
@@ -227,9 +235,6 @@ public final class Main {
                 }
                 StartupTrace.mark("scratch deleted");
                 try {
-                    // The control socket must be bound (by its component, from its configuration)
-                    // before seccomp forbids socket() and bind() and the root changes.
-                    awaitControlSocket(o.controlSocket, controlSocketBefore, timeout);
                     sandbox.close(launcher);
                 } catch (FelixLauncher.LaunchException e) {
                     events.stop(1, e.getMessage());
