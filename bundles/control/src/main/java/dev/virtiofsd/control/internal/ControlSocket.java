@@ -6,8 +6,11 @@ import dev.virtiofsd.linux.Linux;
 import dev.virtiofsd.linux.NativeMemory;
 import dev.virtiofsd.linux.UnixSocket;
 import java.io.ByteArrayInputStream;
-import java.io.ByteArrayOutputStream;
+import java.io.FileDescriptor;
+import java.io.FileOutputStream;
+import java.io.FilterOutputStream;
 import java.io.IOException;
+import java.io.OutputStream;
 import java.lang.reflect.InvocationTargetException;
 import java.net.UnixDomainSocketAddress;
 import java.nio.channels.SocketChannel;
@@ -63,6 +66,18 @@ public final class ControlSocket {
     private static final int MAX_LINE = 256;
     private static final long CLIENT_TIMEOUT_MILLIS = 30_000;
     private static final Pattern ARG = Pattern.compile("[A-Za-z0-9._-]{1,64}");
+    /** fd 2 itself (not System.err, which Gogo redirects per thread); closing a session leaves it open. */
+    private static final OutputStream DAEMON_STDERR = new FilterOutputStream(new FileOutputStream(FileDescriptor.err)) {
+        @Override
+        public void write(byte[] b, int off, int len) throws IOException {
+            out.write(b, off, len);
+        }
+
+        @Override
+        public void close() throws IOException {
+            flush();
+        }
+    };
 
     private final CommandProcessor gogo;
     private final Path path;
@@ -224,8 +239,11 @@ public final class ControlSocket {
             }
         }
         String script = ControlCommands.SCOPE + ":" + String.join(" ", words);
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        try (CommandSession session = gogo.createSession(new ByteArrayInputStream(new byte[0]), out, out)) {
+        // The answer is the command's value. Gogo points System.out/err of the thread that runs a
+        // command at the session's streams: they lead to the daemon's own stderr, so that what the
+        // command logs (e.g. a strategy going away on stop) reaches the daemon log, not a dropped buffer.
+        try (CommandSession session =
+                gogo.createSession(new ByteArrayInputStream(new byte[0]), DAEMON_STDERR, DAEMON_STDERR)) {
             Object result = session.execute(script);
             String text = result == null ? "" : String.valueOf(result);
             return "OK\n" + text + (text.isEmpty() || text.endsWith("\n") ? "" : "\n");
