@@ -139,4 +139,18 @@ public final class ExampleBuild {
             }
         }
     }
+
+    /**
+     * A --bundles directory with the example jar that the daemon's trust check accepts: modes set
+     * explicitly, as a framework test earlier in this JVM may have left the process umask at 0 (the
+     * passthrough sets it), and the daemon refuses a bundle directory or jar others can write.
+     */
+    public static Path trustedBundleDir(Path parent) throws IOException {
+        Path bundles = Files.createDirectories(parent.resolve("bundles"));
+        Files.setPosixFilePermissions(bundles, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+        Path jar = bundles.resolve("hybrid-strategy.jar");
+        Files.copy(ExampleBuild.jar(), jar, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        Files.setPosixFilePermissions(jar, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
+        return bundles;
+    }
 }

@@ -56,8 +56,7 @@ class ExampleStrategyIT {
 
     @Test
     void seedInodeReuseScenarioThroughTheKernelWithTheExampleStrategy() throws Exception {
-        Path bundles = Files.createDirectory(tmp.resolve("bundles"));
-        Files.copy(ExampleBuild.jar(), bundles.resolve("hybrid-strategy.jar"));
+        Path bundles = ExampleBuild.trustedBundleDir(tmp);
         Path image = tmp.resolve("ext4.img");
         try (RandomAccessFile f = new RandomAccessFile(image.toFile(), "rw")) {
             f.setLength(32L << 20);

@@ -69,11 +69,10 @@ class LiveSwitchGuestIT {
         }
 
         // The third-party example strategy, built from its own pom, dropped into --bundles DIR.
-        Path bundles = Files.createDirectories(run.workDir().resolve("bundles"));
-        Files.copy(
-                ExampleBuild.jar(),
-                bundles.resolve("hybrid-strategy.jar"),
-                java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        // In a private temporary directory (0700, under sticky /tmp): the daemon checks every directory
+        // above --bundles, and the work directory may have been made under a umask of 0 in this JVM.
+        Path bundleParent = Files.createTempDirectory("live-switch-bundles");
+        Path bundles = ExampleBuild.trustedBundleDir(bundleParent);
         Path hybridShare = Files.createDirectories(run.workDir().resolve("shared-hybrid"));
         Files.writeString(hybridShare.resolve("from-host"), "host hybrid\n");
         run.extraDevice(
@@ -190,6 +189,9 @@ class LiveSwitchGuestIT {
         assertTrue(Files.isDirectory(hybridShare.resolve("copy/a3/b2")), "the guest's tree copy on the host");
         assertTrue(Files.exists(run.workDir().resolve("shared-hardened").resolve("from-host")));
         run.deleteSharedDir();
+        Files.delete(bundles.resolve("hybrid-strategy.jar"));
+        Files.delete(bundles);
+        Files.delete(bundleParent);
     }
 
     private static String r_describe(GuestRun run) {
