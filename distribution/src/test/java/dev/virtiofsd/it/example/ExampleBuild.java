@@ -145,7 +145,7 @@ public final class ExampleBuild {
      * explicitly, as a framework test earlier in this JVM may have left the process umask at 0 (the
      * passthrough sets it), and the daemon refuses a bundle directory or jar others can write.
      */
-    public static Path trustedBundleDir(Path parent) throws IOException {
+    public static Path trustedBundleDir(Path parent) throws IOException, InterruptedException {
         Path bundles = Files.createDirectories(parent.resolve("bundles"));
         Files.setPosixFilePermissions(bundles, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
         Path jar = bundles.resolve("hybrid-strategy.jar");

@@ -71,7 +71,7 @@ class LiveSwitchGuestIT {
         // The third-party example strategy, built from its own pom, dropped into --bundles DIR.
         // In a private temporary directory (0700, under sticky /tmp): the daemon checks every directory
         // above --bundles, and the work directory may have been made under a umask of 0 in this JVM.
-        Path bundleParent = Files.createTempDirectory("live-switch-bundles");
+        Path bundleParent = Files.createTempDirectory(java.nio.file.Paths.get("/tmp"), "live-switch-bundles");
         Path bundles = ExampleBuild.trustedBundleDir(bundleParent);
         Path hybridShare = Files.createDirectories(run.workDir().resolve("shared-hybrid"));
         Files.writeString(hybridShare.resolve("from-host"), "host hybrid\n");
