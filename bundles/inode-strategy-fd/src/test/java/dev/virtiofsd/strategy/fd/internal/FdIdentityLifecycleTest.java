@@ -1,6 +1,7 @@
 package dev.virtiofsd.strategy.fd.internal;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -104,7 +105,8 @@ class FdIdentityLifecycleTest {
         InodeIdentity id = identify("f", Linux.S_IFREG);
         int pathFd = id.acquirePath();
         id.close();
-        assertThrows(ErrnoException.class, () -> Linux.fcntl(pathFd, Linux.F_GETFL, 0));
+        // closed: the number is free, or another JVM thread was quicker and it names something else
+        assertFalse(names(pathFd, dir.resolve("f")), "fd " + pathFd + " still names f after close()");
         // someone else gets the same number; a second close must not take it from them
         int other = Linux.open(dir.resolve("f").toString(), Linux.O_RDONLY, 0);
         try {
@@ -153,5 +155,15 @@ class FdIdentityLifecycleTest {
         assertTrue(a.toString().startsWith("fd["), a.toString());
         a.close();
         b.close();
+    }
+
+    /** Whether this process's fd {@code fd} is open on {@code file}. */
+    private static boolean names(int fd, java.nio.file.Path file) throws java.io.IOException {
+        try {
+            return Files.readSymbolicLink(java.nio.file.Path.of("/proc/self/fd/" + fd))
+                    .equals(file.toRealPath());
+        } catch (java.nio.file.NoSuchFileException e) {
+            return false;
+        }
     }
 }
