@@ -192,6 +192,30 @@ class MalformedTest extends Fixture {
     }
 
     @Test
+    void aShortHeaderIsReadOverZerosNotOverThePreviousRequest() {
+        // the previous request in this worker's buffer is a FORGET, which gets no reply
+        assertEquals(0, send(Req.op(FORGET, 0x1122334455L, 9).u64(1).build()).returned);
+        Reply r = send(new byte[] {1, 2, 3}, new int[] {1}).assertError(Errno.EINVAL);
+        assertEquals(0, r.unique());
+        // 10 bytes: the unique's first two bytes and zeros, not the FORGET's unique behind them
+        byte[] part = Arrays.copyOf(Req.op(GETATTR, 0x0102L, 1).build(), 10);
+        assertEquals(
+                0x0102L, send(part, new int[] {4}).assertError(Errno.EINVAL).unique());
+        assertTrue(fs.calls.size() == 1 && fs.last().startsWith("forget 9"), fs.calls.toString());
+    }
+
+    @Test
+    void argumentsUpToTheBufferAreReadOneMoreIsEinval() {
+        int cap = RequestDecoder.ARGS_CAP;
+        send(Req.op(STATFS, 1).zeros(cap + 1).build()).assertError(Errno.EINVAL);
+        assertTrue(fs.calls.isEmpty(), fs.calls.toString());
+        send(Req.op(STATFS, 1).zeros(cap).build()).assertOk(STATFS_OUT);
+        assertEquals("statfs 1", fs.last());
+        // a name filling the buffer is read in full: too long, not missing
+        send(Req.op(LOOKUP, 1).str("x".repeat(cap - 1)).build()).assertError(Errno.ENAMETOOLONG);
+    }
+
+    @Test
     void fuzzNeverEscapesOrOverflows() {
         Random rnd = new Random(42);
         byte[][] seeds = {

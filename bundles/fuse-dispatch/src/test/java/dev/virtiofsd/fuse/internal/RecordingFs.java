@@ -256,7 +256,7 @@ final class RecordingFs implements FileSystem {
     public void tmpfile(RequestContext ctx, long parent, int mode, int flags, int umask, EntryOut entry, OpenOut open)
             throws ErrnoException {
         record("tmpfile " + parent + " mode=" + Integer.toOctalString(mode) + " flags=" + Integer.toOctalString(flags)
-                + " umask=" + Integer.toOctalString(umask));
+                + " umask=" + Integer.toOctalString(umask) + extras(ctx));
         check();
         fillEntry(entry, 105);
         open.fh = 557;

@@ -72,4 +72,26 @@ class TransportQuestionsTest extends Fixture {
         TestSegments out = TestSegments.ofLengths(OUT_LENS);
         assertEquals(0, worker.replyError(TestSegments.split(forget, IN_CUTS), out, Errno.EIO));
     }
+
+    @Test
+    void aHeaderOfExactly40BytesIsALockRequest() {
+        byte[] header = Arrays.copyOf(lock(SETLKW), IN_HEADER);
+        assertTrue(worker.mayBlock(TestSegments.split(header, 3, 17)));
+    }
+
+    @Test
+    void sixteenReadableBytesHoldTheUniqueAndFewerHoldNoStaleOpcode() {
+        TestSegments out = TestSegments.ofLengths(16);
+        assertEquals(16, worker.replyError(TestSegments.split(Arrays.copyOf(lock(SETLK), 16), 5), out, Errno.EIO));
+        Reply r = new Reply(16, out.bytes(), null, out);
+        r.assertError(Errno.EIO);
+        assertEquals(77, r.unique());
+        // after a FORGET (no reply) went through this worker, 3 readable bytes are no FORGET
+        byte[] forget = Req.op(FORGET, 5).u64(1).build();
+        assertEquals(0, worker.handle(TestSegments.split(forget, IN_CUTS), TestSegments.ofLengths(OUT_LENS)));
+        out = TestSegments.ofLengths(16);
+        assertEquals(16, worker.replyError(TestSegments.split(Arrays.copyOf(lock(SETLK), 3), 1), out, Errno.EIO));
+        new Reply(16, out.bytes(), null, out).assertError(Errno.EIO);
+        out.assertGuardsIntact();
+    }
 }
