@@ -1,7 +1,5 @@
 package dev.virtiofsd.passthrough.internal;
 
-import static dev.virtiofsd.api.Errno.EACCES;
-import static dev.virtiofsd.api.Errno.EAGAIN;
 import static dev.virtiofsd.api.Errno.EBADF;
 import static dev.virtiofsd.api.Errno.EINVAL;
 import static dev.virtiofsd.api.Errno.ENOENT;
@@ -32,13 +30,10 @@ import dev.virtiofsd.linux.Linux;
 import dev.virtiofsd.linux.NativeMemory;
 import dev.virtiofsd.linux.Statx;
 import java.nio.file.Paths;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.locks.LockSupport;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.ConfigurationPolicy;
@@ -91,9 +86,6 @@ public final class PassthroughFileSystem
 
     static final long UTIME_NOW = (1L << 30) - 1;
     static final long UTIME_OMIT = (1L << 30) - 2;
-    private static final int R_OK = 4;
-    private static final int W_OK = 2;
-    private static final int X_OK = 1;
 
     /** Names as native NUL-terminated strings, shared read-only by every thread. */
     private static final long DOT = NativeMemory.allocate(8);
@@ -113,11 +105,7 @@ public final class PassthroughFileSystem
     private InodeStore store;
     private final ConcurrentHashMap<Long, OpenFile> files = new ConcurrentHashMap<>(256);
     private final AtomicLong nextFh = new AtomicLong(1);
-    /** Lock fds open now, and the most that may be (beyond: ENOLCK); they count against the fd budget too. */
-    private final java.util.concurrent.atomic.AtomicInteger lockFds = new java.util.concurrent.atomic.AtomicInteger();
 
-    private volatile int maxLockFds = Integer.getInteger("virtiofsd.passthrough.max-lock-fds", DEFAULT_MAX_LOCK_FDS);
-    static final int DEFAULT_MAX_LOCK_FDS = 4096;
     private boolean switchCreds;
     private long timeout;
     private PassthroughFeatures features;
@@ -131,44 +119,20 @@ public final class PassthroughFileSystem
     /** virtiofsd's --migration-* options (PassthroughMigration). */
     private volatile MigrationOptions migration = MigrationOptions.DEFAULTS;
 
-    // ---- strategies: see StrategySlot ----------------------------------------------------------
+    /** The strategies bound, the one new inodes get, switching and conversion. */
+    private final LiveStrategies strategies = new LiveStrategies();
 
-    /** Makes the identities of new inodes: the one volatile read a lookup of a new inode adds. */
-    private volatile StrategySlot current;
-    /** Strategy services registered now, by their inode.identity name (DS binds them, dynamically). */
-    private final ConcurrentHashMap<String, InodeIdentityStrategy> bound = new ConcurrentHashMap<>();
-    /** The strategy the configuration names; missing from {@link #bound} while its bundle is away. */
-    private volatile String wanted;
-    /** Serialises switches, binds, unbinds and conversions; never taken on the request path. */
-    private final Object switchLock = new Object();
-    /** Fds held by inodes above which fd-held inodes are converted to the current strategy, if it sheds them. */
-    private long autoConvertAbove = Long.MAX_VALUE;
-
-    private final AtomicBoolean autoConverting = new AtomicBoolean();
-    /** The slot whose conversion gave fd identities again: no automatic retry until the strategy changes. */
-    private volatile StrategySlot autoConvertUseless;
-
-    /** Per-thread native scratch: a statx buffer and room for timespecs / struct statvfs. */
-    private static final class Scratch {
-        final Statx statx = new Statx();
-        /** A second statx, for checking a candidate inode while {@link #statx} holds the looked-up one. */
-        final Statx statx2 = new Statx();
-
-        final long mem = NativeMemory.allocate(256);
-        final IdsKey probe = new IdsKey(0, 0, 0);
-        final InodeUse.Stack uses = new InodeUse.Stack();
-        /** This thread has its own umask (unshare(CLONE_FS) done), for POSIX ACL creations. */
-        boolean ownUmask;
-    }
-
-    private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
+    private PosixLocks locks;
+    private XattrOperations xattrs;
+    /** READDIR(PLUS); made once, so that a request allocates no lookup function. */
+    private final DirectoryListing listing = new DirectoryListing(this::lookupIn);
 
     /** For Declarative Services: strategies arrive through {@link #bindStrategy}, then {@link #activate}. */
     public PassthroughFileSystem() {}
 
     /** A filesystem with one strategy, outside a framework (tests, tools). */
     public PassthroughFileSystem(PassthroughOptions options, InodeIdentityStrategy strategy) throws ErrnoException {
-        bound.put(strategy.name(), strategy);
+        strategies.bind(strategy.name(), strategy);
         start(options, strategy.name());
     }
 
@@ -180,7 +144,7 @@ public final class PassthroughFileSystem
     void activate(PassthroughConfig config, Map<String, Object> properties) throws ErrnoException {
         this.migration = MigrationOptions.from(properties);
         String name = strategyName(config, properties);
-        if (!bound.containsKey(name)) {
+        if (strategies.bound(name) == null) {
             throw new IllegalStateException("no inode-identity strategy named " + name + " (available: "
                     + String.join(", ", available()) + ")");
         }
@@ -200,11 +164,12 @@ public final class PassthroughFileSystem
             LOG.warn("configuration {} changed the share ({}); that takes effect at the next start", PID, o);
         }
         String name = strategyName(config, properties);
-        if (!name.equals(wanted)) {
+        if (!name.equals(strategies.wanted())) {
             try {
                 select(name);
             } catch (RuntimeException e) {
-                LOG.error("strategy {}: {}; new inodes keep getting {}", name, e.getMessage(), current.name);
+                LOG.error(
+                        "strategy {}: {}; new inodes keep getting {}", name, e.getMessage(), strategies.current().name);
             }
         }
     }
@@ -233,22 +198,24 @@ public final class PassthroughFileSystem
         this.xattrNames = new XattrNames(features.xattrMap());
         long budget = options.inodeFdBudget() > 0 ? options.inodeFdBudget() : defaultFdBudget();
         this.store = new InodeStore(budget);
-        this.autoConvertAbove = budget == Long.MAX_VALUE ? Long.MAX_VALUE : budget - budget / 8;
+        this.locks = new PosixLocks(store, files);
+        this.xattrs = new XattrOperations(xattrNames);
         // The client applies the caller's umask; ours must not apply a second time.
         Linux.umask(0);
         this.switchCreds = Accounts.euid() == 0;
         int fd = Linux.open(options.sharedDir().toString(), Linux.O_PATH | Linux.O_DIRECTORY, 0);
         this.rootFd = fd;
+        strategies.attach(store, fd, budget);
         StrategySlot slot;
         try {
-            slot = open(strategyName, bound.get(strategyName));
+            slot = strategies.open(strategyName, strategies.bound(strategyName));
         } catch (RuntimeException e) {
             Linux.close(fd);
             throw e;
         }
         try {
             int dup = Linux.openat(fd, ".", Linux.O_PATH | Linux.O_DIRECTORY, 0);
-            Statx st = SCRATCH.get().statx;
+            Statx st = ThreadScratch.get().statx;
             try {
                 st.ofFd(dup);
             } catch (ErrnoException e) {
@@ -265,22 +232,8 @@ public final class PassthroughFileSystem
             Linux.close(fd);
             throw e;
         }
-        this.wanted = strategyName;
-        this.current = slot;
+        strategies.begin(strategyName, slot);
         LOG.debug("passthrough on {} with strategy {}", options, strategyName);
-    }
-
-    /** Opens {@code strategy} on this share; IllegalStateException with its one-line reason if it cannot. */
-    private StrategySlot open(String name, InodeIdentityStrategy strategy) {
-        if (strategy == null) {
-            throw new IllegalArgumentException("no inode-identity strategy named " + name);
-        }
-        try {
-            return new StrategySlot(name, strategy, strategy.open(rootFd));
-        } catch (ErrnoException e) {
-            throw new IllegalStateException(
-                    "strategy " + name + " cannot open the shared directory: " + e.getMessage());
-        }
     }
 
     /**
@@ -295,65 +248,12 @@ public final class PassthroughFileSystem
             policyOption = ReferencePolicyOption.GREEDY,
             unbind = "unbindStrategy")
     void bindStrategy(InodeIdentityStrategy strategy, Map<String, Object> properties) {
-        String name = name(strategy, properties);
-        bound.put(name, strategy);
-        StrategySlot cur = current;
-        if (cur != null && !closed && name.equals(wanted) && cur.service != strategy) {
-            // The configured strategy is back (its bundle was updated or restarted): new inodes get it again.
-            try {
-                select(name);
-            } catch (RuntimeException e) {
-                LOG.error("strategy {} is back but cannot be used: {}", name, e.getMessage());
-            }
-        }
+        strategies.bind(name(strategy, properties), strategy);
     }
 
-    /**
-     * A strategy service goes away (its bundle stops, or is being updated: either way its code may
-     * not outlive this call). If new inodes got it, they get the filesystem's own O_PATH fds until a
-     * strategy of the configured name is registered again. Every inode whose identity it made is
-     * converted now, while its code still runs, to the identity new inodes get; inodes that cannot be
-     * converted (gone on the host, fd budget) keep theirs until forgotten. An old identity that a
-     * request in flight or an open file still holds is closed by its last user (see {@link #convert}).
-     */
+    /** A strategy service goes away: see {@link LiveStrategies#unbind}. */
     void unbindStrategy(InodeIdentityStrategy strategy, Map<String, Object> properties) {
-        String name = name(strategy, properties);
-        bound.remove(name, strategy);
-        if (current == null || closed) {
-            return;
-        }
-        synchronized (switchLock) {
-            StrategySlot cur = current;
-            if (cur.service == strategy) {
-                current = new StrategySlot(OwnFdIdentity.STRATEGY, null, OwnFdIdentity.PROVIDER);
-                cur.retire(store.lock());
-                LOG.warn(
-                        "strategy {} went away (bundle stopped or updated): new inodes get O_PATH fds until it is"
-                                + " back",
-                        name);
-            }
-            List<Inode> its = store.select(i -> i.slot != null && i.slot.service == strategy);
-            long moved = 0;
-            try {
-                for (Inode i : its) {
-                    if (convert(i, current, false) > 0) {
-                        moved++;
-                    }
-                }
-            } finally {
-                releaseAll(its);
-            }
-            if (moved < its.size()) {
-                LOG.warn(
-                        "strategy {} went away: {} of its {} inodes keep its identities until forgotten (gone on"
-                                + " the host, or over the fd budget)",
-                        name,
-                        its.size() - moved,
-                        its.size());
-            } else if (moved > 0) {
-                LOG.info("strategy {} went away: its {} inodes now have {} identities", name, moved, current.name);
-            }
-        }
+        strategies.unbind(name(strategy, properties), strategy);
     }
 
     private static String name(InodeIdentityStrategy strategy, Map<String, Object> properties) {
@@ -361,13 +261,11 @@ public final class PassthroughFileSystem
         return n instanceof String s ? s : strategy.name();
     }
 
-    // ---- StrategyControl ---------------------------------------------------------------------
+    // ---- StrategyControl: see LiveStrategies ---------------------------------------------------
 
     @Override
     public List<String> available() {
-        List<String> names = new ArrayList<>(bound.keySet());
-        names.sort(null);
-        return names;
+        return strategies.available();
     }
 
     /**
@@ -376,150 +274,12 @@ public final class PassthroughFileSystem
      */
     @Override
     public void select(String name) {
-        synchronized (switchLock) {
-            if (closed || current == null) {
-                throw new IllegalStateException("the filesystem is closed");
-            }
-            InodeIdentityStrategy s = bound.get(name);
-            if (s == null) {
-                throw new IllegalArgumentException("no inode-identity strategy named " + name + " (available: "
-                        + String.join(", ", available()) + ")");
-            }
-            StrategySlot cur = current;
-            wanted = name;
-            if (cur.service == s) {
-                return;
-            }
-            StrategySlot fresh = open(name, s);
-            current = fresh;
-            cur.retire(store.lock());
-            LOG.info("new inodes get strategy {} (was {})", name, cur.name);
-        }
+        strategies.select(name);
     }
 
     @Override
     public long convertFdInodes(long max) {
-        synchronized (switchLock) {
-            StrategySlot target = current;
-            long n = 0;
-            List<Inode> held = store.select(i -> i.identity.heldFds() > 0);
-            try {
-                for (Inode i : held) {
-                    if (n >= max || closed) {
-                        break;
-                    }
-                    int r = convert(i, target, true);
-                    if (r < 0) {
-                        break; // the current strategy holds fds itself: nothing to shed
-                    }
-                    n += r;
-                }
-            } finally {
-                releaseAll(held);
-            }
-            return n;
-        }
-    }
-
-    private static void releaseAll(List<Inode> held) {
-        for (Inode i : held) {
-            i.release();
-        }
-    }
-
-    /**
-     * Gives {@code old} (on which the caller holds a reference) an identity made by {@code target},
-     * keeping its node id, lookup count and lock fds. Returns 1 when done, 0 when this inode keeps its
-     * identity (gone on the host, handle taken, budget), -1 when {@code fdless} was asked and the
-     * target made an identity that holds fds (so it sheds none).
-     *
-     * <p>Ownership: the new inode takes {@code old}'s place in the store, and the store's reference on
-     * {@code old} is dropped; requests still using {@code old} (and open files on it) keep it, its
-     * identity and its fd until the last of them is done, exactly as after a FORGET. Nothing here
-     * closes an fd that a request may be using.
-     */
-    private int convert(Inode old, StrategySlot target, boolean fdless) {
-        if (old.slot == target || old.identity instanceof LostIdentity || !target.enter()) {
-            return 0;
-        }
-        try {
-            int dup;
-            try {
-                int pfd = old.identity.acquirePath();
-                try {
-                    dup = Linux.dup(pfd);
-                } finally {
-                    old.identity.releasePath(pfd);
-                }
-            } catch (ErrnoException e) {
-                return 0; // e.g. ESTALE: the file is gone on the host; it keeps its identity until forgotten
-            }
-            Statx st = SCRATCH.get().statx;
-            try {
-                st.ofFd(dup);
-            } catch (ErrnoException e) {
-                Linux.close(dup);
-                return 0;
-            }
-            try {
-                if (st.ino() != old.ids.ino || st.dev() != old.ids.dev || st.mountIdOf(dup) != old.mntId) {
-                    Linux.close(dup);
-                    return 0;
-                }
-            } catch (ErrnoException e) {
-                Linux.close(dup);
-                return 0;
-            }
-            InodeIdentity id;
-            try {
-                id = target.provider.identify(dup, old.mntId, old.mode);
-            } catch (ErrnoException | RuntimeException e) {
-                return 0;
-            }
-            if (fdless && id.heldFds() > 0) {
-                id.close();
-                return -1;
-            }
-            Inode fresh = new Inode(old.nodeId, id, old.ids, old.mode, old.root, target);
-            fresh.takeOverLocks(old);
-            if (!store.replace(old, fresh)) {
-                id.close(); // fresh was never visible: its identity is all it holds
-                return 0;
-            }
-            old.locksHandedOver();
-            old.release(); // the store's reference; the caller's keeps old alive until it is done
-            return 1;
-        } finally {
-            target.exit(store.lock());
-        }
-    }
-
-    /** Near the end of the fd budget: converts fd-held inodes in the background, if the strategy sheds fds. */
-    private void maybeAutoConvert() {
-        StrategySlot cur = current;
-        if (cur == autoConvertUseless || !autoConverting.compareAndSet(false, true)) {
-            return;
-        }
-        Thread t = new Thread(
-                () -> {
-                    try {
-                        long before = store.fds();
-                        long n = convertFdInodes(Math.max(1, before / 4));
-                        if (n == 0) {
-                            autoConvertUseless = cur;
-                        }
-                        LOG.info(
-                                "fd budget nearly used ({} inode fds): {} inodes converted to strategy {}",
-                                before,
-                                n,
-                                cur.name);
-                    } finally {
-                        autoConverting.set(false);
-                    }
-                },
-                "virtiofsd-convert");
-        t.setDaemon(true);
-        t.start();
+        return strategies.convertFdInodes(max);
     }
 
     /** Sets the --migration-* options (tests; the DS constructor reads them from the configuration). */
@@ -545,7 +305,7 @@ public final class PassthroughFileSystem
     }
 
     private PassthroughMigration migration() {
-        return new PassthroughMigration(store, files, nextFh, rootFd, current, migration);
+        return new PassthroughMigration(store, files, nextFh, rootFd, strategies.current(), migration);
     }
 
     static PassthroughOptions fromConfig(PassthroughConfig c) {
@@ -567,15 +327,14 @@ public final class PassthroughFileSystem
         if (closed) {
             return;
         }
-        synchronized (switchLock) {
-            closed = true;
-        }
+        closed = true;
+        strategies.close();
         if (store == null) {
             return;
         }
         closeFiles();
         store.closeAll();
-        current.retire(store.lock());
+        strategies.current().retire(store.lock());
         Linux.close(rootFd);
     }
 
@@ -594,13 +353,13 @@ public final class PassthroughFileSystem
         if (i == null) {
             throw ErrnoException.of(EBADF);
         }
-        return SCRATCH.get().uses.use(i);
+        return ThreadScratch.get().uses.use(i);
     }
 
     /** This request's use of an inode it reaches through something it holds (an open file). */
     private static InodeUse use(Inode held) {
         held.retain();
-        return SCRATCH.get().uses.use(held);
+        return ThreadScratch.get().uses.use(held);
     }
 
     /** The open file {@code fh} of {@code nodeId} with a reference for this request (close it); else EBADF. */
@@ -633,59 +392,24 @@ public final class PassthroughFileSystem
         }
     }
 
-    private static boolean isDot(long name) {
+    static boolean isDot(long name) {
         return NativeMemory.getByte(name) == '.' && NativeMemory.getByte(name + 1) == 0;
     }
 
-    private static boolean isDotDot(long name) {
+    static boolean isDotDot(long name) {
         return NativeMemory.getByte(name) == '.'
                 && NativeMemory.getByte(name + 1) == '.'
                 && NativeMemory.getByte(name + 2) == 0;
     }
 
-    private static final int SWITCHED_GID = 1;
-    private static final int SWITCHED_UID = 2;
-
     /**
-     * Takes on the caller's fsuid/fsgid on this thread (raw setresuid/setresgid syscalls act per
-     * thread), gid first while we still may. Returns what to undo in {@link #restoreCreds}.
+     * The caller's credentials (its ids mapped by --translate-uid/gid first: EPERM for forbidden
+     * ones) for one creation; with {@code setUmask} and POSIX ACLs on, its umask too.
      */
-    private int switchCreds(RequestContext ctx) throws ErrnoException {
-        // --translate-uid/gid: the guest's ids become host ids (EPERM for forbidden ones) first
+    private CallerCredentials asCaller(RequestContext ctx, boolean setUmask, int umask) throws ErrnoException {
         int uid = features.uids().toHost(ctx.uid);
         int gid = features.gids().toHost(ctx.gid);
-        if (!switchCreds) {
-            return 0;
-        }
-        int done = 0;
-        if (gid != 0) {
-            Linux.setresgidThread(-1, gid, -1);
-            done |= SWITCHED_GID;
-        }
-        if (uid != 0) {
-            try {
-                Linux.setresuidThread(-1, uid, -1);
-            } catch (ErrnoException e) {
-                restoreCreds(done);
-                throw e;
-            }
-            done |= SWITCHED_UID;
-        }
-        return done;
-    }
-
-    private static void restoreCreds(int done) {
-        try {
-            if ((done & SWITCHED_UID) != 0) {
-                Linux.setresuidThread(-1, 0, -1);
-            }
-            if ((done & SWITCHED_GID) != 0) {
-                Linux.setresgidThread(-1, 0, -1);
-            }
-        } catch (ErrnoException e) {
-            // A worker that cannot get its credentials back must not serve another request.
-            throw new IllegalStateException("cannot restore thread credentials", e);
-        }
+        return CallerCredentials.enter(switchCreds, uid, gid, setUmask && aclOn, umask);
     }
 
     private void fillAttr(Attr a, Statx st) {
@@ -724,7 +448,7 @@ public final class PassthroughFileSystem
      * for the caller, who releases it (or hands it to an open file).
      */
     private Inode lookupIn(Inode parent, int pfd, long name, EntryOut out) throws ErrnoException {
-        Statx st = SCRATCH.get().statx;
+        Statx st = ThreadScratch.get().statx;
         if (isDot(name) || (isDotDot(name) && parent.root)) {
             st.ofFd(pfd);
             // the inode now under the parent's node id: a conversion may have replaced the one we use
@@ -744,7 +468,7 @@ public final class PassthroughFileSystem
      * with a reference for the caller.
      */
     private Inode insert(Inode parent, int fd, EntryOut out) throws ErrnoException {
-        Scratch scratch = SCRATCH.get();
+        ThreadScratch scratch = ThreadScratch.get();
         Statx st = scratch.statx;
         try {
             st.ofFd(fd);
@@ -755,10 +479,7 @@ public final class PassthroughFileSystem
         long mnt = st.mountIdOf(fd);
         int mode = st.mode();
         IdsKey ids = scratch.probe.set(st.ino(), st.dev(), mnt);
-        StrategySlot slot = current;
-        while (!slot.enter()) {
-            slot = current; // retired by a switch since the read: the new one is current
-        }
+        StrategySlot slot = strategies.enterCurrent();
         Inode inode;
         try {
             InodeIdentity id = slot.provider.identify(fd, mnt, mode);
@@ -769,16 +490,14 @@ public final class PassthroughFileSystem
                     // Out of inode fds: refuse this new inode rather than leave the daemon without fds
                     // for open files, vhost-user messages and eventfds.
                     id.close();
-                    maybeAutoConvert();
+                    strategies.maybeAutoConvert();
                     throw ErrnoException.of(Errno.ENFILE);
                 }
             }
         } finally {
             slot.exit(store.lock());
         }
-        if (store.fds() > autoConvertAbove) {
-            maybeAutoConvert();
-        }
+        strategies.afterInsert();
         fillEntry(out, inode, st, parent);
         return inode;
     }
@@ -795,7 +514,7 @@ public final class PassthroughFileSystem
         if (cand == null) {
             return null;
         }
-        Statx st = SCRATCH.get().statx2;
+        Statx st = ThreadScratch.get().statx2;
         boolean same;
         try {
             int fd = cand.identity.acquirePath();
@@ -924,7 +643,7 @@ public final class PassthroughFileSystem
 
     @Override
     public void getattr(RequestContext ctx, long nodeId, long fh, AttrOut out) throws ErrnoException {
-        Statx st = SCRATCH.get().statx;
+        Statx st = ThreadScratch.get().statx;
         try (InodeUse u = use(nodeId)) {
             st.ofFd(u.pathFd());
         }
@@ -935,7 +654,7 @@ public final class PassthroughFileSystem
     @Override
     public void setattr(RequestContext ctx, long nodeId, SetattrIn in, AttrOut out) throws ErrnoException {
         checkWritable();
-        Scratch s = SCRATCH.get();
+        ThreadScratch s = ThreadScratch.get();
         try (InodeUse u = use(nodeId);
                 OpenFile f = in.has(SetattrIn.FATTR_FH) ? file(nodeId, in.fh) : null) {
             Inode i = u.inode();
@@ -1040,41 +759,20 @@ public final class PassthroughFileSystem
      * does), sets the security context the guest sent (the new entry is removed again if that
      * fails), and looks the new entry up: returned with a reference for the caller.
      */
+    @SuppressWarnings("try") // the credential scope is what the try is for
     private Inode create(RequestContext ctx, long parent, long name, int umask, boolean dir, EntryOut out, Creation op)
             throws ErrnoException {
         checkWritable();
         try (InodeUse p = use(parent)) {
             int pfd = p.pathFd();
-            int creds = switchCreds(ctx);
-            boolean masked = false;
-            try {
-                masked = umask != NO_UMASK && setThreadUmask(umask);
+            try (CallerCredentials c = asCaller(ctx, umask != NO_UMASK, umask)) {
                 op.run(pfd);
-            } finally {
-                if (masked) {
-                    Linux.umask(0);
-                }
-                restoreCreds(creds);
             }
             if (ctx.hasSecctx() && features.securityLabel()) {
                 setSecurityContext(ctx, pfd, name, dir);
             }
             return lookupIn(p.inode(), pfd, name, out);
         }
-    }
-
-    /** With POSIX ACLs on, this thread's own umask becomes {@code umask}; false when ACLs are off. */
-    private boolean setThreadUmask(int umask) throws ErrnoException {
-        if (!aclOn) {
-            return false;
-        }
-        Scratch s = SCRATCH.get();
-        if (!s.ownUmask) {
-            Linux.unshareFs();
-            s.ownUmask = true;
-        }
-        Linux.umask(umask & 0777);
-        return true;
     }
 
     /** FUSE_SECURITY_CTX: the label goes on the new inode under its (mapped) name, as root. */
@@ -1212,7 +910,7 @@ public final class PassthroughFileSystem
         if (!features.killprivV2() || !ctx.killSuidGid || (flags & Linux.O_TRUNC) == 0) {
             return;
         }
-        killSuidGid(u.pathFd(), SCRATCH.get().statx);
+        killSuidGid(u.pathFd(), ThreadScratch.get().statx);
     }
 
     private int fileOpenFlags() {
@@ -1278,7 +976,7 @@ public final class PassthroughFileSystem
             try (InodeUse p = use(parent)) {
                 int e = Linux.openat(p.pathFd(), name, Linux.O_PATH | Linux.O_NOFOLLOW, 0);
                 try {
-                    killSuidGid(e, SCRATCH.get().statx);
+                    killSuidGid(e, ThreadScratch.get().statx);
                 } finally {
                     Linux.close(e);
                 }
@@ -1321,7 +1019,7 @@ public final class PassthroughFileSystem
         }
         int path = Linux.openat(pfd, name, Linux.O_PATH | Linux.O_NOFOLLOW, 0);
         try {
-            Statx st = SCRATCH.get().statx;
+            Statx st = ThreadScratch.get().statx;
             st.ofFd(path);
             switch (st.mode() & Linux.S_IFMT) {
                 case Linux.S_IFREG:
@@ -1337,6 +1035,7 @@ public final class PassthroughFileSystem
     }
 
     @Override
+    @SuppressWarnings("try") // the credential scope is what the try is for
     public void tmpfile(RequestContext ctx, long parent, int mode, int flags, int umask, EntryOut entry, OpenOut open)
             throws ErrnoException {
         checkWritable();
@@ -1344,16 +1043,8 @@ public final class PassthroughFileSystem
         int fd;
         try (InodeUse p = use(parent)) {
             int pfd = p.pathFd();
-            int creds = switchCreds(ctx);
-            boolean masked = false;
-            try {
-                masked = setThreadUmask(umask);
+            try (CallerCredentials c = asCaller(ctx, true, umask)) {
                 fd = Linux.openat(pfd, DOT, (openFlags(flags) & ~Linux.O_DIRECTORY) | Linux.O_TMPFILE, mode);
-            } finally {
-                if (masked) {
-                    Linux.umask(0);
-                }
-                restoreCreds(creds);
             }
             if (ctx.hasSecctx() && features.securityLabel()) {
                 try {
@@ -1392,7 +1083,7 @@ public final class PassthroughFileSystem
         try (OpenFile f = file(nodeId, fh)) {
             if (killPriv) {
                 // Before the data lands: a setuid file must never hold the caller's bytes and keep its bit.
-                Statx st = SCRATCH.get().statx;
+                Statx st = ThreadScratch.get().statx;
                 st.ofFd(f.fd);
                 if ((st.mode() & (Linux.S_ISUID | Linux.S_ISGID)) != 0) {
                     try (InodeUse u = use(f.inode)) {
@@ -1467,73 +1158,7 @@ public final class PassthroughFileSystem
         boolean plus = sink.plus();
         try (OpenFile.Dir d = dir(nodeId, fh);
                 InodeUse dirUse = plus ? use(d.inode) : null) {
-            int pfd = plus ? dirUse.pathFd() : -1;
-            synchronized (d) {
-                if (d.buffer == 0) {
-                    throw ErrnoException.of(EBADF);
-                }
-                if (offset != d.nextOffset) {
-                    Linux.lseek(d.fd, offset, Linux.SEEK_SET);
-                    d.pos = d.len = 0;
-                    d.nextOffset = offset;
-                }
-                int added = 0;
-                while (true) {
-                    if (d.pos >= d.len) {
-                        int n = Linux.getdents64(d.fd, d.buffer, OpenFile.Dir.BUFFER);
-                        d.pos = 0;
-                        d.len = n;
-                        if (n <= 0) {
-                            break;
-                        }
-                    }
-                    long rec = d.buffer + d.pos;
-                    long ino = NativeMemory.getLong(rec);
-                    long off = NativeMemory.getLong(rec + 8);
-                    int reclen = NativeMemory.getShort(rec + 16) & 0xffff;
-                    int type = NativeMemory.getByte(rec + 18) & 0xff;
-                    long name = rec + 19;
-                    if (reclen == 0 || d.pos + reclen > d.len) {
-                        throw ErrnoException.of(dev.virtiofsd.api.Errno.EIO);
-                    }
-                    int nameLen = NativeMemory.strnlen(name, reclen - 19);
-                    if (nameLen < 0) {
-                        throw ErrnoException.of(dev.virtiofsd.api.Errno.EIO);
-                    }
-                    if (!sink.fits(nameLen)) {
-                        break;
-                    }
-                    if (plus) {
-                        EntryOut e = sink.entry();
-                        if (isDot(name) || isDotDot(name)) {
-                            // No lookup for these (it would count): only ino and type, like virtiofsd.
-                            e.clear();
-                            e.attr.ino = ino;
-                            e.attr.mode = type << 12;
-                        } else {
-                            try {
-                                lookupIn(d.inode, pfd, name, e).release();
-                                ino = e.attr.ino;
-                            } catch (ErrnoException ex) {
-                                if (ex.errno() == ENOENT) {
-                                    // Gone since getdents: skip it.
-                                    d.pos += reclen;
-                                    d.nextOffset = off;
-                                    continue;
-                                }
-                                if (added > 0) {
-                                    break;
-                                }
-                                throw ex;
-                            }
-                        }
-                    }
-                    sink.add(ino, off, type, name, nameLen);
-                    added++;
-                    d.pos += reclen;
-                    d.nextOffset = off;
-                }
-            }
+            listing.fill(d, plus ? dirUse.pathFd() : -1, offset, sink);
         }
     }
 
@@ -1557,7 +1182,7 @@ public final class PassthroughFileSystem
 
     @Override
     public void statfs(RequestContext ctx, long nodeId, StatfsOut out) throws ErrnoException {
-        long b = SCRATCH.get().mem;
+        long b = ThreadScratch.get().mem;
         try (InodeUse u = use(nodeId)) {
             Linux.fstatvfs(u.pathFd(), b);
         }
@@ -1575,41 +1200,16 @@ public final class PassthroughFileSystem
 
     @Override
     public void access(RequestContext ctx, long nodeId, int mask) throws ErrnoException {
-        Statx st = SCRATCH.get().statx;
+        Statx st = ThreadScratch.get().statx;
         try (InodeUse u = use(nodeId)) {
             st.ofFd(u.pathFd());
         }
-        int mode = st.mode();
-        int want = mask & (R_OK | W_OK | X_OK);
-        if (want == 0) {
-            return;
+        if ((mask & (AccessRules.R_OK | AccessRules.W_OK | AccessRules.X_OK)) == 0) {
+            return; // F_OK: it exists
         }
         int uid = features.uids().toHost(ctx.uid);
         int gid = features.gids().toHost(ctx.gid);
-        boolean owner = st.uid() == uid;
-        boolean group = st.gid() == gid;
-        // Same rules as Rust virtiofsd: root may read and write anything, and execute what anyone may.
-        if ((want & R_OK) != 0
-                && uid != 0
-                && !(owner && (mode & 0400) != 0)
-                && !(group && (mode & 040) != 0)
-                && (mode & 04) == 0) {
-            throw ErrnoException.of(EACCES);
-        }
-        if ((want & W_OK) != 0
-                && uid != 0
-                && !(owner && (mode & 0200) != 0)
-                && !(group && (mode & 020) != 0)
-                && (mode & 02) == 0) {
-            throw ErrnoException.of(EACCES);
-        }
-        if ((want & X_OK) != 0
-                && (uid != 0 || (mode & 0111) == 0)
-                && !(owner && (mode & 0100) != 0)
-                && !(group && (mode & 010) != 0)
-                && (mode & 01) == 0) {
-            throw ErrnoException.of(EACCES);
-        }
+        AccessRules.check(st.mode(), st.uid(), st.gid(), uid, gid, mask);
     }
 
     private void checkXattr() throws ErrnoException {
@@ -1624,34 +1224,8 @@ public final class PassthroughFileSystem
         checkXattr();
         checkWritable();
         try (InodeUse u = use(nodeId)) {
-            long name = xattrNames.client(xattrName, aclOn);
-            int fd = u.pathFd();
-            long path = Linux.procPath(fd);
-            xattrNames.dropMappedCapability(path);
-            if (aclOn && (ctx.setxattrFlags & RequestContext.SETXATTR_ACL_KILL_SGID) != 0 && isAccessAcl(name)) {
-                // The caller is not in the owning group and lacks CAP_FSETID; we set the ACL as root,
-                // so the host kernel would keep setgid: clear it, as virtiofsd does.
-                Statx st = SCRATCH.get().statx;
-                st.ofFd(fd);
-                if ((st.mode() & Linux.S_ISGID) != 0) {
-                    Linux.fchmodat(Linux.procDirFd(), path, st.mode() & 07777 & ~Linux.S_ISGID, 0);
-                    path = Linux.procPath(fd);
-                }
-            }
-            Linux.pathSetxattr(path, name, value, size, flags);
+            xattrs.set(ctx, u.pathFd(), xattrName, value, size, flags, aclOn);
         }
-    }
-
-    private static final byte[] ACL_ACCESS =
-            "system.posix_acl_access\0".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
-
-    private static boolean isAccessAcl(long name) {
-        for (int k = 0; k < ACL_ACCESS.length; k++) {
-            if (NativeMemory.getByte(name + k) != ACL_ACCESS[k]) {
-                return false;
-            }
-        }
-        return true;
     }
 
     @Override
@@ -1659,14 +1233,7 @@ public final class PassthroughFileSystem
             throws ErrnoException {
         checkXattr();
         try (InodeUse u = use(nodeId)) {
-            long name;
-            try {
-                name = xattrNames.client(xattrName, aclOn);
-            } catch (ErrnoException e) {
-                // as virtiofsd: a name the map denies reads as absent
-                throw e.errno() == Errno.EPERM ? ErrnoException.of(Errno.ENODATA) : e;
-            }
-            return Linux.pathGetxattr(Linux.procPath(u.pathFd()), name, capacity == 0 ? 0 : buffer, capacity);
+            return xattrs.get(u.pathFd(), xattrName, buffer, capacity, aclOn);
         }
     }
 
@@ -1675,13 +1242,7 @@ public final class PassthroughFileSystem
         checkXattr();
         boolean acl = aclOn;
         try (InodeUse u = use(nodeId)) {
-            if (!xattrNames.rewritesLists(acl)) {
-                return Linux.pathListxattr(Linux.procPath(u.pathFd()), capacity == 0 ? 0 : buffer, capacity);
-            }
-            // the guest's list differs from the host's (mapped, hidden names): read it all, rewrite it
-            long list = xattrNames.listBuffer();
-            int len = Linux.pathListxattr(Linux.procPath(u.pathFd()), list, XattrNames.LIST_MAX);
-            return xattrNames.clientList(len, acl, buffer, capacity);
+            return xattrs.list(u.pathFd(), buffer, capacity, acl);
         }
     }
 
@@ -1690,8 +1251,7 @@ public final class PassthroughFileSystem
         checkXattr();
         checkWritable();
         try (InodeUse u = use(nodeId)) {
-            long name = xattrNames.client(xattrName, aclOn);
-            Linux.pathRemovexattr(Linux.procPath(u.pathFd()), name);
+            xattrs.remove(u.pathFd(), xattrName, aclOn);
         }
     }
 
@@ -1749,116 +1309,13 @@ public final class PassthroughFileSystem
         }
     }
 
-    // ---- locks -----------------------------------------------------------------------------
-
-    /**
-     * The fd that carries {@code owner}'s OFD locks on this inode, opened on first use. Lock fds are
-     * counted against the fd budget and capped (every guest-chosen owner would otherwise cost the
-     * host an fd): beyond either, ENOLCK, as fcntl answers when the lock table is full.
-     */
-    private LockFd plockFd(Inode inode, long fh, long owner) throws ErrnoException {
-        LockFd fd = inode.plock(owner);
-        if (fd == null) {
-            fd = newPlockFd(inode, owner);
-        }
-        OpenFile f = files.get(fh);
-        // by node id: an open file made before a conversion holds the inode that had it then
-        if (f != null && f.inode.nodeId == inode.nodeId && f.tryRetain()) {
-            try {
-                f.addLockOwner(owner);
-            } finally {
-                f.close();
-            }
-        }
-        return fd;
-    }
-
-    private LockFd newPlockFd(Inode inode, long owner) throws ErrnoException {
-        if (lockFds.incrementAndGet() > maxLockFds) {
-            lockFds.decrementAndGet();
-            throw ErrnoException.of(Errno.ENOLCK);
-        }
-        if (!store.reserveFds(1)) {
-            lockFds.decrementAndGet();
-            throw ErrnoException.of(Errno.ENOLCK);
-        }
-        int nfd;
-        try {
-            try {
-                nfd = inode.openForIo(Linux.O_RDWR | Linux.O_NONBLOCK);
-            } catch (ErrnoException e) {
-                if (e.errno() == EBADF) {
-                    throw e;
-                }
-                nfd = inode.openForIo(Linux.O_RDONLY | Linux.O_NONBLOCK);
-            }
-        } catch (ErrnoException | RuntimeException e) {
-            lockFdClosed();
-            throw e;
-        }
-        LockFd mine = new LockFd(nfd, this::lockFdClosed);
-        LockFd prev = inode.plocks().putIfAbsent(owner, mine);
-        if (prev != null) {
-            mine.close();
-            return prev;
-        }
-        return mine;
-    }
-
-    private void lockFdClosed() {
-        lockFds.decrementAndGet();
-        store.returnFds(1);
-    }
-
-    private static void putFlock(long p, FileLock lock) {
-        NativeMemory.putShort(p, (short) lock.type);
-        NativeMemory.putShort(p + 2, (short) Linux.SEEK_SET);
-        NativeMemory.putInt(p + 4, 0);
-        NativeMemory.putLong(p + 8, lock.start);
-        long len = lock.end == Long.MAX_VALUE || lock.end == -1 ? 0 : lock.end - lock.start + 1;
-        NativeMemory.putLong(p + 16, len);
-        NativeMemory.putInt(p + 24, 0);
-        NativeMemory.putInt(p + 28, 0);
-    }
-
-    private static void checkRange(FileLock lock) throws ErrnoException {
-        if (lock.end != Long.MAX_VALUE && lock.end != -1 && (lock.end < lock.start || lock.start < 0)) {
-            throw ErrnoException.of(EINVAL);
-        }
-    }
+    // ---- locks: see PosixLocks -------------------------------------------------------------
 
     @Override
     public void getlk(RequestContext ctx, long nodeId, long fh, long owner, FileLock lock) throws ErrnoException {
-        checkRange(lock);
-        if (lock.type != FileLock.F_RDLCK && lock.type != FileLock.F_WRLCK) {
-            throw ErrnoException.of(EINVAL);
-        }
+        PosixLocks.checkGetlk(lock);
         try (InodeUse u = use(nodeId)) {
-            Inode i = u.inode();
-            long p = Linux.flockScratch();
-            putFlock(p, lock);
-            LockFd mine = i.plock(owner);
-            if (mine != null) {
-                mine.fcntl(Linux.F_OFD_GETLK, p);
-            } else {
-                // The owner holds no lock here, so every lock is someone else's: ask on a fresh fd that
-                // is closed at once (no fd per guest-chosen owner).
-                int fd = i.openForIo(Linux.O_RDONLY | Linux.O_NONBLOCK);
-                try {
-                    Linux.ofdLock(fd, Linux.F_OFD_GETLK, p);
-                } finally {
-                    Linux.close(fd);
-                }
-            }
-            int type = NativeMemory.getShort(p);
-            lock.type = type;
-            if (type != FileLock.F_UNLCK) {
-                lock.start = NativeMemory.getLong(p + 8);
-                long len = NativeMemory.getLong(p + 16);
-                lock.end = len == 0 ? Long.MAX_VALUE : lock.start + len - 1;
-                // OFD locks have no owning process (pid -1); the client maps 0 to "none".
-                lock.pid = 0;
-            }
+            locks.getlk(u.inode(), owner, lock);
         }
     }
 
@@ -1866,103 +1323,26 @@ public final class PassthroughFileSystem
     public void setlk(RequestContext ctx, long nodeId, long fh, long owner, FileLock lock, boolean flock, boolean sleep)
             throws ErrnoException {
         if (flock) {
-            flock(nodeId, fh, lock, sleep);
+            int op = PosixLocks.flockOperation(lock);
+            try (OpenFile f = file(nodeId, fh)) {
+                PosixLocks.flock(f, op, sleep);
+            }
             return;
         }
-        if (lock.type != FileLock.F_RDLCK && lock.type != FileLock.F_WRLCK && lock.type != FileLock.F_UNLCK) {
-            throw ErrnoException.of(EINVAL);
-        }
-        checkRange(lock);
+        PosixLocks.checkSetlk(lock);
         try (InodeUse u = use(nodeId)) {
-            Inode i = u.inode();
-            long p = Linux.flockScratch();
-            putFlock(p, lock);
-            if (lock.type == FileLock.F_UNLCK) {
-                LockFd fd = i.plock(owner);
-                if (fd != null) {
-                    fd.fcntl(Linux.F_OFD_SETLK, p);
-                }
-                return; // an owner without a lock fd holds no lock to undo
-            }
-            LockFd fd = plockFd(i, fh, owner);
-            if (!sleep) {
-                fd.fcntl(Linux.F_OFD_SETLK, p);
-                return;
-            }
-            long backoff = 1_000_000L;
-            while (true) {
-                try {
-                    fd.fcntl(Linux.F_OFD_SETLK, p);
-                    return;
-                } catch (ErrnoException e) {
-                    if (e.errno() != EAGAIN && e.errno() != EACCES) {
-                        throw e;
-                    }
-                }
-                backoff = waitForLock(backoff);
-            }
-        }
-    }
-
-    private void flock(long nodeId, long fh, FileLock lock, boolean sleep) throws ErrnoException {
-        int op;
-        switch (lock.type) {
-            case FileLock.F_RDLCK:
-                op = Linux.LOCK_SH;
-                break;
-            case FileLock.F_WRLCK:
-                op = Linux.LOCK_EX;
-                break;
-            case FileLock.F_UNLCK:
-                op = Linux.LOCK_UN;
-                break;
-            default:
-                throw ErrnoException.of(EINVAL);
-        }
-        try (OpenFile f = file(nodeId, fh)) {
-            if (!sleep || op == Linux.LOCK_UN) {
-                Linux.flock(f.fd, op | Linux.LOCK_NB);
-                return;
-            }
-            long backoff = 1_000_000L;
-            while (true) {
-                try {
-                    Linux.flock(f.fd, op | Linux.LOCK_NB);
-                    return;
-                } catch (ErrnoException e) {
-                    if (e.errno() != EAGAIN) {
-                        throw e;
-                    }
-                }
-                backoff = waitForLock(backoff);
-            }
+            locks.setlk(u.inode(), fh, owner, lock, sleep);
         }
     }
 
     /** For tests: lock fds open now. */
     int lockFds() {
-        return lockFds.get();
+        return locks.lockFds();
     }
 
     /** For tests: caps lock fds. */
     void maxLockFds(int max) {
-        maxLockFds = max;
-    }
-
-    /**
-     * A sleeping lock polls instead of blocking in the kernel, so that the worker can give it up:
-     * the dispatcher answers FUSE INTERRUPT by interrupting the thread serving that request, and
-     * the request ends with EINTR (a thread blocked in flock/F_OFD_SETLKW could not be woken).
-     */
-    private static long waitForLock(long backoffNanos) throws ErrnoException {
-        if (Thread.interrupted()) {
-            throw ErrnoException.of(dev.virtiofsd.api.Errno.EINTR);
-        }
-        LockSupport.parkNanos(backoffNanos);
-        if (Thread.interrupted()) {
-            throw ErrnoException.of(dev.virtiofsd.api.Errno.EINTR);
-        }
-        return Math.min(backoffNanos * 2, 50_000_000L);
+        locks.maxLockFds(max);
     }
 
     // ---- InodeStats ------------------------------------------------------------------------
@@ -1974,7 +1354,7 @@ public final class PassthroughFileSystem
 
     @Override
     public long inodeFds() {
-        return store.fds() + current.provider.heldFds();
+        return store.fds() + strategies.current().provider.heldFds();
     }
 
     @Override
@@ -1994,7 +1374,7 @@ public final class PassthroughFileSystem
 
     @Override
     public String strategy() {
-        return current.name;
+        return strategies.current().name;
     }
 
     /** For tests: the store. */
