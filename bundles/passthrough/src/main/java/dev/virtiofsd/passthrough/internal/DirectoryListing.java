@@ -70,7 +70,7 @@ final class DirectoryListing {
                 }
                 if (plus) {
                     EntryOut e = sink.entry();
-                    if (PassthroughFileSystem.isDot(name) || PassthroughFileSystem.isDotDot(name)) {
+                    if (InodeLookup.isDotOrDotDot(name)) {
                         // No lookup for these (it would count): only ino and type, like virtiofsd.
                         e.clear();
                         e.attr.ino = ino;

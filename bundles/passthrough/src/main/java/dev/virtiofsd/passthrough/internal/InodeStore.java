@@ -1,8 +1,10 @@
 package dev.virtiofsd.passthrough.internal;
 
+import dev.virtiofsd.api.ErrnoException;
 import dev.virtiofsd.api.fs.FileSystem;
 import dev.virtiofsd.api.identity.FileHandle;
 import dev.virtiofsd.api.identity.InodeIdentity;
+import dev.virtiofsd.linux.Linux;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -436,5 +438,23 @@ final class InodeStore {
         synchronized (lock) {
             return inode.lookups;
         }
+    }
+
+    /**
+     * Inodes may hold all but a reserve of the fds RLIMIT_NOFILE allows: 1/16 of it, at least 256,
+     * stays for open files, directories and the transport (as the fd-only mode of virtiofsd, a
+     * guest looking up more files than that gets ENFILE instead of starving the daemon).
+     */
+    static long defaultFdBudget() {
+        long limit;
+        try {
+            limit = Linux.openFileLimit();
+        } catch (ErrnoException e) {
+            return Long.MAX_VALUE;
+        }
+        if (limit <= 0 || limit > Long.MAX_VALUE / 2) {
+            return Long.MAX_VALUE; // RLIM_INFINITY
+        }
+        return Math.max(64, limit - Math.max(256, limit / 16));
     }
 }

@@ -1,5 +1,6 @@
 package dev.virtiofsd.passthrough.internal;
 
+import dev.virtiofsd.api.Errno;
 import dev.virtiofsd.api.ErrnoException;
 
 /**
@@ -18,6 +19,24 @@ final class InodeUse implements AutoCloseable {
 
     private InodeUse(Stack owner) {
         this.owner = owner;
+    }
+
+    /**
+     * This thread's use of node {@code nodeId}. As Rust virtiofsd, a node id the store does not know
+     * (never handed out, or forgotten) is EBADF.
+     */
+    static InodeUse of(InodeStore store, long nodeId) throws ErrnoException {
+        Inode i = store.acquire(nodeId);
+        if (i == null) {
+            throw ErrnoException.of(Errno.EBADF);
+        }
+        return ThreadScratch.get().uses.use(i);
+    }
+
+    /** This thread's use of an inode it reaches through something it holds (an open file). */
+    static InodeUse of(Inode held) {
+        held.retain();
+        return ThreadScratch.get().uses.use(held);
     }
 
     Inode inode() {

@@ -7,6 +7,7 @@ import dev.virtiofsd.linux.Linux;
 import dev.virtiofsd.linux.Statx;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
@@ -321,5 +322,22 @@ final class LiveStrategies {
                 "virtiofsd-convert");
         t.setDaemon(true);
         t.start();
+    }
+
+    /** Key {@code strategy}; the older {@code strategy.target} filter "(inode.identity=NAME)" is understood too. */
+    static String configuredName(PassthroughConfig config, Map<String, Object> properties) {
+        String name = config.strategy();
+        if (name != null && !name.isEmpty()) {
+            return name;
+        }
+        Object target = properties.get("strategy.target");
+        if (target instanceof String t) {
+            java.util.regex.Matcher m = java.util.regex.Pattern.compile("\\(inode\\.identity=([^()]+)\\)")
+                    .matcher(t);
+            if (m.matches()) {
+                return m.group(1);
+            }
+        }
+        return "fd";
     }
 }

@@ -1,5 +1,6 @@
 package dev.virtiofsd.passthrough.internal;
 
+import dev.virtiofsd.api.ErrnoException;
 import dev.virtiofsd.linux.Linux;
 import dev.virtiofsd.linux.NativeMemory;
 import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
@@ -109,6 +110,19 @@ class OpenFile implements AutoCloseable {
 
         Dir(Inode inode, int fd) {
             super(inode, fd);
+        }
+
+        /** OPENDIR: opens directory {@code i} for reading, with a reference of its own on {@code i}. */
+        static Dir open(Inode i) throws ErrnoException {
+            int fd = i.openForIo(Linux.O_RDONLY | Linux.O_DIRECTORY);
+            try {
+                i.retain(); // the open directory's
+                return new Dir(i, fd);
+            } catch (RuntimeException | Error e) {
+                Linux.close(fd);
+                i.release();
+                throw e;
+            }
         }
 
         @Override

@@ -155,4 +155,18 @@ public final class PassthroughOptions {
                 + ", announceSubmounts=" + announceSubmounts + ", inodeFdBudget=" + inodeFdBudget + ", " + features
                 + "]";
     }
+
+    /** The options of configuration {@link PassthroughFileSystem#PID}. */
+    static PassthroughOptions fromConfig(PassthroughConfig c) {
+        String dir = c.shared_dir();
+        if (dir == null || dir.isEmpty()) {
+            throw new IllegalArgumentException("shared.dir is not set");
+        }
+        return PassthroughOptions.of(Path.of(dir))
+                .cache(c.cache())
+                .xattr(c.xattr())
+                .readonly(c.readonly())
+                .announceSubmounts(c.announce_submounts())
+                .features(PassthroughFeatures.fromConfig(c));
+    }
 }

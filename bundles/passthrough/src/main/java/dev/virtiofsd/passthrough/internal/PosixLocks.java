@@ -10,7 +10,6 @@ import dev.virtiofsd.api.ErrnoException;
 import dev.virtiofsd.api.fs.FileLock;
 import dev.virtiofsd.linux.Linux;
 import dev.virtiofsd.linux.NativeMemory;
-import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.LockSupport;
 
@@ -23,13 +22,13 @@ final class PosixLocks {
     static final int DEFAULT_MAX_LOCK_FDS = 4096;
 
     private final InodeStore store;
-    private final Map<Long, OpenFile> files;
+    private final OpenFiles files;
     /** Lock fds open now, and the most that may be (beyond: ENOLCK); they count against the fd budget too. */
     private final AtomicInteger lockFds = new AtomicInteger();
 
     private volatile int maxLockFds = Integer.getInteger("virtiofsd.passthrough.max-lock-fds", DEFAULT_MAX_LOCK_FDS);
 
-    PosixLocks(InodeStore store, Map<Long, OpenFile> files) {
+    PosixLocks(InodeStore store, OpenFiles files) {
         this.store = store;
         this.files = files;
     }
@@ -152,7 +151,7 @@ final class PosixLocks {
         if (fd == null) {
             fd = newPlockFd(inode, owner);
         }
-        OpenFile f = files.get(fh);
+        OpenFile f = files.peek(fh);
         // by node id: an open file made before a conversion holds the inode that had it then
         if (f != null && f.inode.nodeId == inode.nodeId && f.tryRetain()) {
             try {

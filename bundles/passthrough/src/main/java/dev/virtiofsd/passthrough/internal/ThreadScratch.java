@@ -1,7 +1,7 @@
 package dev.virtiofsd.passthrough.internal;
 
-import dev.virtiofsd.linux.NativeMemory;
 import dev.virtiofsd.linux.Statx;
+import dev.virtiofsd.linux.Timespec;
 
 /** Per-thread native scratch of the request path: no allocation per request. */
 final class ThreadScratch {
@@ -11,7 +11,9 @@ final class ThreadScratch {
     /** A second statx, for checking a candidate inode while {@link #statx} holds the looked-up one. */
     final Statx statx2 = new Statx();
 
-    final long mem = NativeMemory.allocate(256);
+    /** SETATTR's atime and mtime for utimensat. */
+    final Timespec times = new Timespec(2);
+
     final IdsKey probe = new IdsKey(0, 0, 0);
     final InodeUse.Stack uses = new InodeUse.Stack();
     final CallerCredentials credentials = new CallerCredentials();

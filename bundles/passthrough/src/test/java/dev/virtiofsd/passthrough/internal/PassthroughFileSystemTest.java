@@ -15,6 +15,7 @@ import dev.virtiofsd.api.fs.DirSink;
 import dev.virtiofsd.api.fs.EntryOut;
 import dev.virtiofsd.api.fs.FileLock;
 import dev.virtiofsd.api.fs.FileSystem;
+import dev.virtiofsd.api.fs.InitFlags;
 import dev.virtiofsd.api.fs.OpenOut;
 import dev.virtiofsd.api.fs.RequestContext;
 import dev.virtiofsd.api.fs.SegmentList;
@@ -580,8 +581,8 @@ class PassthroughFileSystemTest {
     void initFlags() {
         long all = -1L;
         long flags = fs.initFlags(all);
-        assertEquals(0, flags & PassthroughFileSystem.FUSE_SUBMOUNTS);
-        assertTrue((flags & PassthroughFileSystem.FUSE_DO_READDIRPLUS) != 0);
+        assertEquals(0, flags & InitFlags.SUBMOUNTS);
+        assertTrue((flags & InitFlags.DO_READDIRPLUS) != 0);
         assertTrue((flags & (1L << 1)) != 0 && (flags & (1L << 10)) != 0, "posix and flock locks");
         assertEquals(0, fs.initFlags(0));
         assertEquals(1L << 5, fs.initFlags(1L << 5));

@@ -10,6 +10,7 @@ import dev.virtiofsd.api.ErrnoException;
 import dev.virtiofsd.api.fs.EntryOut;
 import dev.virtiofsd.api.fs.FileLock;
 import dev.virtiofsd.api.fs.FileSystem;
+import dev.virtiofsd.api.fs.InitFlags;
 import dev.virtiofsd.api.fs.OpenOut;
 import dev.virtiofsd.api.fs.RequestContext;
 import dev.virtiofsd.api.fs.SegmentList;
@@ -314,10 +315,8 @@ class SpecialFilesAndOwnershipTest {
                 .withWriteback(true)
                 .withAllowDirectIo(true);
         fs = new PassthroughFileSystem(PassthroughOptions.of(dir).features(f), new FdStrategy());
-        long granted = fs.initFlags(PassthroughFileSystem.FUSE_WRITEBACK_CACHE
-                | PassthroughFileSystem.FUSE_HANDLE_KILLPRIV_V2
-                | PassthroughFileSystem.FUSE_POSIX_LOCKS);
-        assertTrue((granted & PassthroughFileSystem.FUSE_WRITEBACK_CACHE) != 0);
+        long granted = fs.initFlags(InitFlags.WRITEBACK_CACHE | InitFlags.HANDLE_KILLPRIV_V2 | InitFlags.POSIX_LOCKS);
+        assertTrue((granted & InitFlags.WRITEBACK_CACHE) != 0);
         RequestContext killer = new RequestContext().set(2, 0, 0, 1);
         killer.killSuidGid = true;
         mknod("fifo", Linux.S_IFIFO | 0666, 0);
