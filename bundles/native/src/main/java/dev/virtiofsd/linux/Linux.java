@@ -139,10 +139,12 @@ public final class Linux {
 
     private Linux() {}
 
-    /** Per-thread native scratch space for small arguments (proc paths, iovecs, flock structs). */
+    /** Per-thread native scratch space for small arguments (proc paths, small structs, iovecs). */
     private static final class Scratch {
         static final int PATH = 0;
-        static final int FLOCK = 64;
+        /** 64 bytes for small structs: copy_file_range offsets, a timespec. */
+        static final int SMALL = 64;
+
         static final int IOV = 128;
         static final int IOV_MAX = 1024;
         final long base = NativeMemory.allocate(IOV + 16L * IOV_MAX);
@@ -413,7 +415,7 @@ public final class Linux {
     /** copy_file_range(2) with explicit offsets (passed by value, updated in scratch space). */
     public static long copyFileRange(int fdIn, long offIn, int fdOut, long offOut, long len, int flags)
             throws ErrnoException {
-        long s = SCRATCH.get().base + Scratch.FLOCK;
+        long s = SCRATCH.get().base + Scratch.SMALL;
         NativeMemory.putLong(s, offIn);
         NativeMemory.putLong(s + 8, offOut);
         // The raw syscall: glibc's wrapper answered EINVAL here where the kernel call succeeds.
@@ -511,15 +513,10 @@ public final class Linux {
 
     /**
      * fcntl(2) with an open-file-description lock command; {@code lock} is a {@code struct flock}
-     * of 32 bytes: type (short), whence (short), start, len (long), pid (int).
+     * of 32 bytes: type (short), whence (short), start, len (long), pid (int); see {@link Flock}.
      */
     public static void ofdLock(int fd, int cmd, long lock) throws ErrnoException {
         check(C.fcntl(fd, cmd, lock));
-    }
-
-    /** Per-thread scratch {@code struct flock} for {@link #ofdLock}. */
-    public static long flockScratch() {
-        return SCRATCH.get().base + Scratch.FLOCK;
     }
 
     public static void flock(int fd, int op) throws ErrnoException {
@@ -645,7 +642,7 @@ public final class Linux {
 
     /** CPU time (user + system) this thread has used, in nanoseconds; -1 if the clock failed. */
     public static long threadCpuNanos() {
-        long ts = SCRATCH.get().base + Scratch.FLOCK;
+        long ts = SCRATCH.get().base + Scratch.SMALL;
         if (C.clock_gettime(CLOCK_THREAD_CPUTIME_ID, ts) != 0) {
             return -1;
         }

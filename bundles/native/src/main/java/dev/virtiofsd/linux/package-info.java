@@ -3,7 +3,7 @@
  * {@link dev.virtiofsd.api.ErrnoException} on failure, plus raw native memory access.
  */
 @Export
-@Version("1.2.0")
+@Version("2.0.0")
 package dev.virtiofsd.linux;
 
 import org.osgi.annotation.bundle.Export;

@@ -1,24 +1,24 @@
 package dev.virtiofsd.passthrough.internal;
 
 import static dev.virtiofsd.api.Errno.EBADF;
-import static dev.virtiofsd.api.Errno.EIO;
 import static dev.virtiofsd.api.Errno.ENOENT;
 
 import dev.virtiofsd.api.ErrnoException;
 import dev.virtiofsd.api.fs.DirSink;
 import dev.virtiofsd.api.fs.EntryOut;
+import dev.virtiofsd.linux.DirectoryReader;
 import dev.virtiofsd.linux.Linux;
-import dev.virtiofsd.linux.NativeMemory;
 
 /**
- * READDIR and READDIRPLUS: fills the guest's reply from an open directory's getdents64 records,
- * resuming where the last reply stopped (or at the offset the guest names: an lseek). READDIRPLUS
- * looks every entry up (which counts a lookup), except "." and "..", as virtiofsd.
+ * READDIR and READDIRPLUS: fills the guest's reply from an open directory's getdents64 records
+ * ({@link DirectoryReader}), resuming where the last reply stopped, or at the offset the guest
+ * names (an lseek). READDIRPLUS looks every entry up (which counts a lookup) except "." and "..",
+ * as virtiofsd; an entry gone since getdents is skipped.
  */
 final class DirectoryListing {
-    /** READDIRPLUS's lookup of one entry: the inode with a reference for the caller. */
+    /** READDIRPLUS's lookup of one entry: counts one lookup of it and fills {@code out}. */
     interface Lookup {
-        Inode lookupIn(Inode parent, int parentFd, long name, EntryOut out) throws ErrnoException;
+        void lookup(Inode parent, int parentFd, long name, EntryOut out) throws ErrnoException;
     }
 
     private final Lookup lookup;
@@ -29,61 +29,43 @@ final class DirectoryListing {
 
     /**
      * Adds entries of {@code d} from directory offset {@code offset} to {@code sink} until it is full
-     * or the directory ends. {@code pfd} is the directory's path fd for READDIRPLUS lookups.
+     * or the directory ends. {@code pfd} is the directory's path fd for READDIRPLUS lookups. An entry
+     * that does not fit, or whose lookup failed after others were added, stays for the next call.
      */
     void fill(OpenFile.Dir d, int pfd, long offset, DirSink sink) throws ErrnoException {
         boolean plus = sink.plus();
         synchronized (d) {
-            if (d.buffer == 0) {
+            if (d.freed) {
                 throw ErrnoException.of(EBADF);
             }
+            DirectoryReader r = d.reader;
             if (offset != d.nextOffset) {
                 Linux.lseek(d.fd, offset, Linux.SEEK_SET);
-                d.pos = d.len = 0;
+                r.discard();
                 d.nextOffset = offset;
             }
             int added = 0;
-            while (true) {
-                if (d.pos >= d.len) {
-                    int n = Linux.getdents64(d.fd, d.buffer, OpenFile.Dir.BUFFER);
-                    d.pos = 0;
-                    d.len = n;
-                    if (n <= 0) {
-                        break;
-                    }
-                }
-                long rec = d.buffer + d.pos;
-                long ino = NativeMemory.getLong(rec);
-                long off = NativeMemory.getLong(rec + 8);
-                int reclen = NativeMemory.getShort(rec + 16) & 0xffff;
-                int type = NativeMemory.getByte(rec + 18) & 0xff;
-                long name = rec + 19;
-                if (reclen == 0 || d.pos + reclen > d.len) {
-                    throw ErrnoException.of(EIO);
-                }
-                int nameLen = NativeMemory.strnlen(name, reclen - 19);
-                if (nameLen < 0) {
-                    throw ErrnoException.of(EIO);
-                }
-                if (!sink.fits(nameLen)) {
+            while (r.hasEntry(d.fd)) {
+                long ino = r.ino();
+                if (!sink.fits(r.nameLength())) {
                     break;
                 }
                 if (plus) {
                     EntryOut e = sink.entry();
-                    if (InodeLookup.isDotOrDotDot(name)) {
+                    if (r.isDotOrDotDot()) {
                         // No lookup for these (it would count): only ino and type, like virtiofsd.
                         e.clear();
                         e.attr.ino = ino;
-                        e.attr.mode = type << 12;
+                        e.attr.mode = r.type() << 12;
                     } else {
                         try {
-                            lookup.lookupIn(d.inode, pfd, name, e).release();
+                            lookup.lookup(d.inode, pfd, r.name(), e);
                             ino = e.attr.ino;
                         } catch (ErrnoException ex) {
                             if (ex.errno() == ENOENT) {
                                 // Gone since getdents: skip it.
-                                d.pos += reclen;
-                                d.nextOffset = off;
+                                d.nextOffset = r.nextOffset();
+                                r.advance();
                                 continue;
                             }
                             if (added > 0) {
@@ -93,10 +75,10 @@ final class DirectoryListing {
                         }
                     }
                 }
-                sink.add(ino, off, type, name, nameLen);
+                sink.add(ino, r.nextOffset(), r.type(), r.name(), r.nameLength());
                 added++;
-                d.pos += reclen;
-                d.nextOffset = off;
+                d.nextOffset = r.nextOffset();
+                r.advance();
             }
         }
     }

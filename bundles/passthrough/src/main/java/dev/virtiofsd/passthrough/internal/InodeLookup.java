@@ -186,8 +186,4 @@ final class InodeLookup {
                 && NativeMemory.getByte(name + 1) == '.'
                 && NativeMemory.getByte(name + 2) == 0;
     }
-
-    static boolean isDotOrDotDot(long name) {
-        return isDot(name) || isDotDot(name);
-    }
 }

@@ -2,6 +2,7 @@ package dev.virtiofsd.passthrough.internal;
 
 import dev.virtiofsd.api.Errno;
 import dev.virtiofsd.api.ErrnoException;
+import dev.virtiofsd.linux.Flock;
 import dev.virtiofsd.linux.Linux;
 
 /**
@@ -20,11 +21,11 @@ final class LockFd {
         this.onClose = onClose;
     }
 
-    synchronized void fcntl(int cmd, long flock) throws ErrnoException {
+    synchronized void fcntl(int cmd, Flock lock) throws ErrnoException {
         if (fd < 0) {
             throw ErrnoException.of(Errno.EBADF);
         }
-        Linux.ofdLock(fd, cmd, flock);
+        lock.ofdLock(fd, cmd);
     }
 
     void close() {

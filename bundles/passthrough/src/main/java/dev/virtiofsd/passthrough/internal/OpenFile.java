@@ -1,8 +1,8 @@
 package dev.virtiofsd.passthrough.internal;
 
 import dev.virtiofsd.api.ErrnoException;
+import dev.virtiofsd.linux.DirectoryReader;
 import dev.virtiofsd.linux.Linux;
-import dev.virtiofsd.linux.NativeMemory;
 import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
 
 /**
@@ -96,17 +96,13 @@ class OpenFile implements AutoCloseable {
         inode.release();
     }
 
-    /** An open directory: its own fd plus a getdents64 buffer, read under the handle's monitor. */
+    /** An open directory: its own fd plus its getdents64 reader, used under the handle's monitor. */
     static final class Dir extends OpenFile {
-        static final int BUFFER = 32 * 1024;
-        /** Native getdents64 buffer; 0 once freed. */
-        long buffer = NativeMemory.allocate(BUFFER);
-        /** Unconsumed records are [pos, len) of the buffer. */
-        int pos;
-
-        int len;
+        final DirectoryReader reader = new DirectoryReader(DirectoryReader.DEFAULT_BUFFER);
         /** The offset of the next unconsumed entry, as the client names it (a d_off, 0 at the start). */
         long nextOffset;
+        /** The last reference went: the reader's buffer and the fd are closed. */
+        boolean freed;
 
         Dir(Inode inode, int fd) {
             super(inode, fd);
@@ -128,8 +124,8 @@ class OpenFile implements AutoCloseable {
         @Override
         void free() {
             synchronized (this) {
-                NativeMemory.free(buffer);
-                buffer = 0;
+                reader.close();
+                freed = true;
             }
             super.free();
         }

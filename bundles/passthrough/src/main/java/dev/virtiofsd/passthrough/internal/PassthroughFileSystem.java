@@ -141,7 +141,8 @@ public final class PassthroughFileSystem
         this.store = new InodeStore(budget);
         this.session = new InitNegotiation(features, options.announceSubmounts());
         this.lookup = new InodeLookup(store, strategies, options);
-        this.listing = new DirectoryListing(lookup::lookupIn);
+        this.listing = new DirectoryListing(
+                (dir, dirFd, name, e) -> lookup.lookupIn(dir, dirFd, name, e).release());
         this.creation = new EntryCreation(lookup, features, xattrNames, session, Accounts.euid() == 0);
         this.attributes = new AttributeChanges(features, xattrNames);
         this.openFlags = new OpenFlags(features, options.cacheMode(), session);

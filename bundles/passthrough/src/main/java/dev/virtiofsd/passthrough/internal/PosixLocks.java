@@ -8,8 +8,8 @@ import static dev.virtiofsd.api.Errno.EINVAL;
 import dev.virtiofsd.api.Errno;
 import dev.virtiofsd.api.ErrnoException;
 import dev.virtiofsd.api.fs.FileLock;
+import dev.virtiofsd.linux.Flock;
 import dev.virtiofsd.linux.Linux;
-import dev.virtiofsd.linux.NativeMemory;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.LockSupport;
 
@@ -43,8 +43,7 @@ final class PosixLocks {
 
     /** GETLK (checked by {@link #checkGetlk}) on {@code i}: the first lock that conflicts with {@code lock}, else F_UNLCK. */
     void getlk(Inode i, long owner, FileLock lock) throws ErrnoException {
-        long p = Linux.flockScratch();
-        putFlock(p, lock);
+        Flock p = describe(lock);
         LockFd mine = i.plock(owner);
         if (mine != null) {
             mine.fcntl(Linux.F_OFD_GETLK, p);
@@ -53,16 +52,16 @@ final class PosixLocks {
             // is closed at once (no fd per guest-chosen owner).
             int fd = i.openForIo(Linux.O_RDONLY | Linux.O_NONBLOCK);
             try {
-                Linux.ofdLock(fd, Linux.F_OFD_GETLK, p);
+                p.ofdLock(fd, Linux.F_OFD_GETLK);
             } finally {
                 Linux.close(fd);
             }
         }
-        int type = NativeMemory.getShort(p);
+        int type = p.type();
         lock.type = type;
         if (type != FileLock.F_UNLCK) {
-            lock.start = NativeMemory.getLong(p + 8);
-            long len = NativeMemory.getLong(p + 16);
+            lock.start = p.start();
+            long len = p.len();
             lock.end = len == 0 ? Long.MAX_VALUE : lock.start + len - 1;
             // OFD locks have no owning process (pid -1); the client maps 0 to "none".
             lock.pid = 0;
@@ -79,8 +78,7 @@ final class PosixLocks {
 
     /** SETLK/SETLKW of a POSIX lock (checked by {@link #checkSetlk}) for {@code owner}, through open file {@code fh}. */
     void setlk(Inode i, long fh, long owner, FileLock lock, boolean sleep) throws ErrnoException {
-        long p = Linux.flockScratch();
-        putFlock(p, lock);
+        Flock p = describe(lock);
         if (lock.type == FileLock.F_UNLCK) {
             LockFd fd = i.plock(owner);
             if (fd != null) {
@@ -200,15 +198,10 @@ final class PosixLocks {
         store.returnFds(1);
     }
 
-    private static void putFlock(long p, FileLock lock) {
-        NativeMemory.putShort(p, (short) lock.type);
-        NativeMemory.putShort(p + 2, (short) Linux.SEEK_SET);
-        NativeMemory.putInt(p + 4, 0);
-        NativeMemory.putLong(p + 8, lock.start);
+    /** {@code lock} as this thread's {@code struct flock}: from the start of the file, to the end when the guest says so. */
+    private static Flock describe(FileLock lock) {
         long len = lock.end == Long.MAX_VALUE || lock.end == -1 ? 0 : lock.end - lock.start + 1;
-        NativeMemory.putLong(p + 16, len);
-        NativeMemory.putInt(p + 24, 0);
-        NativeMemory.putInt(p + 28, 0);
+        return Flock.perThread().set((short) lock.type, lock.start, len);
     }
 
     private static void checkRange(FileLock lock) throws ErrnoException {
