@@ -49,7 +49,7 @@ import org.junit.jupiter.api.TestInstance;
  * that does not pin its inode (holds no fd) must carry a file handle, because the store may key it by
  * nothing else; handles are stable and carry the mount id; fds are counted exactly ({@code heldFds})
  * and all given back on close; identities outlive their provider; a special file is never opened; and,
- * the seed's scenario, on a loop-mounted ext4 that hands a freed inode number to the next new file at
+ * the inode-number reuse that the identity rules guard against, on a loop-mounted ext4 that hands a freed inode number to the next new file at
  * once, an unpinned identity of an unlinked file never reaches the new file with its old number.
  *
  * <p>Needs Linux, and root for the loop mount (run as root in CI: without it that test fails when the

@@ -23,7 +23,7 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * The third-party example (examples/hybrid-strategy): built from its own pom against the SDK of the
  * distribution, its conformance-kit run checked, dropped into --bundles DIR and picked with
- * --strategy hybrid, then put through the seed's inode-reuse scenario on a loop-mounted ext4 through
+ * --strategy hybrid, then put through the inode-number reuse scenario (an unlinked file's number given to the next new file) on a loop-mounted ext4 through
  * the real kernel (a /dev/fuse mount of the daemon). The guest run is in LiveSwitchGuestIT.
  */
 class ExampleStrategyIT {

@@ -21,7 +21,8 @@ import org.slf4j.LoggerFactory;
  * are guarded by one short lock that is never held across a system call (identities are closed after
  * it is released).
  *
- * <p>Find rule (the corrected one from the seed discussion): try the handle map first; an ids hit is
+ * <p>Find rule (as corrected in the review of the first file-handle patch for C virtiofsd, whose
+ * version accepted any ids hit): try the handle map first; an ids hit is
  * accepted only when that entry has <em>no</em> handle <em>and</em> its identity pins the inode
  * ({@link InodeIdentity#pinsInode()}), because an inode that is not pinned may have given its
  * inode number to a new file on the host.
