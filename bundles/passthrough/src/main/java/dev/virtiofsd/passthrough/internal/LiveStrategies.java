@@ -324,6 +324,12 @@ final class LiveStrategies {
         t.start();
     }
 
+    /** A strategy service's name: its inode.identity property, else what it says. */
+    static String serviceName(InodeIdentityStrategy strategy, Map<String, Object> properties) {
+        Object n = properties.get(InodeIdentityStrategy.PROPERTY);
+        return n instanceof String s ? s : strategy.name();
+    }
+
     /** Key {@code strategy}; the older {@code strategy.target} filter "(inode.identity=NAME)" is understood too. */
     static String configuredName(PassthroughConfig config, Map<String, Object> properties) {
         String name = config.strategy();

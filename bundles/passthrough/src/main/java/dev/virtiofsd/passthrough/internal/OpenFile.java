@@ -66,6 +66,15 @@ class OpenFile implements AutoCloseable {
         }
     }
 
+    /** FSYNC/FSYNCDIR: fdatasync(2) when {@code datasync}, else fsync(2). */
+    void sync(boolean datasync) throws ErrnoException {
+        if (datasync) {
+            Linux.fdatasync(fd);
+        } else {
+            Linux.fsync(fd);
+        }
+    }
+
     /** Takes a request's reference if the file is still open; false once the last one is gone. */
     boolean tryRetain() {
         while (true) {

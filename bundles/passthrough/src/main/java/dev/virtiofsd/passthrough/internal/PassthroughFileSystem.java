@@ -183,17 +183,12 @@ public final class PassthroughFileSystem
             policyOption = ReferencePolicyOption.GREEDY,
             unbind = "unbindStrategy")
     void bindStrategy(InodeIdentityStrategy strategy, Map<String, Object> properties) {
-        strategies.bind(name(strategy, properties), strategy);
+        strategies.bind(LiveStrategies.serviceName(strategy, properties), strategy);
     }
 
     /** A strategy service goes away: see {@link LiveStrategies#unbind}. */
     void unbindStrategy(InodeIdentityStrategy strategy, Map<String, Object> properties) {
-        strategies.unbind(name(strategy, properties), strategy);
-    }
-
-    private static String name(InodeIdentityStrategy strategy, Map<String, Object> properties) {
-        Object n = properties.get(InodeIdentityStrategy.PROPERTY);
-        return n instanceof String s ? s : strategy.name();
+        strategies.unbind(LiveStrategies.serviceName(strategy, properties), strategy);
     }
 
     // ---- StrategyControl: see LiveStrategies ---------------------------------------------------
@@ -550,15 +545,7 @@ public final class PassthroughFileSystem
     @Override
     public void fsync(RequestContext ctx, long nodeId, long fh, boolean datasync) throws ErrnoException {
         try (OpenFile f = files.file(nodeId, fh)) {
-            sync(f.fd, datasync);
-        }
-    }
-
-    private static void sync(int fd, boolean datasync) throws ErrnoException {
-        if (datasync) {
-            Linux.fdatasync(fd);
-        } else {
-            Linux.fsync(fd);
+            f.sync(datasync);
         }
     }
 
@@ -587,7 +574,7 @@ public final class PassthroughFileSystem
     @Override
     public void fsyncdir(RequestContext ctx, long nodeId, long fh, boolean datasync) throws ErrnoException {
         try (OpenFile.Dir d = files.dir(nodeId, fh)) {
-            sync(d.fd, datasync);
+            d.sync(datasync);
         }
     }
 
