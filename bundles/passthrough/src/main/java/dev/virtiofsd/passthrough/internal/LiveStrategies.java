@@ -24,7 +24,7 @@ final class LiveStrategies {
     /** Named after the filesystem: what an operator greps for did not move. */
     private static final Logger LOG = LoggerFactory.getLogger(PassthroughFileSystem.class);
 
-    /** Makes the identities of new inodes: the one volatile read a lookup of a new inode adds. */
+    /** Makes the identities of new inodes (read once per new inode). */
     private volatile StrategySlot current;
     /** Strategy services registered now, by their inode.identity name (DS binds them, dynamically). */
     private final ConcurrentHashMap<String, InodeIdentityStrategy> bound = new ConcurrentHashMap<>();
@@ -34,10 +34,11 @@ final class LiveStrategies {
     private final Object switchLock = new Object();
 
     private volatile boolean closed;
-    private InodeStore store;
-    private int rootFd = -1;
+    /** Set once by {@link #attach} before the share is served; volatile for the threads that read them. */
+    private volatile InodeStore store;
+    private volatile int rootFd = -1;
     /** Fds held by inodes above which fd-held inodes are converted to the current strategy, if it sheds them. */
-    private long autoConvertAbove = Long.MAX_VALUE;
+    private volatile long autoConvertAbove = Long.MAX_VALUE;
 
     private final AtomicBoolean autoConverting = new AtomicBoolean();
     /** The slot whose conversion gave fd identities again: no automatic retry until the strategy changes. */
