@@ -36,6 +36,7 @@ final class LiveStrategies {
     private volatile boolean closed;
     /** Set once by {@link #attach} before the share is served; volatile for the threads that read them. */
     private volatile InodeStore store;
+
     private volatile int rootFd = -1;
     /** Fds held by inodes above which fd-held inodes are converted to the current strategy, if it sheds them. */
     private volatile long autoConvertAbove = Long.MAX_VALUE;
