@@ -175,10 +175,35 @@ public abstract class InodeIdentityStrategyConformance {
         return ((Number) Files.getAttribute(p, "unix:ino", java.nio.file.LinkOption.NOFOLLOW_LINKS)).longValue();
     }
 
+    /**
+     * The process's fds that a strategy could hold. The JVM's own come and go on other threads
+     * (a class-loading jar, a coverage file, sockets, pipes) and are left out, else a count
+     * taken around a strategy call fails at random.
+     */
     private static long openFds() throws IOException {
         try (Stream<Path> s = Files.list(Path.of("/proc/self/fd"))) {
-            return s.count() - 1; // the listing's own fd
+            return s.map(InodeIdentityStrategyConformance::target)
+                    .filter(t -> t != null && !isTheJvmsOwn(t))
+                    .count();
         }
+    }
+
+    private static String target(Path fd) {
+        try {
+            return Files.readSymbolicLink(fd).toString();
+        } catch (IOException closedMeanwhile) {
+            return null; // the listing's own fd, or one another thread closed since
+        }
+    }
+
+    private static boolean isTheJvmsOwn(String target) {
+        return target.endsWith(".jar")
+                || target.endsWith(".exec")
+                || target.startsWith("socket:")
+                || target.startsWith("pipe:")
+                || target.startsWith("anon_inode:")
+                || target.startsWith("/proc/")
+                || target.startsWith("/dev/");
     }
 
     private static String read(int fd) throws IOException {
