@@ -1,5 +1,10 @@
 package dev.virtiofsd.launcher;
 
+import dev.virtiofsd.api.config.ControlConfiguration;
+import dev.virtiofsd.api.config.FuseDevConfiguration;
+import dev.virtiofsd.api.config.LauncherConfiguration;
+import dev.virtiofsd.api.config.PassthroughConfiguration;
+import dev.virtiofsd.api.config.VhostUserConfiguration;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintStream;
@@ -32,11 +37,12 @@ public final class Main {
     /** Seconds to wait for a transport to report it serves. */
     public static final String START_TIMEOUT_PROPERTY = "virtiofsd.start.timeout";
 
-    public static final String PID_PASSTHROUGH = "dev.virtiofsd.passthrough";
-    public static final String PID_VHOST_USER = "dev.virtiofsd.transport.vhostuser";
-    public static final String PID_FUSE_DEV = "dev.virtiofsd.transport.fusedev";
-    public static final String PID_CONTROL = "dev.virtiofsd.control";
-    public static final String PID_LAUNCHER = Profile.LAUNCHER_PID;
+    // The PIDs, keys and defaults are the bundles' configuration contract (dev.virtiofsd.api.config).
+    public static final String PID_PASSTHROUGH = PassthroughConfiguration.PID;
+    public static final String PID_VHOST_USER = VhostUserConfiguration.PID;
+    public static final String PID_FUSE_DEV = FuseDevConfiguration.PID;
+    public static final String PID_CONTROL = ControlConfiguration.PID;
+    public static final String PID_LAUNCHER = LauncherConfiguration.PID;
 
     /**
      * Which command-line options set each configuration key ("PID/key"): such a key of a profile is
@@ -46,19 +52,23 @@ public final class Main {
     static final Map<String, List<String>> KEY_OPTIONS = new HashMap<>();
 
     static {
-        source(PID_PASSTHROUGH, "shared.dir", "--shared-dir");
-        source(PID_PASSTHROUGH, "cache", "--cache");
-        source(PID_PASSTHROUGH, "xattr", "--xattr");
-        source(PID_PASSTHROUGH, "readonly", "--readonly");
-        source(PID_PASSTHROUGH, "announce.submounts", "--announce-submounts", "--no-announce-submounts");
-        source(PID_PASSTHROUGH, "strategy", "--strategy", "--inode-file-handles");
-        source(PID_FUSE_DEV, "mountpoint", "--mountpoint");
-        source(PID_FUSE_DEV, "threads", "--thread-pool-size");
-        source(PID_VHOST_USER, "socket.path", "--socket-path");
-        source(PID_VHOST_USER, "fd", "--fd");
-        source(PID_VHOST_USER, "socket.group", "--socket-group");
-        source(PID_VHOST_USER, "thread.pool.size", "--thread-pool-size");
-        source(PID_CONTROL, "socket.path", "--control-socket");
+        source(PID_PASSTHROUGH, PassthroughConfiguration.SHARED_DIR, "--shared-dir");
+        source(PID_PASSTHROUGH, PassthroughConfiguration.CACHE, "--cache");
+        source(PID_PASSTHROUGH, PassthroughConfiguration.XATTR, "--xattr");
+        source(PID_PASSTHROUGH, PassthroughConfiguration.READONLY, "--readonly");
+        source(
+                PID_PASSTHROUGH,
+                PassthroughConfiguration.ANNOUNCE_SUBMOUNTS,
+                "--announce-submounts",
+                "--no-announce-submounts");
+        source(PID_PASSTHROUGH, PassthroughConfiguration.STRATEGY, "--strategy", "--inode-file-handles");
+        source(PID_FUSE_DEV, FuseDevConfiguration.MOUNTPOINT, "--mountpoint");
+        source(PID_FUSE_DEV, FuseDevConfiguration.THREADS, "--thread-pool-size");
+        source(PID_VHOST_USER, VhostUserConfiguration.SOCKET_PATH, "--socket-path");
+        source(PID_VHOST_USER, VhostUserConfiguration.FD, "--fd");
+        source(PID_VHOST_USER, VhostUserConfiguration.SOCKET_GROUP, "--socket-group");
+        source(PID_VHOST_USER, VhostUserConfiguration.THREAD_POOL_SIZE, "--thread-pool-size");
+        source(PID_CONTROL, ControlConfiguration.SOCKET_PATH, "--control-socket");
     }
 
     private static void source(String pid, String key, String... options) {
@@ -291,60 +301,62 @@ public final class Main {
     public static Map<String, Map<String, Object>> configurations(Options o, boolean confined) {
         Map<String, Map<String, Object>> out = new LinkedHashMap<>();
         Map<String, Object> fs = new LinkedHashMap<>();
-        fs.put("shared.dir", Paths.get(o.sharedDir).toAbsolutePath().normalize().toString());
-        fs.put("cache", o.cache);
-        fs.put("xattr", o.xattrEnabled());
-        fs.put("readonly", o.readonly);
-        fs.put("announce.submounts", o.announceSubmounts);
-        fs.put("posix.acl", o.posixAcl);
-        fs.put("security.label", o.securityLabel);
-        fs.put("writeback", o.writeback);
-        fs.put("allow.direct.io", o.allowDirectIo);
-        fs.put("allow.mmap", o.allowMmap);
-        fs.put("readdirplus", o.readdirplus());
-        fs.put("killpriv.v2", o.killprivV2);
-        fs.put("preserve.noatime", o.preserveNoatime);
-        fs.put("posix.locks", o.posixLocks);
-        fs.put("flock.locks", o.flockLocks);
+        fs.put(
+                PassthroughConfiguration.SHARED_DIR,
+                Paths.get(o.sharedDir).toAbsolutePath().normalize().toString());
+        fs.put(PassthroughConfiguration.CACHE, o.cache);
+        fs.put(PassthroughConfiguration.XATTR, o.xattrEnabled());
+        fs.put(PassthroughConfiguration.READONLY, o.readonly);
+        fs.put(PassthroughConfiguration.ANNOUNCE_SUBMOUNTS, o.announceSubmounts);
+        fs.put(PassthroughConfiguration.POSIX_ACL, o.posixAcl);
+        fs.put(PassthroughConfiguration.SECURITY_LABEL, o.securityLabel);
+        fs.put(PassthroughConfiguration.WRITEBACK, o.writeback);
+        fs.put(PassthroughConfiguration.ALLOW_DIRECT_IO, o.allowDirectIo);
+        fs.put(PassthroughConfiguration.ALLOW_MMAP, o.allowMmap);
+        fs.put(PassthroughConfiguration.READDIRPLUS, o.readdirplus());
+        fs.put(PassthroughConfiguration.KILLPRIV_V2, o.killprivV2);
+        fs.put(PassthroughConfiguration.PRESERVE_NOATIME, o.preserveNoatime);
+        fs.put(PassthroughConfiguration.POSIX_LOCKS, o.posixLocks);
+        fs.put(PassthroughConfiguration.FLOCK_LOCKS, o.flockLocks);
         if (o.xattrmap != null) {
-            fs.put("xattrmap", XattrMapSyntax.encode(o.xattrmapRules));
+            fs.put(PassthroughConfiguration.XATTRMAP, XattrMapSyntax.encode(o.xattrmapRules));
         }
         if (!o.translateUid.isEmpty()) {
-            fs.put("translate.uid", o.translateUid.toArray(new String[0]));
+            fs.put(PassthroughConfiguration.TRANSLATE_UID, o.translateUid.toArray(new String[0]));
         }
         if (!o.translateGid.isEmpty()) {
-            fs.put("translate.gid", o.translateGid.toArray(new String[0]));
+            fs.put(PassthroughConfiguration.TRANSLATE_GID, o.translateGid.toArray(new String[0]));
         }
-        fs.put("strategy", o.strategyName());
+        fs.put(PassthroughConfiguration.STRATEGY, o.strategyName());
         o.migration.addTo(fs);
         out.put(PID_PASSTHROUGH, fs);
         Map<String, Object> t = new LinkedHashMap<>();
         if (o.transport.equals(Options.FUSE_DEV)) {
             t.put(
-                    "mountpoint",
+                    FuseDevConfiguration.MOUNTPOINT,
                     Paths.get(o.mountpoint).toAbsolutePath().normalize().toString());
-            t.put("threads", o.fuseDevThreads());
+            t.put(FuseDevConfiguration.THREADS, o.fuseDevThreads());
             out.put(PID_FUSE_DEV, t);
         } else {
             t.put(
-                    "socket.path",
+                    VhostUserConfiguration.SOCKET_PATH,
                     o.socketPath == null
-                            ? ""
+                            ? VhostUserConfiguration.SOCKET_PATH_DEFAULT
                             : Paths.get(o.socketPath).toAbsolutePath().toString());
-            t.put("fd", o.fd);
-            t.put("socket.group", o.socketGroup);
-            t.put("thread.pool.size", o.threadPoolSize);
+            t.put(VhostUserConfiguration.FD, o.fd);
+            t.put(VhostUserConfiguration.SOCKET_GROUP, o.socketGroup);
+            t.put(VhostUserConfiguration.THREAD_POOL_SIZE, o.threadPoolSize);
             if (o.tag != null) {
-                t.put("tag", o.tag);
+                t.put(VhostUserConfiguration.TAG, o.tag);
             }
-            t.put("confined", confined);
+            t.put(VhostUserConfiguration.CONFINED, confined);
             out.put(PID_VHOST_USER, t);
         }
         if (o.controlSocket != null) {
             out.put(
                     PID_CONTROL,
                     new LinkedHashMap<>(Map.of(
-                            "socket.path",
+                            ControlConfiguration.SOCKET_PATH,
                             Paths.get(o.controlSocket)
                                     .toAbsolutePath()
                                     .normalize()
@@ -388,7 +400,7 @@ public final class Main {
      */
     static void applyLauncherSection(Options o, Profile p) throws UsageException {
         String where = "--profile " + p.name() + ": ";
-        Object transport = p.launcher("transport");
+        Object transport = p.launcher(LauncherConfiguration.TRANSPORT);
         if (transport != null && !o.given.contains("--transport")) {
             if (!Options.VHOST_USER.equals(transport) && !Options.FUSE_DEV.equals(transport)) {
                 throw CommandLine.invalid(
@@ -396,7 +408,7 @@ public final class Main {
             }
             o.transport = (String) transport;
         }
-        Object sandbox = p.launcher("sandbox");
+        Object sandbox = p.launcher(LauncherConfiguration.SANDBOX);
         if (sandbox != null && !o.given.contains("--sandbox")) {
             if (!SandboxOptions.SANDBOX.contains(sandbox)) {
                 throw CommandLine.invalid(
@@ -404,7 +416,7 @@ public final class Main {
             }
             o.sandbox = (String) sandbox;
         }
-        Object seccomp = p.launcher("seccomp");
+        Object seccomp = p.launcher(LauncherConfiguration.SECCOMP);
         if (seccomp != null && !o.given.contains("--seccomp")) {
             if (!SandboxOptions.SECCOMP.contains(seccomp)) {
                 throw CommandLine.invalid(
@@ -414,7 +426,7 @@ public final class Main {
         }
         Map<String, java.util.Hashtable<String, Object>> pids = p.configurations();
         java.util.Hashtable<String, Object> passthrough = pids.get(PID_PASSTHROUGH);
-        Object strategy = passthrough == null ? null : passthrough.get("strategy");
+        Object strategy = passthrough == null ? null : passthrough.get(PassthroughConfiguration.STRATEGY);
         if (strategy != null) {
             if (!(strategy instanceof String name) || !CommandLine.isStrategyName(name)) {
                 throw CommandLine.invalid(where + PID_PASSTHROUGH + " strategy " + strategy
@@ -423,7 +435,7 @@ public final class Main {
             o.profileStrategy = name;
         }
         java.util.Hashtable<String, Object> control = pids.get(PID_CONTROL);
-        Object socket = control == null ? null : control.get("socket.path");
+        Object socket = control == null ? null : control.get(ControlConfiguration.SOCKET_PATH);
         if (socket != null && o.controlSocket == null) {
             if (!(socket instanceof String path) || path.isEmpty()) {
                 throw CommandLine.invalid(where + PID_CONTROL + " socket.path must be a path");
@@ -470,10 +482,12 @@ public final class Main {
             out.putAll(cmd);
         }
         Map<String, Object> launcher = new LinkedHashMap<>();
-        launcher.put("profile", p == null ? "" : p.name());
-        launcher.put("profile.source", p == null ? "" : p.source().toString());
-        launcher.put("transport", o.transport);
-        launcher.put("pids", out.keySet().toArray(new String[0]));
+        launcher.put(LauncherConfiguration.PROFILE, p == null ? "" : p.name());
+        launcher.put(
+                LauncherConfiguration.PROFILE_SOURCE,
+                p == null ? "" : p.source().toString());
+        launcher.put(LauncherConfiguration.TRANSPORT, o.transport);
+        launcher.put(LauncherConfiguration.PIDS, out.keySet().toArray(new String[0]));
         out.put(PID_LAUNCHER, launcher);
         return out;
     }

@@ -1,5 +1,6 @@
 package dev.virtiofsd.launcher;
 
+import dev.virtiofsd.api.config.PassthroughConfiguration;
 import java.util.Map;
 import java.util.Set;
 
@@ -12,17 +13,17 @@ public final class MigrationArgs {
     static final Set<String> MODES = Set.of("find-paths", "file-handles");
     static final Set<String> ON_ERROR = Set.of("abort", "guest-error");
 
-    public String mode = "find-paths";
-    public String onError = "abort";
-    public boolean verifyHandles;
-    public boolean confirmPaths;
+    public String mode = PassthroughConfiguration.MIGRATION_MODE_DEFAULT;
+    public String onError = PassthroughConfiguration.MIGRATION_ON_ERROR_DEFAULT;
+    public boolean verifyHandles = PassthroughConfiguration.MIGRATION_VERIFY_HANDLES_DEFAULT;
+    public boolean confirmPaths = PassthroughConfiguration.MIGRATION_CONFIRM_PATHS_DEFAULT;
 
-    /** The passthrough configuration keys (read by MigrationOptions in the passthrough bundle). */
+    /** The passthrough configuration keys (the passthrough bundle reads them into its MigrationOptions). */
     void addTo(Map<String, Object> passthrough) {
-        passthrough.put("migration.mode", mode);
-        passthrough.put("migration.on.error", onError);
-        passthrough.put("migration.verify.handles", verifyHandles);
-        passthrough.put("migration.confirm.paths", confirmPaths);
+        passthrough.put(PassthroughConfiguration.MIGRATION_MODE, mode);
+        passthrough.put(PassthroughConfiguration.MIGRATION_ON_ERROR, onError);
+        passthrough.put(PassthroughConfiguration.MIGRATION_VERIFY_HANDLES, verifyHandles);
+        passthrough.put(PassthroughConfiguration.MIGRATION_CONFIRM_PATHS, confirmPaths);
     }
 
     static String help(String option) {

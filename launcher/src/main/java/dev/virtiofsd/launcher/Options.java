@@ -1,5 +1,8 @@
 package dev.virtiofsd.launcher;
 
+import dev.virtiofsd.api.config.FuseDevConfiguration;
+import dev.virtiofsd.api.config.PassthroughConfiguration;
+import dev.virtiofsd.api.config.VhostUserConfiguration;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
@@ -20,16 +23,17 @@ public final class Options {
     /** Set when the deprecated --socket spelling was used. */
     public boolean deprecatedSocket;
 
-    public int fd = -1;
-    public String socketGroup = "";
-    public int threadPoolSize = 0;
+    public int fd = VhostUserConfiguration.FD_DEFAULT;
+    public String socketGroup = VhostUserConfiguration.SOCKET_GROUP_DEFAULT;
+    public int threadPoolSize = VhostUserConfiguration.THREAD_POOL_SIZE_DEFAULT;
     /** virtiofsd's never|prefer|mandatory ("fallback" is normalised to "prefer"). */
     public String inodeFileHandles = "never";
 
-    public String cache = "auto";
-    public boolean xattr;
-    public boolean readonly;
-    public boolean announceSubmounts = true;
+    // Defaults of what the passthrough configuration gets: the configuration contract's (virtiofsd's).
+    public String cache = PassthroughConfiguration.CACHE_DEFAULT;
+    public boolean xattr = PassthroughConfiguration.XATTR_DEFAULT;
+    public boolean readonly = PassthroughConfiguration.READONLY_DEFAULT;
+    public boolean announceSubmounts = PassthroughConfiguration.ANNOUNCE_SUBMOUNTS_DEFAULT;
     public String logLevel = "info";
     /** --migration-*. */
     public final MigrationArgs migration = new MigrationArgs();
@@ -39,22 +43,22 @@ public final class Options {
     /** --tag: the tag the device advertises through the vhost-user config space, or null. */
     public String tag;
 
-    public boolean posixAcl;
-    public boolean securityLabel;
+    public boolean posixAcl = PassthroughConfiguration.POSIX_ACL_DEFAULT;
+    public boolean securityLabel = PassthroughConfiguration.SECURITY_LABEL_DEFAULT;
     /** --xattrmap as given (null if none) and its rules after map expansion. */
     public String xattrmap;
 
     public final List<XattrMapSyntax.Rule> xattrmapRules = new ArrayList<>();
-    public boolean writeback;
-    public boolean allowDirectIo;
-    public boolean allowMmap;
-    public boolean noReaddirplus;
-    public boolean killprivV2;
-    public boolean preserveNoatime;
+    public boolean writeback = PassthroughConfiguration.WRITEBACK_DEFAULT;
+    public boolean allowDirectIo = PassthroughConfiguration.ALLOW_DIRECT_IO_DEFAULT;
+    public boolean allowMmap = PassthroughConfiguration.ALLOW_MMAP_DEFAULT;
+    public boolean noReaddirplus = !PassthroughConfiguration.READDIRPLUS_DEFAULT;
+    public boolean killprivV2 = PassthroughConfiguration.KILLPRIV_V2_DEFAULT;
+    public boolean preserveNoatime = PassthroughConfiguration.PRESERVE_NOATIME_DEFAULT;
     /** Host POSIX (OFD) and flock locks for the guest: on by default, -o no_posix_lock / no_flock turn them off. */
-    public boolean posixLocks = true;
+    public boolean posixLocks = PassthroughConfiguration.POSIX_LOCKS_DEFAULT;
 
-    public boolean flockLocks = true;
+    public boolean flockLocks = PassthroughConfiguration.FLOCK_LOCKS_DEFAULT;
     /** --translate-uid/--translate-gid in canonical form (type:a:b[:c]). */
     public final List<String> translateUid = new ArrayList<>();
 
@@ -121,12 +125,12 @@ public final class Options {
             case "mandatory":
                 return "handle-only";
             default:
-                return "fd";
+                return PassthroughConfiguration.STRATEGY_DEFAULT;
         }
     }
 
     /** Threads for the fuse-dev transport: the pool size when given, else two readers. */
     public int fuseDevThreads() {
-        return threadPoolSize > 0 ? threadPoolSize : 2;
+        return threadPoolSize > 0 ? threadPoolSize : FuseDevConfiguration.THREADS_DEFAULT;
     }
 }

@@ -1,5 +1,6 @@
 package dev.virtiofsd.launcher;
 
+import dev.virtiofsd.api.config.LauncherConfiguration;
 import java.io.IOException;
 import java.io.Reader;
 import java.nio.charset.StandardCharsets;
@@ -33,7 +34,7 @@ import org.apache.felix.cm.json.io.Configurations;
  * ending in {@code .json} is a file path.
  */
 public final class Profile {
-    public static final String LAUNCHER_PID = "dev.virtiofsd.launcher";
+    public static final String LAUNCHER_PID = LauncherConfiguration.PID;
     static final String DIR = "conf/profiles";
 
     private final String name;
@@ -121,7 +122,7 @@ public final class Profile {
 
     /** {@code bundles.exclude}: symbolic names of distribution bundles this profile does not install. */
     public Set<String> excludedBundles() throws UsageException {
-        Object v = launcher("bundles.exclude");
+        Object v = launcher(LauncherConfiguration.BUNDLES_EXCLUDE);
         Set<String> out = new TreeSet<>();
         if (v == null) {
             return out;

@@ -1,5 +1,6 @@
 package dev.virtiofsd.api.control;
 
+import dev.virtiofsd.api.config.PassthroughConfiguration;
 import java.util.List;
 import org.osgi.annotation.versioning.ProviderType;
 
@@ -14,10 +15,10 @@ import org.osgi.annotation.versioning.ProviderType;
 @ProviderType
 public interface StrategyControl {
     /** Configuration PID of the passthrough filesystem. */
-    String PID = "dev.virtiofsd.passthrough";
+    String PID = PassthroughConfiguration.PID;
 
     /** Configuration key naming the strategy new inodes get ({@code inode.identity} service property). */
-    String STRATEGY_KEY = "strategy";
+    String STRATEGY_KEY = PassthroughConfiguration.STRATEGY;
 
     /** Name of the strategy new inodes get now. */
     String strategy();

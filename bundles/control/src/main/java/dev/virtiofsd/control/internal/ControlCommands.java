@@ -1,5 +1,6 @@
 package dev.virtiofsd.control.internal;
 
+import dev.virtiofsd.api.config.LauncherConfiguration;
 import dev.virtiofsd.api.control.StrategyControl;
 import dev.virtiofsd.api.introspect.InodeStats;
 import dev.virtiofsd.api.introspect.RequestStats;
@@ -54,7 +55,7 @@ public final class ControlCommands {
             "strategy", 1, "stats", 0, "bundles", 0, "profile", 0, "convert", 1, "update", 1, "stop", 1, "start", 1);
 
     /** Configuration the launcher writes: profile name and source, and the PIDs it configured. */
-    static final String LAUNCHER_PID = "dev.virtiofsd.launcher";
+    static final String LAUNCHER_PID = LauncherConfiguration.PID;
 
     private final BundleContext context;
 
@@ -243,14 +244,14 @@ public final class ControlCommands {
         }
         Dictionary<String, Object> launcher = properties(cm, LAUNCHER_PID);
         StringBuilder b = new StringBuilder();
-        String name = launcher == null ? null : (String) launcher.get("profile");
-        String source = launcher == null ? null : (String) launcher.get("profile.source");
+        String name = launcher == null ? null : (String) launcher.get(LauncherConfiguration.PROFILE);
+        String source = launcher == null ? null : (String) launcher.get(LauncherConfiguration.PROFILE_SOURCE);
         b.append("profile ")
                 .append(name == null || name.isEmpty() ? "(none: command line only)" : name)
                 .append(source == null || source.isEmpty() ? "" : " (" + source + ")")
                 .append('\n');
         List<String> pids = new ArrayList<>();
-        Object configured = launcher == null ? null : launcher.get("pids");
+        Object configured = launcher == null ? null : launcher.get(LauncherConfiguration.PIDS);
         if (configured instanceof String[] names) {
             Collections.addAll(pids, names);
         }
@@ -262,7 +263,9 @@ public final class ControlCommands {
             }
             Map<String, Object> sorted = new TreeMap<>();
             for (String key : Collections.list(p.keys())) {
-                if (!key.equals(Constants.SERVICE_PID) && !key.startsWith("felix.") && !key.equals("pids")) {
+                if (!key.equals(Constants.SERVICE_PID)
+                        && !key.startsWith("felix.")
+                        && !key.equals(LauncherConfiguration.PIDS)) {
                     sorted.put(key, p.get(key));
                 }
             }

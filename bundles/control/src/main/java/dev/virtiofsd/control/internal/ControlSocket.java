@@ -2,6 +2,7 @@ package dev.virtiofsd.control.internal;
 
 import dev.virtiofsd.api.Errno;
 import dev.virtiofsd.api.ErrnoException;
+import dev.virtiofsd.api.config.ControlConfiguration;
 import dev.virtiofsd.linux.Linux;
 import dev.virtiofsd.linux.NativeMemory;
 import dev.virtiofsd.linux.UnixSocket;
@@ -61,7 +62,7 @@ import org.slf4j.LoggerFactory;
 @Component(configurationPid = ControlSocket.PID, configurationPolicy = ConfigurationPolicy.REQUIRE)
 @Designate(ocd = ControlSocketConfig.class)
 public final class ControlSocket {
-    public static final String PID = "dev.virtiofsd.control";
+    public static final String PID = ControlConfiguration.PID;
     private static final Logger LOG = LoggerFactory.getLogger(ControlSocket.class);
     private static final int MAX_LINE = 256;
     private static final long CLIENT_TIMEOUT_MILLIS = 30_000;

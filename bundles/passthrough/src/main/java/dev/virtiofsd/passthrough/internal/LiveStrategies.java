@@ -1,6 +1,7 @@
 package dev.virtiofsd.passthrough.internal;
 
 import dev.virtiofsd.api.ErrnoException;
+import dev.virtiofsd.api.config.PassthroughConfiguration;
 import dev.virtiofsd.api.identity.InodeIdentity;
 import dev.virtiofsd.api.identity.InodeIdentityStrategy;
 import dev.virtiofsd.linux.Linux;
@@ -346,6 +347,6 @@ final class LiveStrategies {
                 return m.group(1);
             }
         }
-        return "fd";
+        return PassthroughConfiguration.STRATEGY_DEFAULT;
     }
 }

@@ -1,12 +1,10 @@
 package dev.virtiofsd.passthrough.internal;
 
 import java.util.Locale;
-import java.util.Map;
 
 /**
- * virtiofsd's {@code --migration-*} options, read from the passthrough configuration (keys {@code
- * migration.mode}, {@code migration.on.error}, {@code migration.verify.handles}, {@code
- * migration.confirm.paths}; the launcher writes them). See docs/migration.md.
+ * virtiofsd's {@code --migration-*} options, read from the passthrough configuration's {@code
+ * migration.*} keys ({@link PassthroughConfig}; the launcher writes them). See docs/migration.md.
  */
 public final class MigrationOptions {
     /** How the source tells the destination where each inode is. */
@@ -41,19 +39,17 @@ public final class MigrationOptions {
         this.confirmPaths = confirmPaths;
     }
 
-    static MigrationOptions from(Map<String, Object> p) {
-        if (p == null) {
-            return DEFAULTS;
-        }
+    /** The options of the passthrough configuration's {@code migration.*} keys. */
+    static MigrationOptions from(PassthroughConfig c) {
         return new MigrationOptions(
-                parseMode(string(p.get("migration.mode"), "find-paths")),
-                parseOnError(string(p.get("migration.on.error"), "abort")),
-                Boolean.parseBoolean(string(p.get("migration.verify.handles"), "false")),
-                Boolean.parseBoolean(string(p.get("migration.confirm.paths"), "false")));
+                parseMode(normal(c.migration_mode())),
+                parseOnError(normal(c.migration_on_error())),
+                c.migration_verify_handles(),
+                c.migration_confirm_paths());
     }
 
-    private static String string(Object o, String dflt) {
-        return o == null ? dflt : o.toString().trim().toLowerCase(Locale.ROOT);
+    private static String normal(String s) {
+        return s == null ? "" : s.trim().toLowerCase(Locale.ROOT);
     }
 
     public static Mode parseMode(String s) {

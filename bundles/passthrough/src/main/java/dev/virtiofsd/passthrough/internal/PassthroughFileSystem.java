@@ -7,6 +7,7 @@ import static dev.virtiofsd.api.Errno.ENOSYS;
 import static dev.virtiofsd.api.Errno.EROFS;
 
 import dev.virtiofsd.api.ErrnoException;
+import dev.virtiofsd.api.config.PassthroughConfiguration;
 import dev.virtiofsd.api.control.StrategyControl;
 import dev.virtiofsd.api.fs.AttrOut;
 import dev.virtiofsd.api.fs.DirSink;
@@ -54,7 +55,7 @@ import org.slf4j.LoggerFactory;
 @Designate(ocd = PassthroughConfig.class)
 public final class PassthroughFileSystem
         implements FileSystem, MigratableFileSystem, InodeStats, StrategyControl, AutoCloseable {
-    public static final String PID = "dev.virtiofsd.passthrough";
+    public static final String PID = PassthroughConfiguration.PID;
     private static final Logger LOG = LoggerFactory.getLogger(PassthroughFileSystem.class);
 
     private PassthroughOptions options;
@@ -100,7 +101,7 @@ public final class PassthroughFileSystem
      */
     @Activate
     void activate(PassthroughConfig config, Map<String, Object> properties) throws ErrnoException {
-        this.migration = MigrationOptions.from(properties);
+        this.migration = MigrationOptions.from(config);
         String name = LiveStrategies.configuredName(config, properties);
         if (strategies.bound(name) == null) {
             throw new IllegalStateException("no inode-identity strategy named " + name + " (available: "
@@ -116,7 +117,7 @@ public final class PassthroughFileSystem
      */
     @Modified
     void modified(PassthroughConfig config, Map<String, Object> properties) {
-        this.migration = MigrationOptions.from(properties);
+        this.migration = MigrationOptions.from(config);
         PassthroughOptions o = PassthroughOptions.fromConfig(config).inodeFdBudget(options.inodeFdBudget());
         if (!o.toString().equals(options.toString())) {
             LOG.warn("configuration {} changed the share ({}); that takes effect at the next start", PID, o);

@@ -1,11 +1,32 @@
 package dev.virtiofsd.passthrough.internal;
 
+import dev.virtiofsd.api.config.PassthroughConfiguration;
 import java.nio.file.Path;
 import java.util.Locale;
 import java.util.Objects;
 
-/** Immutable settings of one passthrough filesystem; build with {@link #of(Path)} and the withers. */
-public final class PassthroughOptions {
+/**
+ * Immutable settings of one passthrough filesystem. {@link #of(Path)} starts from every switch off
+ * (what tests and tools build on); the component reads {@link #fromConfig}, whose defaults are the
+ * configuration's (virtiofsd's).
+ *
+ * @param sharedDir the host directory
+ * @param cacheMode entry/attribute caching (virtiofsd --cache)
+ * @param xattr extended attributes
+ * @param readonly refuse every modification
+ * @param announceSubmounts tell the guest which directories are mount points
+ * @param inodeFdBudget most fds the inodes may hold together (O_PATH fds of the fd strategy and of
+ *     fallbacks); a lookup that needs one more gets ENFILE. 0 derives it from RLIMIT_NOFILE
+ * @param features the virtiofsd feature switches (ACLs, xattr map, id translation, writeback, ...)
+ */
+public record PassthroughOptions(
+        Path sharedDir,
+        Cache cacheMode,
+        boolean xattr,
+        boolean readonly,
+        boolean announceSubmounts,
+        long inodeFdBudget,
+        PassthroughFeatures features) {
     /** Cache modes as in virtiofsd {@code --cache}. */
     public enum Cache {
         NEVER,
@@ -33,112 +54,50 @@ public final class PassthroughOptions {
 
     private static final long DAY_NANOS = 86_400L * 1_000_000_000L;
 
-    private final Path sharedDir;
-    private final Cache cache;
-    private final boolean xattr;
-    private final boolean readonly;
-    private final boolean announceSubmounts;
-    private final long inodeFdBudget;
-    private final PassthroughFeatures features;
-
-    private PassthroughOptions(
-            Path sharedDir,
-            Cache cache,
-            boolean xattr,
-            boolean readonly,
-            boolean announceSubmounts,
-            long inodeFdBudget) {
-        this(sharedDir, cache, xattr, readonly, announceSubmounts, inodeFdBudget, PassthroughFeatures.DEFAULTS);
-    }
-
-    private PassthroughOptions(
-            Path sharedDir,
-            Cache cache,
-            boolean xattr,
-            boolean readonly,
-            boolean announceSubmounts,
-            long inodeFdBudget,
-            PassthroughFeatures features) {
-        this.features = Objects.requireNonNull(features, "features");
-        this.sharedDir = Objects.requireNonNull(sharedDir, "sharedDir");
-        this.cache = cache;
-        this.xattr = xattr;
-        this.readonly = readonly;
-        this.announceSubmounts = announceSubmounts;
-        this.inodeFdBudget = inodeFdBudget;
+    public PassthroughOptions {
+        Objects.requireNonNull(sharedDir, "sharedDir");
+        Objects.requireNonNull(cacheMode, "cacheMode");
+        Objects.requireNonNull(features, "features");
+        inodeFdBudget = Math.max(0, inodeFdBudget);
     }
 
     public static PassthroughOptions of(Path sharedDir) {
-        return new PassthroughOptions(sharedDir, Cache.AUTO, false, false, false, 0);
+        return new PassthroughOptions(sharedDir, Cache.AUTO, false, false, false, 0, PassthroughFeatures.DEFAULTS);
     }
 
     /** auto | always | never | metadata. */
     public PassthroughOptions cache(String mode) {
-        return new PassthroughOptions(
-                sharedDir, Cache.parse(mode), xattr, readonly, announceSubmounts, inodeFdBudget, features);
+        return cache(Cache.parse(mode));
     }
 
     public PassthroughOptions cache(Cache mode) {
-        return new PassthroughOptions(
-                sharedDir, Objects.requireNonNull(mode), xattr, readonly, announceSubmounts, inodeFdBudget, features);
+        return new PassthroughOptions(sharedDir, mode, xattr, readonly, announceSubmounts, inodeFdBudget, features);
     }
 
     public PassthroughOptions xattr(boolean on) {
-        return new PassthroughOptions(sharedDir, cache, on, readonly, announceSubmounts, inodeFdBudget, features);
+        return new PassthroughOptions(sharedDir, cacheMode, on, readonly, announceSubmounts, inodeFdBudget, features);
     }
 
     public PassthroughOptions readonly(boolean on) {
-        return new PassthroughOptions(sharedDir, cache, xattr, on, announceSubmounts, inodeFdBudget, features);
+        return new PassthroughOptions(sharedDir, cacheMode, xattr, on, announceSubmounts, inodeFdBudget, features);
     }
 
     public PassthroughOptions announceSubmounts(boolean on) {
-        return new PassthroughOptions(sharedDir, cache, xattr, readonly, on, inodeFdBudget, features);
+        return new PassthroughOptions(sharedDir, cacheMode, xattr, readonly, on, inodeFdBudget, features);
     }
 
-    /**
-     * Most fds the inodes may hold together (O_PATH fds of the fd strategy and of fallbacks); a
-     * lookup that needs one more gets ENFILE. 0 (the default) derives it from RLIMIT_NOFILE.
-     */
+    /** See {@link #inodeFdBudget()}; a negative budget is 0. */
     public PassthroughOptions inodeFdBudget(long fds) {
-        return new PassthroughOptions(sharedDir, cache, xattr, readonly, announceSubmounts, Math.max(0, fds), features);
+        return new PassthroughOptions(sharedDir, cacheMode, xattr, readonly, announceSubmounts, fds, features);
     }
 
-    /** The virtiofsd feature switches (ACLs, xattr map, id translation, writeback, ...). */
     public PassthroughOptions features(PassthroughFeatures f) {
-        return new PassthroughOptions(sharedDir, cache, xattr, readonly, announceSubmounts, inodeFdBudget, f);
-    }
-
-    public PassthroughFeatures features() {
-        return features;
-    }
-
-    public Path sharedDir() {
-        return sharedDir;
-    }
-
-    public Cache cacheMode() {
-        return cache;
-    }
-
-    public boolean xattr() {
-        return xattr;
-    }
-
-    public boolean readonly() {
-        return readonly;
-    }
-
-    public boolean announceSubmounts() {
-        return announceSubmounts;
-    }
-
-    public long inodeFdBudget() {
-        return inodeFdBudget;
+        return new PassthroughOptions(sharedDir, cacheMode, xattr, readonly, announceSubmounts, inodeFdBudget, f);
     }
 
     /** Entry and attribute timeout, as Rust virtiofsd: never 0, auto 1 s, metadata/always one day. */
     public long timeoutNanos() {
-        switch (cache) {
+        switch (cacheMode) {
             case NEVER:
                 return 0;
             case AUTO:
@@ -151,7 +110,7 @@ public final class PassthroughOptions {
     @Override
     public String toString() {
         return "PassthroughOptions[sharedDir=" + sharedDir + ", cache="
-                + cache.name().toLowerCase(Locale.ROOT) + ", xattr=" + xattr + ", readonly=" + readonly
+                + cacheMode.name().toLowerCase(Locale.ROOT) + ", xattr=" + xattr + ", readonly=" + readonly
                 + ", announceSubmounts=" + announceSubmounts + ", inodeFdBudget=" + inodeFdBudget + ", " + features
                 + "]";
     }
@@ -160,13 +119,15 @@ public final class PassthroughOptions {
     static PassthroughOptions fromConfig(PassthroughConfig c) {
         String dir = c.shared_dir();
         if (dir == null || dir.isEmpty()) {
-            throw new IllegalArgumentException("shared.dir is not set");
+            throw new IllegalArgumentException(PassthroughConfiguration.SHARED_DIR + " is not set");
         }
-        return PassthroughOptions.of(Path.of(dir))
-                .cache(c.cache())
-                .xattr(c.xattr())
-                .readonly(c.readonly())
-                .announceSubmounts(c.announce_submounts())
-                .features(PassthroughFeatures.fromConfig(c));
+        return new PassthroughOptions(
+                Path.of(dir),
+                Cache.parse(c.cache()),
+                c.xattr(),
+                c.readonly(),
+                c.announce_submounts(),
+                0,
+                PassthroughFeatures.fromConfig(c));
     }
 }

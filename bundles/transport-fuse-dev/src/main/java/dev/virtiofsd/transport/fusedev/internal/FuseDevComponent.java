@@ -1,6 +1,7 @@
 package dev.virtiofsd.transport.fusedev.internal;
 
 import dev.virtiofsd.api.ErrnoException;
+import dev.virtiofsd.api.config.FuseDevConfiguration;
 import dev.virtiofsd.api.transport.DaemonControl;
 import dev.virtiofsd.api.transport.FuseServer;
 import dev.virtiofsd.api.transport.Transport;
@@ -27,19 +28,25 @@ import org.slf4j.LoggerFactory;
 @Component(configurationPid = FuseDevComponent.PID, configurationPolicy = ConfigurationPolicy.REQUIRE)
 @Designate(ocd = FuseDevComponent.Config.class)
 public final class FuseDevComponent {
-    public static final String PID = "dev.virtiofsd.transport.fusedev";
+    public static final String PID = FuseDevConfiguration.PID;
     public static final String NAME = "fuse-dev";
     private static final Logger LOG = LoggerFactory.getLogger(FuseDevComponent.class);
 
+    /**
+     * Configuration of PID {@link FuseDevConfiguration#PID}: each method name is a key of {@link
+     * FuseDevConfiguration}, each default its constant.
+     */
     @ObjectClassDefinition(
             name = "virtiofsd /dev/fuse transport",
             description = "Mounts the shared directory on the host through /dev/fuse.")
     public @interface Config {
-        @AttributeDefinition(description = "Directory to mount the filesystem on")
+        @AttributeDefinition(name = "Mount point", description = "Directory to mount the filesystem on (--mountpoint)")
         String mountpoint();
 
-        @AttributeDefinition(description = "Number of threads reading requests from /dev/fuse")
-        int threads() default 2;
+        @AttributeDefinition(
+                name = "Threads",
+                description = "Number of threads reading requests from /dev/fuse (--thread-pool-size when not 0)")
+        int threads() default FuseDevConfiguration.THREADS_DEFAULT;
     }
 
     private final FuseDevTransport transport;

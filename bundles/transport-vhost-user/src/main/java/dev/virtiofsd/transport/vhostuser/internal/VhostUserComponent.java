@@ -1,6 +1,7 @@
 package dev.virtiofsd.transport.vhostuser.internal;
 
 import dev.virtiofsd.api.ErrnoException;
+import dev.virtiofsd.api.config.VhostUserConfiguration;
 import dev.virtiofsd.api.transport.DaemonControl;
 import dev.virtiofsd.api.transport.FuseServer;
 import dev.virtiofsd.api.transport.Transport;
@@ -25,36 +26,51 @@ import org.slf4j.LoggerFactory;
         property = Transport.PROPERTY + "=vhost-user")
 @Designate(ocd = VhostUserComponent.Config.class)
 public final class VhostUserComponent implements Transport {
-    public static final String PID = "dev.virtiofsd.transport.vhostuser";
+    public static final String PID = VhostUserConfiguration.PID;
     private static final Logger LOG = LoggerFactory.getLogger(VhostUserComponent.class);
 
-    @ObjectClassDefinition(name = "virtiofsd vhost-user transport")
+    /**
+     * Configuration of PID {@link VhostUserConfiguration#PID}: each method name is a key of {@link
+     * VhostUserConfiguration} ({@code _} stands for {@code .}), each default its constant.
+     */
+    @ObjectClassDefinition(
+            name = "virtiofsd vhost-user transport",
+            description = "Serves a vhost-user-fs device on a UNIX socket for QEMU.")
     public @interface Config {
-        @AttributeDefinition(name = "socket.path", description = "UNIX socket to listen on")
-        String socket_path() default "";
+        @AttributeDefinition(
+                name = "Socket path",
+                description = "UNIX socket to listen on (--socket-path); empty when an fd is given")
+        String socket_path() default VhostUserConfiguration.SOCKET_PATH_DEFAULT;
 
-        @AttributeDefinition(name = "fd", description = "inherited listening socket fd, -1 for none")
-        int fd() default -1;
-
-        @AttributeDefinition(name = "socket.group", description = "group of the socket file")
-        String socket_group() default "";
+        @AttributeDefinition(name = "Listening fd", description = "An inherited listening socket (--fd), -1 for none")
+        int fd() default VhostUserConfiguration.FD_DEFAULT;
 
         @AttributeDefinition(
-                name = "thread.pool.size",
-                description = "request worker threads, 0 = serve on the queue threads")
-        int thread_pool_size() default 0;
+                name = "Socket group",
+                description = "Group owning the socket file (--socket-group), empty for the daemon's")
+        String socket_group() default VhostUserConfiguration.SOCKET_GROUP_DEFAULT;
 
-        @AttributeDefinition(name = "queues", description = "virtqueues offered (1 hiprio + request queues)")
+        @AttributeDefinition(
+                name = "Thread pool size",
+                description = "Request worker threads (--thread-pool-size); 0 serves on the queue threads")
+        int thread_pool_size() default VhostUserConfiguration.THREAD_POOL_SIZE_DEFAULT;
+
+        @AttributeDefinition(
+                name = "Queues",
+                description = "Virtqueues offered: 1 hiprio queue plus the request queues")
         int queues() default VhostUserOptions.DEFAULT_MAX_QUEUES;
 
-        /** --tag: advertised in the device's config space (VHOST_USER_PROTOCOL_F_CONFIG). */
-        String tag() default "";
+        @AttributeDefinition(
+                name = "Tag",
+                description = "Tag advertised in the device's config space (--tag, VHOST_USER_PROTOCOL_F_CONFIG);"
+                        + " empty for none")
+        String tag() default VhostUserConfiguration.TAG_DEFAULT;
 
         @AttributeDefinition(
-                name = "confined",
-                description = "the daemon confines itself (namespace or chroot sandbox) when the transport"
+                name = "Confined",
+                description = "The daemon confines itself (namespace or chroot sandbox) when the transport"
                         + " reports ready: leave the socket file at exit, it is out of reach then")
-        boolean confined() default false;
+        boolean confined() default VhostUserConfiguration.CONFINED_DEFAULT;
     }
 
     private final VhostUserTransport transport;
