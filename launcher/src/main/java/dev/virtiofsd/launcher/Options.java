@@ -9,7 +9,10 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
 
-/** The parsed command line. Plain fields: filled by {@link CommandLine}, read by {@link Main}. */
+/**
+ * The parsed command line. Plain fields: filled by {@link CommandLine}, turned into the components'
+ * configurations by {@link ComponentConfigurations}.
+ */
 public final class Options {
     public static final String VHOST_USER = "vhost-user";
     public static final String FUSE_DEV = "fuse-dev";

@@ -9,19 +9,22 @@ import dev.virtiofsd.api.config.PassthroughConfiguration;
 import dev.virtiofsd.api.config.VhostUserConfiguration;
 import java.io.ByteArrayInputStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
  * Every key the launcher writes into ConfigAdmin is an attribute of the metatype the bundle of that
  * PID was built with (the {@code @ObjectClassDefinition} bnd turned into {@code OSGI-INF/metatype}),
- * of the same type; and where the command line leaves an option at its default, the value written is
- * the metatype's default. The bundles are read as built (their jars, or their classes directories
- * when the reactor has not packaged them).
+ * of the same type; where the command line leaves an option at its default, the value written is
+ * the metatype's default; the shipped profiles set only such keys, with such types. The bundles are
+ * read as built (their jars, or their classes directories when the reactor has not packaged them).
  */
 class ConfigurationMetatypeTest {
     private static final List<String> BUNDLE_PIDS = List.of(
@@ -127,6 +130,26 @@ class ConfigurationMetatypeTest {
         }
     }
 
+    @Test
+    void shippedProfilesSetOnlyKeysOfTheMetatypeWithItsTypes() throws Exception {
+        // The distribution's conf/profiles, read by the launcher's own profile reader.
+        Path dir = Path.of("..", "distribution", "src", "main", "dist", "conf", "profiles");
+        List<Path> files;
+        try (Stream<Path> s = Files.list(dir)) {
+            files = s.filter(p -> p.toString().endsWith(".json")).sorted().toList();
+        }
+        assertTrue(files.size() >= 4, "profiles in " + dir.toAbsolutePath() + ": " + files);
+        for (Path file : files) {
+            Map<String, Map<String, Object>> ours = new LinkedHashMap<>();
+            Profile.load(file.toString(), null).configurations().forEach((pid, keys) -> {
+                if (BUNDLE_PIDS.contains(pid)) {
+                    ours.put(pid, new LinkedHashMap<>(keys));
+                }
+            });
+            assertEquals(List.of(), built.problems(ours, Map.of()), file.toString());
+        }
+    }
+
     // The check itself, on a synthetic metatype: it must catch a misspelt key, a default that
     // differs from the command line's, and a value of the wrong type.
 
@@ -196,7 +219,8 @@ class ConfigurationMetatypeTest {
         for (Map.Entry<String, Map<String, Object>> pid : written.entrySet()) {
             List<String> keys = new ArrayList<>();
             for (String key : pid.getValue().keySet()) {
-                List<String> options = Main.KEY_OPTIONS.getOrDefault(pid.getKey() + "/" + key, List.of());
+                List<String> options =
+                        ComponentConfigurations.KEY_OPTIONS.getOrDefault(pid.getKey() + "/" + key, List.of());
                 if (options.stream().noneMatch(o.given::contains)) {
                     keys.add(key);
                 }
