@@ -201,28 +201,14 @@ final class Report {
                 if (!r.rows.containsKey(row)) {
                     continue;
                 }
-                b.append("| ")
-                        .append(w.title)
-                        .append(" | ")
-                        .append(depth)
-                        .append(" | ")
-                        .append(w.mibPerSecond ? "MiB/s" : "ops/s")
-                        .append(" |");
+                List<Object> cells = new ArrayList<>(List.of(w.title, depth, w.mibPerSecond ? "MiB/s" : "ops/s"));
                 for (Daemon.Config c : Daemon.CONFIGS) {
-                    b.append(' ')
-                            .append(fmt(medianOf(r, row, c.key())))
-                            .append(" · ")
-                            .append(fmt(perCpuOf(r, row, c.key())))
-                            .append(" |");
+                    cells.add(fmt(medianOf(r, row, c.key())) + " · " + fmt(perCpuOf(r, row, c.key())));
                 }
                 for (String o : OURS) {
-                    b.append(' ')
-                            .append(boldBelow(ratio(r, row, o)))
-                            .append(" · ")
-                            .append(boldBelow(cpuRatio(r, row, o)))
-                            .append(" |");
+                    cells.add(boldBelow(ratio(r, row, o)) + " · " + boldBelow(cpuRatio(r, row, o)));
                 }
-                b.append('\n');
+                ReportSections.row(b, cells.toArray());
             }
         }
         b.append("\nBold: below the 1.0x target.\n\n");
@@ -234,23 +220,16 @@ final class Report {
         b.append("|---|---:|---:|---:|---:|---:|---:|---:|\n");
         for (Daemon.Config c : Daemon.CONFIGS) {
             Map<String, Long> in = r.inodes.getOrDefault(c.key(), Map.of());
-            b.append("| ")
-                    .append(c.label())
-                    .append(" | ")
-                    .append(fmt(median(r.startupMillis.get(c.key()))))
-                    .append(" | ")
-                    .append(in.getOrDefault("fds", -1L))
-                    .append(" | ")
-                    .append(in.getOrDefault("lookups_failed_out_of_fds", -1L))
-                    .append(" | ")
-                    .append(in.getOrDefault("fds_before", -1L))
-                    .append(" | ")
-                    .append(fmt(in.getOrDefault("rss_kib", -1L) / 1024.0))
-                    .append(" | ")
-                    .append(fmt(in.getOrDefault("rss_shmem_kib", -1L) / 1024.0))
-                    .append(" | ")
-                    .append(in.getOrDefault("lookup_ms", -1L))
-                    .append(" |\n");
+            ReportSections.row(
+                    b,
+                    c.label(),
+                    fmt(median(r.startupMillis.get(c.key()))),
+                    in.getOrDefault("fds", -1L),
+                    in.getOrDefault("lookups_failed_out_of_fds", -1L),
+                    in.getOrDefault("fds_before", -1L),
+                    fmt(in.getOrDefault("rss_kib", -1L) / 1024.0),
+                    fmt(in.getOrDefault("rss_shmem_kib", -1L) / 1024.0),
+                    in.getOrDefault("lookup_ms", -1L));
         }
         b.append('\n');
         b.append("Targets: ");
