@@ -287,21 +287,7 @@ final class GuestBenchmark {
         }
         Path tmp = target.resolveSibling(target.getFileName() + ".tmp");
         try (Cpio cpio = new Cpio(tmp)) {
-            Initramfs.base(
-                    cpio,
-                    List.of(
-                            "bin",
-                            "sbin",
-                            "usr",
-                            "usr/bin",
-                            "usr/sbin",
-                            "proc",
-                            "sys",
-                            "dev",
-                            "mnt",
-                            "lib",
-                            "lib/modules"),
-                    init);
+            Initramfs.base(cpio, List.of(), init);
             Initramfs.modules(cpio, kernelDir);
         }
         Files.move(tmp, target, java.nio.file.StandardCopyOption.REPLACE_EXISTING);

@@ -53,24 +53,11 @@ public final class GuestImage {
 
     static void build(Path kernelDir, Path target) throws IOException, InterruptedException {
         Path tmp = target.resolveSibling(target.getFileName() + ".tmp");
-        List<String> baseDirs = List.of(
-                "bin",
-                "sbin",
-                "usr",
-                "usr/bin",
-                "usr/sbin",
-                "proc",
-                "sys",
-                "dev",
-                "mnt",
-                "etc",
-                "root",
-                "home",
-                "lib",
-                "lib/modules");
-        Set<String> dirs = new LinkedHashSet<>(baseDirs);
+        List<String> moreDirs = List.of("etc", "root", "home");
+        Set<String> dirs = new LinkedHashSet<>(Initramfs.DIRS);
+        dirs.addAll(moreDirs);
         try (Cpio cpio = new Cpio(tmp)) {
-            Initramfs.base(cpio, baseDirs, resource("init.sh"));
+            Initramfs.base(cpio, moreDirs, resource("init.sh"));
             cpio.dir("home/user", 0755); // owned by root; the user never writes its home
             for (String r : RESOURCES) {
                 if (!r.equals("init.sh")) cpio.file(r, 0644, resource(r));

@@ -15,19 +15,26 @@ import java.util.List;
 public final class Initramfs {
     private static final Path BUSYBOX = Path.of("/bin/busybox");
 
+    /** The directories every image has (mode 755, parents first), /tmp aside. */
+    public static final List<String> DIRS =
+            List.of("bin", "sbin", "usr", "usr/bin", "usr/sbin", "proc", "sys", "dev", "mnt", "lib", "lib/modules");
+
     private Initramfs() {}
 
     /**
      * The root (mode 755: with a 700 root every non-root guest user gets EACCES everywhere),
-     * {@code dirs} (755, parents first), /tmp (1777), the console and null devices, busybox as
-     * /bin/sh and {@code init} as /init.
+     * {@link #DIRS} and {@code moreDirs} (755, parents first), /tmp (1777), the console and null
+     * devices, busybox as /bin/sh and {@code init} as /init.
      */
-    public static void base(Cpio cpio, List<String> dirs, byte[] init) throws IOException {
+    public static void base(Cpio cpio, List<String> moreDirs, byte[] init) throws IOException {
         if (!Files.isExecutable(BUSYBOX)) {
             throw new IOException("/bin/busybox missing: install busybox-static (.ci/install-deps.sh does)");
         }
         cpio.dir(".", 0755);
-        for (String d : dirs) {
+        for (String d : DIRS) {
+            cpio.dir(d, 0755);
+        }
+        for (String d : moreDirs) {
             cpio.dir(d, 0755);
         }
         cpio.dir("tmp", 01777);
