@@ -389,6 +389,13 @@ final class InodeStore {
         return ids.stream().mapToLong(Long::longValue).sorted().toArray();
     }
 
+    /** Whether {@code inode} is still in the store (its lookup count above zero). */
+    boolean holds(Inode inode) {
+        synchronized (lock) {
+            return !inode.removed;
+        }
+    }
+
     /** The node id the next new inode gets. */
     long nextNodeId() {
         return nextNodeId.get();

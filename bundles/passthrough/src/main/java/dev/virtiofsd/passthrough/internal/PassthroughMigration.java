@@ -125,6 +125,9 @@ final class PassthroughMigration implements AutoCloseable {
             // As a request takes it: with a reference, so neither the inode nor its fd is closed under us.
             try (InodeUse u = InodeUse.of(store, nodeId)) {
                 flags = describe(u, rootPath, r, mounts, rootMnt);
+                if (!store.holds(u.inode())) {
+                    continue; // forgotten while we described it: the guest holds it no more
+                }
             } catch (ErrnoException e) {
                 continue; // forgotten since the list was taken: the guest holds it no more
             }
