@@ -10,6 +10,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
 
 /** The markdown table and the JSON file of the same figures. */
 final class Report {
@@ -295,12 +296,7 @@ final class Report {
         Benchmark.Settings s = r.settings;
         StringBuilder b = new StringBuilder("{\n");
         b.append("  \"date\": ").append(q(r.date)).append(",\n");
-        b.append("  \"machine\": {");
-        int i = 0;
-        for (Map.Entry<String, String> e : r.machine.entrySet()) {
-            b.append(i++ == 0 ? "" : ", ").append(q(e.getKey())).append(": ").append(q(e.getValue()));
-        }
-        b.append("},\n");
+        b.append("  \"machine\": ").append(object(r.machine, Report::q)).append(",\n");
         b.append("  \"settings\": {\"short\": ")
                 .append(s.shortMode)
                 .append(", \"runs\": ")
@@ -348,15 +344,11 @@ final class Report {
                             .append(num(median(v)))
                             .append(", \"runs\": ")
                             .append(list(v))
-                            .append(", \"per_cpu_second\": {\"median\": ")
-                            .append(num(median(pc)))
-                            .append(", \"runs\": ")
-                            .append(list(pc))
-                            .append("}, \"cpu_seconds_per_second\": {\"median\": ")
-                            .append(num(median(load)))
-                            .append(", \"runs\": ")
-                            .append(list(load))
-                            .append("}}");
+                            .append(", \"per_cpu_second\": ")
+                            .append(medianAndRuns(pc))
+                            .append(", \"cpu_seconds_per_second\": ")
+                            .append(medianAndRuns(load))
+                            .append('}');
                 }
                 b.append("}, \"ratios\": {");
                 k = 0;
@@ -372,29 +364,12 @@ final class Report {
             }
         }
         b.append("\n  ],\n");
-        b.append("  \"startup_ms\": {");
-        int k = 0;
-        for (Map.Entry<String, List<Double>> e : r.startupMillis.entrySet()) {
-            b.append(k++ == 0 ? "" : ", ")
-                    .append(q(e.getKey()))
-                    .append(": {\"median\": ")
-                    .append(num(median(e.getValue())))
-                    .append(", \"runs\": ")
-                    .append(list(e.getValue()))
-                    .append('}');
-        }
-        b.append("},\n");
+        b.append("  \"startup_ms\": ")
+                .append(object(r.startupMillis, Report::medianAndRuns))
+                .append(",\n");
         b.append("  \"inodes\": {\"files\": ").append(s.files);
         for (Map.Entry<String, Map<String, Long>> e : r.inodes.entrySet()) {
-            b.append(", ").append(q(e.getKey())).append(": {");
-            int j = 0;
-            for (Map.Entry<String, Long> f : e.getValue().entrySet()) {
-                b.append(j++ == 0 ? "" : ", ")
-                        .append(q(f.getKey()))
-                        .append(": ")
-                        .append(f.getValue());
-            }
-            b.append('}');
+            b.append(", ").append(q(e.getKey())).append(": ").append(object(e.getValue(), String::valueOf));
         }
         b.append("},\n");
         ReportSections.json(b, r);
@@ -403,6 +378,21 @@ final class Report {
                 .append('\n');
         b.append("}\n");
         return b.toString();
+    }
+
+    /** A JSON object of {@code m}'s entries in its order, each value written by {@code value}. */
+    static <V> String object(Map<String, V> m, Function<V, String> value) {
+        StringBuilder b = new StringBuilder("{");
+        int k = 0;
+        for (Map.Entry<String, V> e : m.entrySet()) {
+            b.append(k++ == 0 ? "" : ", ").append(q(e.getKey())).append(": ").append(value.apply(e.getValue()));
+        }
+        return b.append('}').toString();
+    }
+
+    /** {@code {"median": M, "runs": [...]}} of one figure's runs. */
+    static String medianAndRuns(List<Double> v) {
+        return "{\"median\": " + num(median(v)) + ", \"runs\": " + list(v) + "}";
     }
 
     static String list(List<Double> v) {

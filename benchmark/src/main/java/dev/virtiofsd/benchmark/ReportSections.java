@@ -312,18 +312,9 @@ final class ReportSections {
     // ---- JSON -----------------------------------------------------------------------------------
 
     static void json(StringBuilder b, Benchmark.Results r) {
-        b.append("  \"copy_floor_mib_s\": {");
-        int k = 0;
-        for (Map.Entry<String, List<Double>> e : r.copyFloor.entrySet()) {
-            b.append(k++ == 0 ? "" : ", ")
-                    .append(q(e.getKey()))
-                    .append(": {\"median\": ")
-                    .append(num(median(e.getValue())))
-                    .append(", \"runs\": ")
-                    .append(Report.list(e.getValue()))
-                    .append('}');
-        }
-        b.append("},\n");
+        b.append("  \"copy_floor_mib_s\": ")
+                .append(Report.object(r.copyFloor, Report::medianAndRuns))
+                .append(",\n");
         Footprint.Results f = r.footprint;
         b.append("  \"footprint\": ");
         if (f == null) {
@@ -339,18 +330,10 @@ final class ReportSections {
                     .append(num(f.rssAfterMiB))
                     .append(", \"cpu_s_at_first_reply\": ")
                     .append(doubles(f.cpuAtFirstReply))
-                    .append(", \"milestones_ms\": {");
-            k = 0;
-            for (Map.Entry<String, double[]> e : f.milestones.entrySet()) {
-                b.append(k++ == 0 ? "" : ", ")
-                        .append(q(e.getKey()))
-                        .append(": {\"wall\": ")
-                        .append(num(e.getValue()[0]))
-                        .append(", \"cpu\": ")
-                        .append(num(e.getValue()[1]))
-                        .append('}');
-            }
-            b.append("}, \"jvm_phases_ms\": ")
+                    .append(", \"milestones_ms\": ")
+                    .append(Report.object(
+                            f.milestones, v -> "{\"wall\": " + num(v[0]) + ", \"cpu\": " + num(v[1]) + "}"))
+                    .append(", \"jvm_phases_ms\": ")
                     .append(doubles(f.jvmPhases))
                     .append(", \"class_sources\": ")
                     .append(longs(f.classSources))
@@ -387,7 +370,7 @@ final class ReportSections {
                 .append(", \"passes\": ")
                 .append(s.passes)
                 .append(", \"boots\": [");
-        k = 0;
+        int k = 0;
         for (GuestBenchmark.Boot boot : g.boots) {
             b.append(k++ == 0 ? "\n    " : ",\n    ")
                     .append("{\"daemon\": ")
@@ -406,15 +389,9 @@ final class ReportSections {
                     .append(doubles(boot.daemonCpu))
                     .append(", \"qemu_cpu_s\": ")
                     .append(doubles(boot.qemuCpu))
-                    .append(", \"daemon_cpu_s_by_thread\": {");
-            int j = 0;
-            for (Map.Entry<String, Map<String, Double>> e : boot.daemonCpuByThread.entrySet()) {
-                b.append(j++ == 0 ? "" : ", ")
-                        .append(q(e.getKey()))
-                        .append(": ")
-                        .append(doubles(e.getValue()));
-            }
-            b.append("}}");
+                    .append(", \"daemon_cpu_s_by_thread\": ")
+                    .append(Report.object(boot.daemonCpuByThread, ReportSections::doubles))
+                    .append('}');
         }
         b.append("\n  ], \"ratios\": {");
         k = 0;
@@ -438,20 +415,10 @@ final class ReportSections {
     }
 
     private static String doubles(Map<String, Double> m) {
-        StringBuilder b = new StringBuilder("{");
-        int k = 0;
-        for (Map.Entry<String, Double> e : m.entrySet()) {
-            b.append(k++ == 0 ? "" : ", ").append(q(e.getKey())).append(": ").append(num(e.getValue()));
-        }
-        return b.append('}').toString();
+        return Report.object(m, Report::num);
     }
 
     private static <T extends Number> String longs(Map<String, T> m) {
-        StringBuilder b = new StringBuilder("{");
-        int k = 0;
-        for (Map.Entry<String, T> e : m.entrySet()) {
-            b.append(k++ == 0 ? "" : ", ").append(q(e.getKey())).append(": ").append(e.getValue());
-        }
-        return b.append('}').toString();
+        return Report.object(m, String::valueOf);
     }
 }
