@@ -1,5 +1,10 @@
 package dev.virtiofsd.benchmark;
 
+import dev.virtiofsd.frontend.guest.Cpio;
+import dev.virtiofsd.frontend.guest.DaemonSocket;
+import dev.virtiofsd.frontend.guest.Initramfs;
+import dev.virtiofsd.frontend.guest.QemuCommand;
+import dev.virtiofsd.frontend.guest.Scripts;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.RandomAccessFile;
@@ -109,7 +114,7 @@ final class GuestBenchmark {
     static Results run(Setup setup, Path out, Settings s) throws IOException, InterruptedException {
         Results r = new Results(s);
         Path work = Files.createDirectories(out.resolve("guest-bench"));
-        Path kernelDir = Path.of(runScript(setup.root.resolve("scripts/guest/fetch-kernel.sh"), 900));
+        Path kernelDir = Path.of(Scripts.lastLine(setup.root.resolve("scripts/guest/fetch-kernel.sh"), 900));
         Path initramfs = work.resolve("initramfs.cpio");
         buildInitramfs(kernelDir, initramfs);
         r.qemu = firstLine("qemu-system-x86_64", "--version");
@@ -163,7 +168,7 @@ final class GuestBenchmark {
         try {
             long t0 = d.launchedNanos;
             long deadline = t0 + TimeUnit.SECONDS.toNanos(60);
-            while (!listening(socket)) {
+            while (!DaemonSocket.listening(socket, d.process.toHandle())) {
                 if (!d.process.isAlive()) {
                     throw new IOException(key + " exited before listening; see " + work);
                 }
@@ -173,34 +178,16 @@ final class GuestBenchmark {
                 Thread.sleep(2);
             }
             b.launchToListenMs = (System.nanoTime() - t0) / 1e6;
-            List<String> cmd = List.of(
-                    "qemu-system-x86_64",
-                    "-accel",
-                    "tcg",
-                    "-m",
-                    "1024",
-                    "-nodefaults",
-                    "-no-user-config",
-                    "-display",
-                    "none",
-                    "-no-reboot",
-                    "-object",
-                    "memory-backend-memfd,id=mem,size=1024M,share=on",
-                    "-numa",
-                    "node,memdev=mem",
-                    "-chardev",
-                    "socket,id=c,path=" + socket,
-                    "-device",
-                    "vhost-user-fs-pci,queue-size=1024,chardev=c,tag=myfs",
-                    "-kernel",
-                    kernelDir.resolve("vmlinuz").toString(),
-                    "-initrd",
-                    initramfs.toString(),
-                    "-append",
-                    "console=ttyS0 quiet panic=-1 bench.files=" + s.files + " bench.bigmib=" + s.bigMib
-                            + " bench.passes=" + s.passes,
-                    "-serial",
-                    "file:" + console);
+            List<String> cmd = QemuCommand.x86(1024)
+                    .noReboot()
+                    .virtiofs("c", socket, "myfs", 1)
+                    .boot(
+                            kernelDir,
+                            initramfs,
+                            "console=ttyS0 quiet panic=-1 bench.files=" + s.files + " bench.bigmib=" + s.bigMib
+                                    + " bench.passes=" + s.passes)
+                    .console(console)
+                    .argv();
             qemu = new ProcessBuilder(cmd)
                     .redirectErrorStream(true)
                     .redirectOutput(qemuLog.toFile())
@@ -289,27 +276,8 @@ final class GuestBenchmark {
         return s;
     }
 
-    /** True once /proc/net/unix shows a listening socket (flag __SO_ACCEPTCON) bound to the path. */
-    static boolean listening(Path socket) throws IOException {
-        if (!Files.exists(socket)) {
-            return false;
-        }
-        String path = socket.toString();
-        for (String line : Files.readAllLines(Path.of("/proc/net/unix"))) {
-            String[] f = line.trim().split("\\s+", -1);
-            if (f.length >= 8 && f[7].equals(path) && (Integer.parseInt(f[3], 16) & 0x10000) != 0) {
-                return true;
-            }
-        }
-        return false;
-    }
-
     /** Busybox, the virtio-fs module chain of the kernel layout, and guest-bench/init.sh as /init. */
     static void buildInitramfs(Path kernelDir, Path target) throws IOException {
-        Path busybox = Path.of("/bin/busybox");
-        if (!Files.isExecutable(busybox)) {
-            throw new IOException("/bin/busybox missing: install busybox-static (.ci/install-deps.sh does)");
-        }
         byte[] init;
         try (InputStream in = GuestBenchmark.class.getResourceAsStream("/guest-bench/init.sh")) {
             if (in == null) {
@@ -319,50 +287,10 @@ final class GuestBenchmark {
         }
         Path tmp = target.resolveSibling(target.getFileName() + ".tmp");
         try (Cpio cpio = new Cpio(tmp)) {
-            cpio.dir(".", 0755); // 755: a 700 root denies every path to non-root users
-            for (String dir :
-                    List.of("bin", "sbin", "usr", "usr/bin", "usr/sbin", "proc", "sys", "dev", "mnt", "lib")) {
-                cpio.dir(dir, 0755);
-            }
-            cpio.dir("lib/modules", 0755);
-            cpio.dir("tmp", 01777);
-            cpio.charDevice("dev/console", 0600, 5, 1);
-            cpio.charDevice("dev/null", 0666, 1, 3);
-            cpio.file("bin/busybox", 0755, busybox);
-            cpio.symlink("bin/sh", "busybox");
-            cpio.file("init", 0755, init);
-            Path modules = kernelDir.resolve("modules");
-            List<String> order = Files.readAllLines(modules.resolve("ORDER"));
-            for (String m : order) {
-                if (!m.isBlank()) {
-                    cpio.file("lib/modules/" + m.strip() + ".ko", 0644, modules.resolve(m.strip() + ".ko"));
-                }
-            }
-            cpio.file(
-                    "lib/modules/ORDER",
-                    0644,
-                    String.join("\n", order).concat("\n").getBytes(StandardCharsets.US_ASCII));
+            Initramfs.base(cpio, List.of(), init);
+            Initramfs.modules(cpio, kernelDir);
         }
         Files.move(tmp, target, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
-    }
-
-    /** Runs a script and returns the last line of its stdout; stderr goes to ours. */
-    static String runScript(Path script, long timeoutSeconds) throws IOException, InterruptedException {
-        Process p = new ProcessBuilder(List.of("/bin/sh", script.toString()))
-                .redirectError(ProcessBuilder.Redirect.INHERIT)
-                .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
-                .start();
-        byte[] out = p.getInputStream().readAllBytes();
-        if (!p.waitFor(timeoutSeconds, TimeUnit.SECONDS)) {
-            p.destroyForcibly();
-            throw new IOException(script + " timed out");
-        }
-        String text = new String(out, StandardCharsets.UTF_8).strip();
-        if (p.exitValue() != 0 || text.isEmpty()) {
-            throw new IOException(script + " failed with status " + p.exitValue() + ": " + text);
-        }
-        String[] lines = text.split("\n", -1);
-        return lines[lines.length - 1].strip();
     }
 
     private static String firstLine(String... cmd) {

@@ -10,6 +10,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
 
 /** The markdown table and the JSON file of the same figures. */
 final class Report {
@@ -201,28 +202,14 @@ final class Report {
                 if (!r.rows.containsKey(row)) {
                     continue;
                 }
-                b.append("| ")
-                        .append(w.title)
-                        .append(" | ")
-                        .append(depth)
-                        .append(" | ")
-                        .append(w.mibPerSecond ? "MiB/s" : "ops/s")
-                        .append(" |");
+                List<Object> cells = new ArrayList<>(List.of(w.title, depth, w.mibPerSecond ? "MiB/s" : "ops/s"));
                 for (Daemon.Config c : Daemon.CONFIGS) {
-                    b.append(' ')
-                            .append(fmt(medianOf(r, row, c.key())))
-                            .append(" · ")
-                            .append(fmt(perCpuOf(r, row, c.key())))
-                            .append(" |");
+                    cells.add(fmt(medianOf(r, row, c.key())) + " · " + fmt(perCpuOf(r, row, c.key())));
                 }
                 for (String o : OURS) {
-                    b.append(' ')
-                            .append(boldBelow(ratio(r, row, o)))
-                            .append(" · ")
-                            .append(boldBelow(cpuRatio(r, row, o)))
-                            .append(" |");
+                    cells.add(boldBelow(ratio(r, row, o)) + " · " + boldBelow(cpuRatio(r, row, o)));
                 }
-                b.append('\n');
+                ReportSections.row(b, cells.toArray());
             }
         }
         b.append("\nBold: below the 1.0x target.\n\n");
@@ -234,23 +221,16 @@ final class Report {
         b.append("|---|---:|---:|---:|---:|---:|---:|---:|\n");
         for (Daemon.Config c : Daemon.CONFIGS) {
             Map<String, Long> in = r.inodes.getOrDefault(c.key(), Map.of());
-            b.append("| ")
-                    .append(c.label())
-                    .append(" | ")
-                    .append(fmt(median(r.startupMillis.get(c.key()))))
-                    .append(" | ")
-                    .append(in.getOrDefault("fds", -1L))
-                    .append(" | ")
-                    .append(in.getOrDefault("lookups_failed_out_of_fds", -1L))
-                    .append(" | ")
-                    .append(in.getOrDefault("fds_before", -1L))
-                    .append(" | ")
-                    .append(fmt(in.getOrDefault("rss_kib", -1L) / 1024.0))
-                    .append(" | ")
-                    .append(fmt(in.getOrDefault("rss_shmem_kib", -1L) / 1024.0))
-                    .append(" | ")
-                    .append(in.getOrDefault("lookup_ms", -1L))
-                    .append(" |\n");
+            ReportSections.row(
+                    b,
+                    c.label(),
+                    fmt(median(r.startupMillis.get(c.key()))),
+                    in.getOrDefault("fds", -1L),
+                    in.getOrDefault("lookups_failed_out_of_fds", -1L),
+                    in.getOrDefault("fds_before", -1L),
+                    fmt(in.getOrDefault("rss_kib", -1L) / 1024.0),
+                    fmt(in.getOrDefault("rss_shmem_kib", -1L) / 1024.0),
+                    in.getOrDefault("lookup_ms", -1L));
         }
         b.append('\n');
         b.append("Targets: ");
@@ -316,12 +296,7 @@ final class Report {
         Benchmark.Settings s = r.settings;
         StringBuilder b = new StringBuilder("{\n");
         b.append("  \"date\": ").append(q(r.date)).append(",\n");
-        b.append("  \"machine\": {");
-        int i = 0;
-        for (Map.Entry<String, String> e : r.machine.entrySet()) {
-            b.append(i++ == 0 ? "" : ", ").append(q(e.getKey())).append(": ").append(q(e.getValue()));
-        }
-        b.append("},\n");
+        b.append("  \"machine\": ").append(object(r.machine, Report::q)).append(",\n");
         b.append("  \"settings\": {\"short\": ")
                 .append(s.shortMode)
                 .append(", \"runs\": ")
@@ -369,15 +344,11 @@ final class Report {
                             .append(num(median(v)))
                             .append(", \"runs\": ")
                             .append(list(v))
-                            .append(", \"per_cpu_second\": {\"median\": ")
-                            .append(num(median(pc)))
-                            .append(", \"runs\": ")
-                            .append(list(pc))
-                            .append("}, \"cpu_seconds_per_second\": {\"median\": ")
-                            .append(num(median(load)))
-                            .append(", \"runs\": ")
-                            .append(list(load))
-                            .append("}}");
+                            .append(", \"per_cpu_second\": ")
+                            .append(medianAndRuns(pc))
+                            .append(", \"cpu_seconds_per_second\": ")
+                            .append(medianAndRuns(load))
+                            .append('}');
                 }
                 b.append("}, \"ratios\": {");
                 k = 0;
@@ -393,29 +364,12 @@ final class Report {
             }
         }
         b.append("\n  ],\n");
-        b.append("  \"startup_ms\": {");
-        int k = 0;
-        for (Map.Entry<String, List<Double>> e : r.startupMillis.entrySet()) {
-            b.append(k++ == 0 ? "" : ", ")
-                    .append(q(e.getKey()))
-                    .append(": {\"median\": ")
-                    .append(num(median(e.getValue())))
-                    .append(", \"runs\": ")
-                    .append(list(e.getValue()))
-                    .append('}');
-        }
-        b.append("},\n");
+        b.append("  \"startup_ms\": ")
+                .append(object(r.startupMillis, Report::medianAndRuns))
+                .append(",\n");
         b.append("  \"inodes\": {\"files\": ").append(s.files);
         for (Map.Entry<String, Map<String, Long>> e : r.inodes.entrySet()) {
-            b.append(", ").append(q(e.getKey())).append(": {");
-            int j = 0;
-            for (Map.Entry<String, Long> f : e.getValue().entrySet()) {
-                b.append(j++ == 0 ? "" : ", ")
-                        .append(q(f.getKey()))
-                        .append(": ")
-                        .append(f.getValue());
-            }
-            b.append('}');
+            b.append(", ").append(q(e.getKey())).append(": ").append(object(e.getValue(), String::valueOf));
         }
         b.append("},\n");
         ReportSections.json(b, r);
@@ -424,6 +378,21 @@ final class Report {
                 .append('\n');
         b.append("}\n");
         return b.toString();
+    }
+
+    /** A JSON object of {@code m}'s entries in its order, each value written by {@code value}. */
+    static <V> String object(Map<String, V> m, Function<V, String> value) {
+        StringBuilder b = new StringBuilder("{");
+        int k = 0;
+        for (Map.Entry<String, V> e : m.entrySet()) {
+            b.append(k++ == 0 ? "" : ", ").append(q(e.getKey())).append(": ").append(value.apply(e.getValue()));
+        }
+        return b.append('}').toString();
+    }
+
+    /** {@code {"median": M, "runs": [...]}} of one figure's runs. */
+    static String medianAndRuns(List<Double> v) {
+        return "{\"median\": " + num(median(v)) + ", \"runs\": " + list(v) + "}";
     }
 
     static String list(List<Double> v) {

@@ -24,6 +24,20 @@ final class ReportSections {
         return ok ? "met" : "**NOT met**";
     }
 
+    /** One markdown table row: {@code | a | b | ... |} and a line break. */
+    static void row(StringBuilder b, Object... cells) {
+        b.append('|');
+        for (Object c : cells) {
+            b.append(' ').append(c).append(" |");
+        }
+        b.append('\n');
+    }
+
+    /** A figure with two decimals (seconds, MiB, ratios of the density table). */
+    private static String seconds(double v) {
+        return String.format(Locale.ROOT, "%.2f", v);
+    }
+
     // ---- copy floor -------------------------------------------------------------------------
 
     static void copyFloor(StringBuilder b, Benchmark.Results r) {
@@ -55,11 +69,11 @@ final class ReportSections {
                 if (!r.rows.containsKey(row)) {
                     continue;
                 }
-                b.append("| ").append(w.title).append(" | ").append(depth).append(" |");
+                List<Object> cells = new ArrayList<>(List.of(w.title, depth));
                 for (Daemon.Config c : Daemon.CONFIGS) {
-                    b.append(String.format(Locale.ROOT, " %.0f%% |", 100 * Report.medianOf(r, row, c.key()) / floor));
+                    cells.add(String.format(Locale.ROOT, "%.0f%%", 100 * Report.medianOf(r, row, c.key()) / floor));
                 }
-                b.append('\n');
+                row(b, cells.toArray());
             }
         }
     }
@@ -102,13 +116,11 @@ final class ReportSections {
             b.append("| start-up milestone (launcher trace) | ms since launch | process CPU ms by then |\n");
             b.append("|---|---:|---:|\n");
             for (Map.Entry<String, double[]> e : f.milestones.entrySet()) {
-                b.append("| ")
-                        .append(e.getKey())
-                        .append(" | ")
-                        .append(String.format(Locale.ROOT, "%.0f", e.getValue()[0]))
-                        .append(" | ")
-                        .append(String.format(Locale.ROOT, "%.0f", e.getValue()[1]))
-                        .append(" |\n");
+                row(
+                        b,
+                        e.getKey(),
+                        String.format(Locale.ROOT, "%.0f", e.getValue()[0]),
+                        String.format(Locale.ROOT, "%.0f", e.getValue()[1]));
             }
             b.append(String.format(
                     Locale.ROOT,
@@ -130,13 +142,11 @@ final class ReportSections {
         }
         b.append("| RSS by mapping (/proc/PID/smaps, MiB) | idle | after LOOKUPs |\n|---|---:|---:|\n");
         for (String k : Footprint.smapsKinds(f)) {
-            b.append("| ")
-                    .append(k)
-                    .append(" | ")
-                    .append(String.format(Locale.ROOT, "%.1f", f.smapsIdleKiB.getOrDefault(k, 0L) / 1024.0))
-                    .append(" | ")
-                    .append(String.format(Locale.ROOT, "%.1f", f.smapsAfterKiB.getOrDefault(k, 0L) / 1024.0))
-                    .append(" |\n");
+            row(
+                    b,
+                    k,
+                    String.format(Locale.ROOT, "%.1f", f.smapsIdleKiB.getOrDefault(k, 0L) / 1024.0),
+                    String.format(Locale.ROOT, "%.1f", f.smapsAfterKiB.getOrDefault(k, 0L) / 1024.0));
         }
         if (!f.nmtCommittedKiB.isEmpty()) {
             b.append("\nJVM committed memory after the LOOKUPs by Native Memory Tracking category (a separate run"
@@ -198,15 +208,7 @@ final class ReportSections {
         for (String[] row : rows) {
             double p = peer.getOrDefault(row[0], Double.NaN);
             double o = ours.getOrDefault(row[0], Double.NaN);
-            b.append("| ")
-                    .append(row[1])
-                    .append(" | ")
-                    .append(String.format(Locale.ROOT, "%.2f", p))
-                    .append(" | ")
-                    .append(String.format(Locale.ROOT, "%.2f", o))
-                    .append(" | ")
-                    .append(fmtRatio(p / o))
-                    .append(" |\n");
+            row(b, row[1], seconds(p), seconds(o), fmtRatio(p / o));
         }
     }
 
@@ -250,25 +252,17 @@ final class ReportSections {
                 if (!(speed >= 1.0)) {
                     below.add((cold ? "cold " : "warm ") + phase + " " + fmtRatio(speed));
                 }
-                b.append("| ")
-                        .append(cold ? "cold" : "warm")
-                        .append(" | ")
-                        .append(phase)
-                        .append(" | ")
-                        .append(String.format(Locale.ROOT, "%.2f", p))
-                        .append(" | ")
-                        .append(String.format(Locale.ROOT, "%.2f", o))
-                        .append(" | ")
-                        .append(Report.boldBelow(speed))
-                        .append(" | ")
-                        .append(String.format(Locale.ROOT, "%.2f", pc))
-                        .append(" | ")
-                        .append(String.format(Locale.ROOT, "%.2f", oc))
-                        .append(" | ")
-                        .append(Report.boldBelow(cpu))
-                        .append(" | ")
-                        .append(threads(g, key))
-                        .append(" |\n");
+                row(
+                        b,
+                        cold ? "cold" : "warm",
+                        phase,
+                        seconds(p),
+                        seconds(o),
+                        Report.boldBelow(speed),
+                        seconds(pc),
+                        seconds(oc),
+                        Report.boldBelow(cpu),
+                        threads(g, key));
             }
         }
         double pl = median(g.values("peer-never", x -> x.launchToListenMs));
@@ -318,18 +312,9 @@ final class ReportSections {
     // ---- JSON -----------------------------------------------------------------------------------
 
     static void json(StringBuilder b, Benchmark.Results r) {
-        b.append("  \"copy_floor_mib_s\": {");
-        int k = 0;
-        for (Map.Entry<String, List<Double>> e : r.copyFloor.entrySet()) {
-            b.append(k++ == 0 ? "" : ", ")
-                    .append(q(e.getKey()))
-                    .append(": {\"median\": ")
-                    .append(num(median(e.getValue())))
-                    .append(", \"runs\": ")
-                    .append(Report.list(e.getValue()))
-                    .append('}');
-        }
-        b.append("},\n");
+        b.append("  \"copy_floor_mib_s\": ")
+                .append(Report.object(r.copyFloor, Report::medianAndRuns))
+                .append(",\n");
         Footprint.Results f = r.footprint;
         b.append("  \"footprint\": ");
         if (f == null) {
@@ -345,18 +330,10 @@ final class ReportSections {
                     .append(num(f.rssAfterMiB))
                     .append(", \"cpu_s_at_first_reply\": ")
                     .append(doubles(f.cpuAtFirstReply))
-                    .append(", \"milestones_ms\": {");
-            k = 0;
-            for (Map.Entry<String, double[]> e : f.milestones.entrySet()) {
-                b.append(k++ == 0 ? "" : ", ")
-                        .append(q(e.getKey()))
-                        .append(": {\"wall\": ")
-                        .append(num(e.getValue()[0]))
-                        .append(", \"cpu\": ")
-                        .append(num(e.getValue()[1]))
-                        .append('}');
-            }
-            b.append("}, \"jvm_phases_ms\": ")
+                    .append(", \"milestones_ms\": ")
+                    .append(Report.object(
+                            f.milestones, v -> "{\"wall\": " + num(v[0]) + ", \"cpu\": " + num(v[1]) + "}"))
+                    .append(", \"jvm_phases_ms\": ")
                     .append(doubles(f.jvmPhases))
                     .append(", \"class_sources\": ")
                     .append(longs(f.classSources))
@@ -393,7 +370,7 @@ final class ReportSections {
                 .append(", \"passes\": ")
                 .append(s.passes)
                 .append(", \"boots\": [");
-        k = 0;
+        int k = 0;
         for (GuestBenchmark.Boot boot : g.boots) {
             b.append(k++ == 0 ? "\n    " : ",\n    ")
                     .append("{\"daemon\": ")
@@ -412,15 +389,9 @@ final class ReportSections {
                     .append(doubles(boot.daemonCpu))
                     .append(", \"qemu_cpu_s\": ")
                     .append(doubles(boot.qemuCpu))
-                    .append(", \"daemon_cpu_s_by_thread\": {");
-            int j = 0;
-            for (Map.Entry<String, Map<String, Double>> e : boot.daemonCpuByThread.entrySet()) {
-                b.append(j++ == 0 ? "" : ", ")
-                        .append(q(e.getKey()))
-                        .append(": ")
-                        .append(doubles(e.getValue()));
-            }
-            b.append("}}");
+                    .append(", \"daemon_cpu_s_by_thread\": ")
+                    .append(Report.object(boot.daemonCpuByThread, ReportSections::doubles))
+                    .append('}');
         }
         b.append("\n  ], \"ratios\": {");
         k = 0;
@@ -444,20 +415,10 @@ final class ReportSections {
     }
 
     private static String doubles(Map<String, Double> m) {
-        StringBuilder b = new StringBuilder("{");
-        int k = 0;
-        for (Map.Entry<String, Double> e : m.entrySet()) {
-            b.append(k++ == 0 ? "" : ", ").append(q(e.getKey())).append(": ").append(num(e.getValue()));
-        }
-        return b.append('}').toString();
+        return Report.object(m, Report::num);
     }
 
     private static <T extends Number> String longs(Map<String, T> m) {
-        StringBuilder b = new StringBuilder("{");
-        int k = 0;
-        for (Map.Entry<String, T> e : m.entrySet()) {
-            b.append(k++ == 0 ? "" : ", ").append(q(e.getKey())).append(": ").append(e.getValue());
-        }
-        return b.append('}').toString();
+        return Report.object(m, String::valueOf);
     }
 }

@@ -1,12 +1,10 @@
 package dev.virtiofsd.it.guest;
 
+import dev.virtiofsd.frontend.guest.Scripts;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
-import java.util.List;
-import java.util.concurrent.TimeUnit;
 
 /**
  * Where the guest test finds its parts. Every location can be set by a system property
@@ -104,23 +102,8 @@ public final class GuestEnvironment {
         return peer;
     }
 
-    /** Runs a script and returns the last line of its stdout; stderr goes to ours. */
+    /** See {@link Scripts#lastLine}. */
     static String runScript(Path script, long timeoutSeconds) throws IOException, InterruptedException {
-        Process p = new ProcessBuilder(List.of("/bin/sh", script.toString()))
-                .redirectError(ProcessBuilder.Redirect.INHERIT)
-                .redirectInput(
-                        ProcessBuilder.Redirect.from(Paths.get("/dev/null").toFile()))
-                .start();
-        byte[] out = p.getInputStream().readAllBytes();
-        if (!p.waitFor(timeoutSeconds, TimeUnit.SECONDS)) {
-            p.destroyForcibly();
-            throw new IOException(script + " timed out");
-        }
-        String text = new String(out, StandardCharsets.UTF_8).strip();
-        if (p.exitValue() != 0 || text.isEmpty()) {
-            throw new IOException(script + " failed with status " + p.exitValue() + ": " + text);
-        }
-        String[] lines = text.split("\n", -1);
-        return lines[lines.length - 1].strip();
+        return Scripts.lastLine(script, timeoutSeconds);
     }
 }

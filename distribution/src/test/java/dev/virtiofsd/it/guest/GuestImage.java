@@ -1,5 +1,7 @@
 package dev.virtiofsd.it.guest;
 
+import dev.virtiofsd.frontend.guest.Cpio;
+import dev.virtiofsd.frontend.guest.Initramfs;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
@@ -50,37 +52,13 @@ public final class GuestImage {
     }
 
     static void build(Path kernelDir, Path target) throws IOException, InterruptedException {
-        Path busybox = Paths.get("/bin/busybox");
-        if (!Files.isExecutable(busybox)) throw new IOException("/bin/busybox missing: install busybox-static");
         Path tmp = target.resolveSibling(target.getFileName() + ".tmp");
-        Set<String> dirs = new LinkedHashSet<>();
+        List<String> moreDirs = List.of("etc", "root", "home");
+        Set<String> dirs = new LinkedHashSet<>(Initramfs.DIRS);
+        dirs.addAll(moreDirs);
         try (Cpio cpio = new Cpio(tmp)) {
-            cpio.dir(".", 0755);
-            for (String d : List.of(
-                    "bin",
-                    "sbin",
-                    "usr",
-                    "usr/bin",
-                    "usr/sbin",
-                    "proc",
-                    "sys",
-                    "dev",
-                    "mnt",
-                    "etc",
-                    "root",
-                    "home",
-                    "lib",
-                    "lib/modules")) {
-                cpio.dir(d, 0755);
-                dirs.add(d);
-            }
-            cpio.dir("tmp", 01777);
+            Initramfs.base(cpio, moreDirs, resource("init.sh"));
             cpio.dir("home/user", 0755); // owned by root; the user never writes its home
-            cpio.charDevice("dev/console", 0600, 5, 1);
-            cpio.charDevice("dev/null", 0666, 1, 3);
-            cpio.file("bin/busybox", 0755, busybox);
-            cpio.symlink("bin/sh", "busybox");
-            cpio.file("init", 0755, resource("init.sh"));
             for (String r : RESOURCES) {
                 if (!r.equals("init.sh")) cpio.file(r, 0644, resource(r));
             }
@@ -95,16 +73,7 @@ public final class GuestImage {
             cpio.file("bin/vfstool", 0755, vfstool(target.resolveSibling("vfstool")));
             cpio.file("etc/shells", 0644, "/bin/sh\n".getBytes(StandardCharsets.US_ASCII));
 
-            Path modules = kernelDir.resolve("modules");
-            List<String> order = Files.readAllLines(modules.resolve("ORDER"));
-            for (String m : order) {
-                if (!m.isBlank())
-                    cpio.file("lib/modules/" + m.strip() + ".ko", 0644, modules.resolve(m.strip() + ".ko"));
-            }
-            cpio.file(
-                    "lib/modules/ORDER",
-                    0644,
-                    String.join("\n", order).concat("\n").getBytes(StandardCharsets.US_ASCII));
+            Initramfs.modules(cpio, kernelDir);
 
             // Dynamic host binaries go in with their libraries at the same absolute paths.
             Set<String> files = new LinkedHashSet<>();

@@ -1,5 +1,7 @@
 package dev.virtiofsd.it.guest;
 
+import dev.virtiofsd.frontend.guest.DaemonSocket;
+import dev.virtiofsd.frontend.guest.QemuCommand;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -175,42 +177,19 @@ public final class GuestRun {
                 }
             }
 
-            List<String> qemu = new ArrayList<>(List.of(
-                    "qemu-system-x86_64",
-                    "-accel",
-                    "tcg",
-                    "-m",
-                    "1024",
-                    "-nodefaults",
-                    "-no-user-config",
-                    "-display",
-                    "none",
-                    "-object",
-                    "memory-backend-memfd,id=mem,size=1024M,share=on",
-                    "-numa",
-                    "node,memdev=mem",
-                    "-chardev",
-                    "socket,id=c,path=" + socket,
-                    "-device",
-                    "vhost-user-fs-pci,queue-size=1024,chardev=c,tag=myfs"
-                            + (requestQueues > 1 ? ",num-request-queues=" + requestQueues : ""),
-                    "-kernel",
-                    kernel.resolve("vmlinuz").toString(),
-                    "-initrd",
-                    initramfs.toString(),
-                    "-append",
-                    "console=ttyS0 quiet panic=-1 vfstest.workload=" + workload + " vfstest.xattr=" + (xattr ? 1 : 0)
-                            + (kernelArgs.isEmpty() ? "" : " " + kernelArgs),
-                    "-serial",
-                    "file:" + console));
+            QemuCommand cmd = QemuCommand.x86(1024)
+                    .virtiofs("c", socket, "myfs", requestQueues)
+                    .boot(
+                            kernel,
+                            initramfs,
+                            "console=ttyS0 quiet panic=-1 vfstest.workload=" + workload + " vfstest.xattr="
+                                    + (xattr ? 1 : 0) + (kernelArgs.isEmpty() ? "" : " " + kernelArgs))
+                    .console(console);
             for (Device dev : extra) {
-                qemu.addAll(List.of(
-                        "-chardev",
-                        "socket,id=c-" + dev.tag() + ",path=" + dev.socket(),
-                        "-device",
-                        "vhost-user-fs-pci,queue-size=1024,chardev=c-" + dev.tag() + ",tag=" + dev.tag()));
+                cmd.virtiofs("c-" + dev.tag(), dev.socket(), dev.tag(), 1);
             }
-            if (!allowReboot) qemu.add("-no-reboot");
+            if (!allowReboot) cmd.noReboot();
+            List<String> qemu = cmd.argv();
             Files.writeString(workDir.resolve("qemu.cmd"), String.join(" ", qemu) + "\n");
             long g0 = System.nanoTime();
             Thread watcher = null;
@@ -315,30 +294,9 @@ public final class GuestRun {
         children.forEach(ProcessHandle::destroyForcibly);
     }
 
-    /**
-     * True once a listening socket (flag __SO_ACCEPTCON) bound to the path shows in the unix
-     * socket table of the daemon's network namespace (its own, in the default sandbox; the peer's
-     * listener stays in the host's), read through its process or one of its children.
-     */
+    /** See {@link DaemonSocket#listening}. */
     public static boolean listening(Path socket, ProcessHandle daemon) throws IOException {
-        if (!Files.exists(socket)) return false;
-        List<Path> tables = new ArrayList<>(List.of(Paths.get("/proc/net/unix")));
-        tables.add(Paths.get("/proc/" + daemon.pid() + "/net/unix"));
-        daemon.children().forEach(c -> tables.add(Paths.get("/proc/" + c.pid() + "/net/unix")));
-        String path = socket.toString();
-        for (Path table : tables) {
-            List<String> lines;
-            try {
-                lines = Files.readAllLines(table);
-            } catch (IOException gone) {
-                continue;
-            }
-            for (String line : lines) {
-                String[] f = line.trim().split("\\s+", -1);
-                if (f.length >= 8 && f[7].equals(path) && (Integer.parseInt(f[3], 16) & 0x10000) != 0) return true;
-            }
-        }
-        return false;
+        return DaemonSocket.listening(socket, daemon);
     }
 
     private static int count(String text, String marker) {

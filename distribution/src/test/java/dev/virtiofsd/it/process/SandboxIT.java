@@ -270,17 +270,7 @@ class SandboxIT {
                     sockDir.getFileSystem().getUserPrincipalLookupService().lookupPrincipalByName("nobody"));
             Path sock = sockDir.resolve("vhost.sock");
             log = tmp.resolve("nobody.log");
-            ProcessBuilder pb = new ProcessBuilder(
-                            "setpriv",
-                            "--reuid=nobody",
-                            "--regid=nogroup",
-                            "--clear-groups",
-                            "--",
-                            BIN.toString(),
-                            "--shared-dir",
-                            share.toString(),
-                            "--socket-path",
-                            sock.toString())
+            ProcessBuilder pb = new ProcessBuilder(asUser("nobody", "nogroup", share, sock))
                     .redirectErrorStream(true)
                     .redirectOutput(log.toFile());
             pb.environment().put("HOME", "/nonexistent");
@@ -303,19 +293,7 @@ class SandboxIT {
             stop();
 
             // chroot is for root only, as virtiofsd says
-            Process p = new ProcessBuilder(
-                            "setpriv",
-                            "--reuid=nobody",
-                            "--regid=nogroup",
-                            "--clear-groups",
-                            "--",
-                            BIN.toString(),
-                            "--shared-dir",
-                            share.toString(),
-                            "--socket-path",
-                            sock.toString(),
-                            "--sandbox",
-                            "chroot")
+            Process p = new ProcessBuilder(asUser("nobody", "nogroup", share, sock, "--sandbox", "chroot"))
                     .redirectErrorStream(true)
                     .start();
             String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
@@ -398,23 +376,12 @@ class SandboxIT {
                     "--uid-map=:1:" + subUid[0] + ":" + subUid[1] + ":",
                     "--gid-map=/0/" + gid + "/1/", // any delimiter, as virtiofsd
                     "--gid-map=:1:" + subGid[0] + ":" + subGid[1] + ":");
-            List<String> cmd = new ArrayList<>(List.of(
-                    "setpriv",
-                    "--reuid=" + uid,
-                    "--regid=" + gid,
-                    "--clear-groups",
-                    "--",
-                    BIN.toString(),
-                    "--shared-dir",
-                    share.toString(),
-                    "--socket-path",
-                    sock.toString()));
             log = tmp.resolve("idmap.log");
-            ProcessBuilder pb = new ProcessBuilder(cmd)
+            ProcessBuilder pb = new ProcessBuilder(
+                            asUser(String.valueOf(uid), String.valueOf(gid), share, sock, maps.toArray(String[]::new)))
                     .redirectErrorStream(true)
                     .redirectOutput(log.toFile())
                     .directory(new java.io.File("/"));
-            pb.command().addAll(maps);
             pb.environment().put("HOME", "/nonexistent");
             // the build's coverage agent lives in root's Maven repository, out of this user's reach
             pb.environment().remove("VIRTIOFSD_JAVA_OPTS");
@@ -465,17 +432,7 @@ class SandboxIT {
 
             // host ids /etc/subuid does not grant: newuidmap refuses, one line
             Process p = new ProcessBuilder(
-                            "setpriv",
-                            "--reuid=" + uid,
-                            "--regid=" + gid,
-                            "--clear-groups",
-                            "--",
-                            BIN.toString(),
-                            "--shared-dir",
-                            share.toString(),
-                            "--socket-path",
-                            sock.toString(),
-                            "--uid-map=:0:0:1:")
+                            asUser(String.valueOf(uid), String.valueOf(gid), share, sock, "--uid-map=:0:0:1:"))
                     .redirectErrorStream(true)
                     .directory(new java.io.File("/"))
                     .start();
@@ -666,6 +623,26 @@ class SandboxIT {
                 assertEquals('x', s.getInputStream().read(), "without the sandbox the daemon connects");
             }
         }
+    }
+
+    /**
+     * The daemon's command line as {@code user}:{@code group} (names or ids) without supplementary
+     * groups (setpriv), serving {@code share} on {@code sock}, plus {@code more} options.
+     */
+    private static List<String> asUser(String user, String group, Path share, Path sock, String... more) {
+        List<String> cmd = new ArrayList<>(List.of(
+                "setpriv",
+                "--reuid=" + user,
+                "--regid=" + group,
+                "--clear-groups",
+                "--",
+                BIN.toString(),
+                "--shared-dir",
+                share.toString(),
+                "--socket-path",
+                sock.toString()));
+        cmd.addAll(List.of(more));
+        return cmd;
     }
 
     private static void assertNoConnection(ServerSocket server) throws IOException {

@@ -5,7 +5,6 @@ import dev.virtiofsd.api.ErrnoException;
 import dev.virtiofsd.api.identity.InodeIdentity;
 import dev.virtiofsd.linux.Linux;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
 
 /**
  * One host inode the client knows by {@link #nodeId}. Records its own identity (fd, handle, ...),
@@ -17,10 +16,7 @@ import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
  * the identity (and with it the O_PATH fd) and the lock fds are closed by whoever drops the last
  * one, never under a request still using them.
  */
-final class Inode {
-    private static final AtomicIntegerFieldUpdater<Inode> REFS =
-            AtomicIntegerFieldUpdater.newUpdater(Inode.class, "refs");
-
+final class Inode extends RefCounted {
     final long nodeId;
     final InodeIdentity identity;
     final IdsKey ids;
@@ -39,9 +35,6 @@ final class Inode {
     long lookups;
     /** Set (under the store's lock) when the inode has left the store. */
     boolean removed;
-
-    /** The store's reference (1 at birth) plus one per user. */
-    private volatile int refs = 1;
 
     /**
      * POSIX (OFD) lock fds, one per lock owner, like C virtiofsd's lo_inode_plock. Created lazily. A
@@ -86,41 +79,6 @@ final class Inode {
             throw ErrnoException.of(Errno.EBADF);
         }
         return identity.open(flags);
-    }
-
-    /** Takes one more reference if the inode is still alive; false once the last one is gone. */
-    boolean tryRetain() {
-        while (true) {
-            int r = refs;
-            if (r <= 0) {
-                return false;
-            }
-            if (REFS.compareAndSet(this, r, r + 1)) {
-                return true;
-            }
-        }
-    }
-
-    /** Takes one more reference for a caller that already holds one. */
-    void retain() {
-        if (!tryRetain()) {
-            throw new IllegalStateException("retain of a released " + this);
-        }
-    }
-
-    /** Drops one reference; the last one frees what the inode holds. */
-    void release() {
-        int r = REFS.decrementAndGet(this);
-        if (r == 0) {
-            free();
-        } else if (r < 0) {
-            throw new IllegalStateException("over-release of " + this);
-        }
-    }
-
-    /** References held now, for tests. */
-    int refs() {
-        return refs;
     }
 
     /** The lock fd of {@code owner}, or null. */
@@ -171,7 +129,8 @@ final class Inode {
     }
 
     /** Frees everything the inode holds; runs once, when the last reference goes. */
-    private void free() {
+    @Override
+    void free() {
         ConcurrentHashMap<Long, LockFd> m = locksHandedOver ? null : plocks;
         if (m != null) {
             for (Long owner : m.keySet()) {

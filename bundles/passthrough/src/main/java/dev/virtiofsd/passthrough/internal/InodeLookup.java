@@ -158,14 +158,10 @@ final class InodeLookup {
         }
         Statx st = ThreadScratch.get().statx2;
         boolean same;
-        try {
-            int fd = cand.identity.acquirePath();
-            try {
-                st.ofFd(fd);
-                same = st.ino() == ids.ino && st.dev() == ids.dev && st.mountIdOf(fd) == ids.mntId;
-            } finally {
-                cand.identity.releasePath(fd);
-            }
+        try (InodeUse u = InodeUse.of(cand)) {
+            int fd = u.pathFd();
+            st.ofFd(fd);
+            same = st.ino() == ids.ino && st.dev() == ids.dev && st.mountIdOf(fd) == ids.mntId;
         } catch (ErrnoException e) {
             same = false;
         }

@@ -372,18 +372,28 @@ final class InodeStore {
 
     // ---- live migration hooks (PassthroughMigration) ----------------------------------------
 
-    /** Every inode but the root with its lookup count, in node id order; call with no request running. */
-    List<Inode> migrationSnapshot() {
-        List<Inode> all = new ArrayList<>();
+    /**
+     * The node ids of every inode but the root, in order; call with no request running. Ids, not
+     * inodes: the migration takes each one as a request does ({@link InodeUse#of(InodeStore, long)}),
+     * with a reference, so nothing it describes can be closed under it.
+     */
+    long[] migrationNodeIds() {
+        List<Long> ids = new ArrayList<>();
         synchronized (lock) {
             for (Inode i : byNode.values()) {
                 if (!i.root) {
-                    all.add(i);
+                    ids.add(i.nodeId);
                 }
             }
         }
-        all.sort((a, b) -> Long.compare(a.nodeId, b.nodeId));
-        return all;
+        return ids.stream().mapToLong(Long::longValue).sorted().toArray();
+    }
+
+    /** Whether {@code inode} is still in the store (its lookup count above zero). */
+    boolean holds(Inode inode) {
+        synchronized (lock) {
+            return !inode.removed;
+        }
     }
 
     /** The node id the next new inode gets. */

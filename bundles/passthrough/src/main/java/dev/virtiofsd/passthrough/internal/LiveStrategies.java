@@ -249,13 +249,8 @@ final class LiveStrategies {
         }
         try {
             int dup;
-            try {
-                int pfd = old.identity.acquirePath();
-                try {
-                    dup = Linux.dup(pfd);
-                } finally {
-                    old.identity.releasePath(pfd);
-                }
+            try (InodeUse u = InodeUse.of(old)) {
+                dup = Linux.dup(u.pathFd());
             } catch (ErrnoException e) {
                 return 0; // e.g. ESTALE: the file is gone on the host; it keeps its identity until forgotten
             }

@@ -3,24 +3,18 @@ package dev.virtiofsd.passthrough.internal;
 import dev.virtiofsd.api.ErrnoException;
 import dev.virtiofsd.linux.DirectoryReader;
 import dev.virtiofsd.linux.Linux;
-import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
 
 /**
  * An open file or directory of the client, named by an fh that is never the raw fd.
  *
- * <p>Ownership: reference counted like {@link Inode}. The fh map holds one reference until RELEASE
+ * <p>Ownership: reference counted ({@link RefCounted}) like {@link Inode}. The fh map holds one reference until RELEASE
  * (or DESTROY) removes it, every request holds one while it uses the fd (try-with-resources:
  * {@link #close()} drops the request's reference), and the last one closes the fd. The open file
  * holds a reference on its inode for as long as it lives.
  */
-class OpenFile implements AutoCloseable {
-    private static final AtomicIntegerFieldUpdater<OpenFile> REFS =
-            AtomicIntegerFieldUpdater.newUpdater(OpenFile.class, "refs");
-
+class OpenFile extends RefCounted implements AutoCloseable {
     final Inode inode;
     final int fd;
-    /** The fh map's reference (1 at birth) plus one per request. */
-    private volatile int refs = 1;
 
     /** Takes over {@code fd} and one reference on {@code inode} that the caller already took. */
     OpenFile(Inode inode, int fd) {
@@ -75,34 +69,21 @@ class OpenFile implements AutoCloseable {
         }
     }
 
-    /** Takes a request's reference if the file is still open; false once the last one is gone. */
-    boolean tryRetain() {
-        while (true) {
-            int r = refs;
-            if (r <= 0) {
-                return false;
-            }
-            if (REFS.compareAndSet(this, r, r + 1)) {
-                return true;
-            }
-        }
-    }
-
     /** Drops one reference (a request's, or the fh map's); the last one closes the fd. */
     @Override
     public final void close() {
-        int r = REFS.decrementAndGet(this);
-        if (r == 0) {
-            free();
-        } else if (r < 0) {
-            throw new IllegalStateException("over-release of an open file");
-        }
+        release();
     }
 
-    /** Runs once, when the last reference goes. */
+    @Override
     void free() {
         Linux.close(fd);
         inode.release();
+    }
+
+    @Override
+    public String toString() {
+        return getClass().getSimpleName() + "[fd " + fd + " of " + inode + "]";
     }
 
     /** An open directory: its own fd plus its getdents64 reader, used under the handle's monitor. */

@@ -426,7 +426,8 @@ public final class PassthroughFileSystem
         if (options.readonly() && OpenFlags.writes(flags)) {
             throw ErrnoException.of(EROFS);
         }
-        try (InodeUse u = use(nodeId)) {
+        try (InodeUse u = use(nodeId);
+                OwnedFd fd = OwnedFd.empty()) {
             Inode i = u.inode();
             int oflags = openFlags.host(flags);
             if (!i.isOpenable()) {
@@ -435,17 +436,12 @@ public final class PassthroughFileSystem
             if (features.killprivV2() && ctx.killSuidGid && (flags & Linux.O_TRUNC) != 0) {
                 KillPriv.clear(u.pathFd()); // FUSE_OPEN_KILL_SUIDGID: our truncate as root would keep them
             }
-            int fd = i.openForIo(oflags);
+            fd.own(i.openForIo(oflags));
             if ((flags & Linux.O_TRUNC) != 0) {
-                try {
-                    xattrNames.dropMappedCapability(Linux.procPath(fd));
-                } catch (RuntimeException e) {
-                    Linux.close(fd);
-                    throw e;
-                }
+                xattrNames.dropMappedCapability(Linux.procPath(fd.fd()));
             }
             i.retain(); // the open file's
-            out.fh = files.register(new OpenFile(i, fd));
+            out.fh = files.register(new OpenFile(i, fd.handOver()));
         }
         out.openFlags = openFlags.file();
     }
@@ -454,7 +450,6 @@ public final class PassthroughFileSystem
     public void create(
             RequestContext ctx, long parent, long name, int mode, int flags, int umask, EntryOut entry, OpenOut open)
             throws ErrnoException {
-        int[] fd = {-1};
         int oflags = openFlags.host(flags) | Linux.O_CREAT | Linux.O_NOFOLLOW;
         boolean exclusive = (flags & Linux.O_EXCL) != 0;
         if (features.killprivV2() && ctx.killSuidGid && (flags & Linux.O_TRUNC) != 0 && !exclusive) {
@@ -466,21 +461,17 @@ public final class PassthroughFileSystem
                 // no such file yet (or no such parent: the create below answers): nothing to clear
             }
         }
-        Inode inode;
-        try {
-            inode = create(
+        try (OwnedFd fd = OwnedFd.empty()) {
+            Inode inode = create(
                     ctx,
                     parent,
                     name,
                     umask,
                     false,
                     entry,
-                    pfd -> fd[0] = EntryCreation.createOrOpen(pfd, name, oflags, mode, exclusive));
-        } catch (ErrnoException | RuntimeException e) {
-            Linux.close(fd[0]);
-            throw e;
+                    pfd -> fd.own(EntryCreation.createOrOpen(pfd, name, oflags, mode, exclusive)));
+            open.fh = files.register(new OpenFile(inode, fd.handOver()));
         }
-        open.fh = files.register(new OpenFile(inode, fd[0]));
         open.openFlags = openFlags.file();
     }
 
@@ -488,18 +479,12 @@ public final class PassthroughFileSystem
     public void tmpfile(RequestContext ctx, long parent, int mode, int flags, int umask, EntryOut entry, OpenOut open)
             throws ErrnoException {
         checkWritable();
-        Inode inode;
-        int fd;
-        try (InodeUse p = use(parent)) {
-            fd = creation.tmpfile(ctx, p.pathFd(), openFlags.host(flags) & ~Linux.O_DIRECTORY, mode, umask);
-            try {
-                inode = lookup.insert(p.inode(), Linux.reopen(fd, Linux.O_PATH), entry);
-            } catch (ErrnoException | RuntimeException e) {
-                Linux.close(fd);
-                throw e;
-            }
+        try (InodeUse p = use(parent);
+                OwnedFd fd = OwnedFd.empty()) {
+            fd.own(creation.tmpfile(ctx, p.pathFd(), openFlags.host(flags) & ~Linux.O_DIRECTORY, mode, umask));
+            Inode inode = lookup.insert(p.inode(), Linux.reopen(fd.fd(), Linux.O_PATH), entry);
+            open.fh = files.register(new OpenFile(inode, fd.handOver()));
         }
-        open.fh = files.register(new OpenFile(inode, fd));
         open.openFlags = openFlags.file();
     }
 

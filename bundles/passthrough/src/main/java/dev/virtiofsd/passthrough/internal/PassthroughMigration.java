@@ -104,7 +104,7 @@ final class PassthroughMigration implements AutoCloseable {
         } catch (ErrnoException e) {
             throw new IOException("statx of the shared directory: " + e.getMessage());
         }
-        List<Inode> inodes = store.migrationSnapshot();
+        long[] nodeIds = store.migrationNodeIds();
         out.writeInt(FS_FORMAT_VERSION);
         out.writeUTF(strategyName);
         out.writeByte(options.mode == MigrationOptions.Mode.FILE_HANDLES ? 2 : 1);
@@ -113,15 +113,24 @@ final class PassthroughMigration implements AutoCloseable {
         out.writeLong(nextFh.get());
 
         // Records first (they name mounts), then the mount table, inodes and files.
-        List<byte[]> records = new ArrayList<>(inodes.size());
+        List<byte[]> records = new ArrayList<>(nodeIds.length);
         Map<Long, byte[]> mounts = new LinkedHashMap<>();
         int lost = 0;
         int withPath = 0;
         int withHandle = 0;
-        for (Inode i : inodes) {
+        for (long nodeId : nodeIds) {
             java.io.ByteArrayOutputStream buf = new java.io.ByteArrayOutputStream(64);
             DataOutputStream r = new DataOutputStream(buf);
-            int flags = describe(i, rootPath, r, mounts, rootMnt);
+            int flags;
+            // As a request takes it: with a reference, so neither the inode nor its fd is closed under us.
+            try (InodeUse u = InodeUse.of(store, nodeId)) {
+                flags = describe(u, rootPath, r, mounts, rootMnt);
+                if (!store.holds(u.inode())) {
+                    continue; // forgotten while we described it: the guest holds it no more
+                }
+            } catch (ErrnoException e) {
+                continue; // forgotten since the list was taken: the guest holds it no more
+            }
             r.flush();
             if ((flags & LOST_ON_SOURCE) != 0) {
                 lost++;
@@ -143,21 +152,33 @@ final class PassthroughMigration implements AutoCloseable {
         for (byte[] r : records) {
             out.write(r);
         }
-        List<Map.Entry<Long, OpenFile>> open = new ArrayList<>(files.entrySet());
-        open.sort(Map.Entry.comparingByKey());
-        out.writeInt(open.size());
-        for (Map.Entry<Long, OpenFile> e : open) {
-            OpenFile f = e.getValue();
-            int fl;
-            try {
-                fl = Linux.fcntl(f.fd, Linux.F_GETFL, 0);
-            } catch (ErrnoException ex) {
-                throw new IOException("open file " + e.getKey() + ": fcntl(F_GETFL): " + ex.getMessage());
+        // Open files too as a request takes them: each with a reference, given back at the end.
+        List<Map.Entry<Long, OpenFile>> open = new ArrayList<>(files.size());
+        for (Map.Entry<Long, OpenFile> e : files.entrySet()) {
+            if (e.getValue().tryRetain()) {
+                open.add(e);
             }
-            out.writeLong(e.getKey());
-            out.writeLong(f.inode.nodeId);
-            out.writeInt(fl);
-            out.writeBoolean(f instanceof OpenFile.Dir);
+        }
+        try {
+            open.sort(Map.Entry.comparingByKey());
+            out.writeInt(open.size());
+            for (Map.Entry<Long, OpenFile> e : open) {
+                OpenFile f = e.getValue();
+                int fl;
+                try {
+                    fl = Linux.fcntl(f.fd, Linux.F_GETFL, 0);
+                } catch (ErrnoException ex) {
+                    throw new IOException("open file " + e.getKey() + ": fcntl(F_GETFL): " + ex.getMessage());
+                }
+                out.writeLong(e.getKey());
+                out.writeLong(f.inode.nodeId);
+                out.writeInt(fl);
+                out.writeBoolean(f instanceof OpenFile.Dir);
+            }
+        } finally {
+            for (Map.Entry<Long, OpenFile> e : open) {
+                e.getValue().close();
+            }
         }
         LOG.info(
                 "migration state: {} inodes ({} with a path, {} with a file handle, {} lost on this host), {} open"
@@ -172,11 +193,12 @@ final class PassthroughMigration implements AutoCloseable {
     }
 
     /** Writes one inode record; returns its flags. */
-    private int describe(Inode i, byte[] rootPath, DataOutputStream r, Map<Long, byte[]> mounts, long rootMnt)
+    private int describe(InodeUse u, byte[] rootPath, DataOutputStream r, Map<Long, byte[]> mounts, long rootMnt)
             throws IOException {
+        Inode i = u.inode();
         int fd;
         try {
-            fd = i.identity.acquirePath();
+            fd = u.pathFd();
         } catch (ErrnoException e) {
             LOG.warn(
                     "migration: inode {} ({}) cannot be opened on this host: {}",
@@ -186,51 +208,45 @@ final class PassthroughMigration implements AutoCloseable {
             writeRecord(r, i, i.ids.ino, i.ids.dev, LOST_ON_SOURCE, null, null);
             return LOST_ON_SOURCE;
         }
+        long ino;
+        long dev;
+        long mnt;
         try {
-            long ino;
-            long dev;
-            long mnt;
-            try {
-                statx.ofFd(fd);
-                ino = statx.ino();
-                dev = statx.dev();
-                mnt = statx.mntId();
-            } catch (ErrnoException e) {
-                writeRecord(r, i, i.ids.ino, i.ids.dev, LOST_ON_SOURCE, null, null);
-                return LOST_ON_SOURCE;
-            }
-            int flags = 0;
-            byte[] path = findPath(fd, rootPath, ino, dev, mnt);
-            if (path != null) {
-                flags |= HAS_PATH;
-            }
-            FileHandle handle = i.identity.handle();
-            if (handle == null) {
-                handle = makeHandle(fd, mnt);
-            }
-            if (handle != null) {
-                byte[] mountPath = mounts.get(handle.mountId());
-                if (mountPath == null && !mounts.containsKey(handle.mountId())) {
-                    mountPath = mountPath(handle.mountId(), rootMnt, rootPath);
-                    if (mountPath != null) {
-                        mounts.put(handle.mountId(), mountPath);
-                    }
-                }
-                if (mountPath != null || mounts.containsKey(handle.mountId())) {
-                    flags |= HAS_HANDLE;
-                }
-            }
-            if ((flags & (HAS_PATH | HAS_HANDLE)) == 0) {
-                LOG.warn(
-                        "migration: inode {} has neither a path under the shared directory nor a file handle",
-                        i.nodeId);
-                flags |= LOST_ON_SOURCE;
-            }
-            writeRecord(r, i, ino, dev, flags, path, (flags & HAS_HANDLE) != 0 ? handle : null);
-            return flags;
-        } finally {
-            i.identity.releasePath(fd);
+            statx.ofFd(fd);
+            ino = statx.ino();
+            dev = statx.dev();
+            mnt = statx.mntId();
+        } catch (ErrnoException e) {
+            writeRecord(r, i, i.ids.ino, i.ids.dev, LOST_ON_SOURCE, null, null);
+            return LOST_ON_SOURCE;
         }
+        int flags = 0;
+        byte[] path = findPath(fd, rootPath, ino, dev, mnt);
+        if (path != null) {
+            flags |= HAS_PATH;
+        }
+        FileHandle handle = i.identity.handle();
+        if (handle == null) {
+            handle = makeHandle(fd, mnt);
+        }
+        if (handle != null) {
+            byte[] mountPath = mounts.get(handle.mountId());
+            if (mountPath == null && !mounts.containsKey(handle.mountId())) {
+                mountPath = mountPath(handle.mountId(), rootMnt, rootPath);
+                if (mountPath != null) {
+                    mounts.put(handle.mountId(), mountPath);
+                }
+            }
+            if (mountPath != null || mounts.containsKey(handle.mountId())) {
+                flags |= HAS_HANDLE;
+            }
+        }
+        if ((flags & (HAS_PATH | HAS_HANDLE)) == 0) {
+            LOG.warn("migration: inode {} has neither a path under the shared directory nor a file handle", i.nodeId);
+            flags |= LOST_ON_SOURCE;
+        }
+        writeRecord(r, i, ino, dev, flags, path, (flags & HAS_HANDLE) != 0 ? handle : null);
+        return flags;
     }
 
     private static void writeRecord(

@@ -17,6 +17,7 @@ final class ThreadScratch {
     final IdsKey probe = new IdsKey(0, 0, 0);
     final InodeUse.Stack uses = new InodeUse.Stack();
     final CallerCredentials credentials = new CallerCredentials();
+    final OwnedFd ownedFd = new OwnedFd();
 
     static ThreadScratch get() {
         return PER_THREAD.get();

@@ -528,8 +528,8 @@ class InodeStoreTest {
         }
         Inode a = insert(s, new IdsKey(1, 10, 20), new FakeIdentity(null), S_IFREG);
         List<Long> order = new ArrayList<>();
-        for (Inode i : s.migrationSnapshot()) {
-            order.add(i.nodeId);
+        for (long id : s.migrationNodeIds()) {
+            order.add(id);
         }
         List<Long> expected = new ArrayList<>();
         for (long id : ids) {

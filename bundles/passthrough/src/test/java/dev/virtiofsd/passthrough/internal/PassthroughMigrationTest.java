@@ -12,6 +12,9 @@ import dev.virtiofsd.api.fs.FileSystem;
 import dev.virtiofsd.api.fs.OpenOut;
 import dev.virtiofsd.api.fs.RequestContext;
 import dev.virtiofsd.api.fs.SegmentList;
+import dev.virtiofsd.api.identity.IdentityProvider;
+import dev.virtiofsd.api.identity.InodeIdentity;
+import dev.virtiofsd.api.identity.InodeIdentityStrategy;
 import dev.virtiofsd.linux.Linux;
 import dev.virtiofsd.linux.NativeMemory;
 import dev.virtiofsd.strategy.fd.internal.FdStrategy;
@@ -26,6 +29,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -159,6 +163,150 @@ class PassthroughMigrationTest {
         assertTrue(o.fh > ids[4]);
         // The source is unchanged (a failed migration resumes there).
         assertEquals("hello", read(source, ids[2], ids[4]));
+    }
+
+    @Test
+    void savingTakesReferencesAsARequestDoesAndGivesThemAllBack() throws Exception {
+        long[] ids = populate();
+        InodeStore store = source.store();
+        int[] before = new int[4];
+        for (int i = 0; i < 4; i++) {
+            before[i] = store.get(ids[i]).refs();
+        }
+        OpenFile open = source.files().get(ids[4]);
+        int openBefore = open.refs();
+        save(source);
+        for (int i = 0; i < 4; i++) {
+            assertEquals(before[i], store.get(ids[i]).refs(), "inode " + ids[i] + ": every reference given back");
+        }
+        assertEquals(openBefore, open.refs(), "the open file's reference given back");
+        assertEquals(0, ThreadScratch.get().uses.depth(), "every InodeUse scope closed");
+        assertEquals("hello", read(source, ids[2], ids[4]), "the source goes on serving");
+    }
+
+    @Test
+    void aForgetDuringTheSaveClosesNothingTheSaveStillUses() throws Exception {
+        RacingStrategy racing = new RacingStrategy(new FdStrategy());
+        PassthroughFileSystem src = new PassthroughFileSystem(PassthroughOptions.of(dir.resolve("share")), racing);
+        all.add(src);
+        long a = lookup(src, FileSystem.ROOT_ID, "a");
+        long g = lookup(src, a, "g");
+        // While the save holds a's O_PATH fd, the guest forgets a (a FORGET on the hiprio queue).
+        boolean[] openAfterForget = {false};
+        racing.onAcquire = () -> {
+            src.forget(a, 1);
+            openAfterForget[0] = racing.closed.get() == 0;
+        };
+        byte[] state = save(src);
+        assertEquals(1, racing.acquired.get(), "the save asked for a's fd once");
+        assertTrue(openAfterForget[0], "the FORGET closed a's identity while the save was using its fd");
+        assertEquals(1, racing.closed.get(), "closed by the save's scope, once the save was done with it");
+        // a is left out (the guest holds it no more); g, which a destination that aborts on any loss
+        // takes, is whole
+        PassthroughFileSystem dest = fs(MigrationOptions.DEFAULTS);
+        load(dest, state);
+        assertEquals(2, dest.inodes(), "root + g");
+        assertEquals("gee", readAll(dest, g));
+    }
+
+    private String readAll(PassthroughFileSystem f, long node) throws ErrnoException {
+        OpenOut o = new OpenOut();
+        f.open(root, node, Linux.O_RDONLY, o);
+        return read(f, node, o.fh);
+    }
+
+    /** A real strategy whose identities run {@link #onAcquire} (once) right after handing out their O_PATH fd. */
+    static final class RacingStrategy implements InodeIdentityStrategy {
+        final InodeIdentityStrategy real;
+        volatile Runnable onAcquire;
+        final AtomicInteger acquired = new AtomicInteger();
+        final AtomicInteger closed = new AtomicInteger();
+
+        RacingStrategy(InodeIdentityStrategy real) {
+            this.real = real;
+        }
+
+        @Override
+        public String name() {
+            return real.name();
+        }
+
+        @Override
+        public IdentityProvider open(int rootFd) throws ErrnoException {
+            IdentityProvider p = real.open(rootFd);
+            return new IdentityProvider() {
+                @Override
+                public InodeIdentity identify(int pathFd, long mountId, int mode) throws ErrnoException {
+                    return new Racing(p.identify(pathFd, mountId, mode));
+                }
+
+                @Override
+                public int heldFds() {
+                    return p.heldFds();
+                }
+
+                @Override
+                public void close() {
+                    p.close();
+                }
+            };
+        }
+
+        private final class Racing implements InodeIdentity {
+            private final InodeIdentity id;
+
+            Racing(InodeIdentity id) {
+                this.id = id;
+            }
+
+            @Override
+            public String kind() {
+                return id.kind();
+            }
+
+            @Override
+            public dev.virtiofsd.api.identity.FileHandle handle() {
+                return id.handle();
+            }
+
+            @Override
+            public boolean pinsInode() {
+                return id.pinsInode();
+            }
+
+            @Override
+            public int heldFds() {
+                return id.heldFds();
+            }
+
+            @Override
+            public int acquirePath() throws ErrnoException {
+                int fd = id.acquirePath();
+                Runnable r = onAcquire;
+                if (r != null) {
+                    onAcquire = null;
+                    acquired.incrementAndGet();
+                    r.run();
+                }
+                return fd;
+            }
+
+            @Override
+            public void releasePath(int fd) {
+                id.releasePath(fd);
+            }
+
+            @Override
+            public int open(int flags) throws ErrnoException {
+                return id.open(flags);
+            }
+
+            @Override
+            public void close() {
+                closed.incrementAndGet();
+                id.close();
+            }
+        }
     }
 
     @Test

@@ -7,6 +7,7 @@ import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.Logger;
 import com.code_intelligence.jazzer.junit.FuzzTest;
 import dev.virtiofsd.api.ErrnoException;
+import dev.virtiofsd.frontend.OpenFds;
 import dev.virtiofsd.linux.Linux;
 import dev.virtiofsd.linux.NativeMemory;
 import dev.virtiofsd.linux.UnixSocket;
@@ -147,7 +148,7 @@ class VhostUserFuzzTest {
             heads[i] = in.u16();
         }
 
-        java.util.Set<String> fdsBefore = openFds();
+        java.util.Set<String> fdsBefore = OpenFds.snapshot();
         int[] sv = Linux.socketpair();
         Stream s = new Stream();
         s.out = new UnixSocket(sv[0]);
@@ -193,38 +194,8 @@ class VhostUserFuzzTest {
         }
         // Every fd the messages carried was kept by the device and closed with it, or closed at once.
         // Fewer is no leak: the JVM may close an fd of its own (a finished earlier input's) meanwhile.
-        java.util.Set<String> leaked = openFds();
-        leaked.removeAll(fdsBefore);
+        java.util.Set<String> leaked = OpenFds.since(fdsBefore);
         assertTrue(leaked.isEmpty(), "fds leaked by the device: " + leaked);
-    }
-
-    /**
-     * This process's fds as "number -> what it names", without the JVM's own that come and go
-     * (class loading's jars, the coverage file, /proc and /dev reads): compared as sets, a leak is a
-     * new entry (an eventfd, a memfd, a socket), also when it reuses a closed number.
-     */
-    private static java.util.Set<String> openFds() {
-        java.util.Set<String> fds = new java.util.TreeSet<>();
-        String[] l = new java.io.File("/proc/self/fd").list();
-        if (l == null) {
-            return fds;
-        }
-        for (String n : l) {
-            try {
-                String target = java.nio.file.Files.readSymbolicLink(java.nio.file.Path.of("/proc/self/fd", n))
-                        .toString();
-                if (!target.endsWith(".jar")
-                        && !target.endsWith(".exec")
-                        && !target.startsWith("/proc/")
-                        && !target.startsWith("/dev/")
-                        && !target.startsWith("/usr/lib/jvm/")) {
-                    fds.add(n + " -> " + target);
-                }
-            } catch (java.io.IOException e) {
-                // closed while listing: not the device's
-            }
-        }
-        return fds;
     }
 
     /** Every segment must lie inside one mapped region of guest memory. */

@@ -1,4 +1,4 @@
-package dev.virtiofsd.it.guest;
+package dev.virtiofsd.frontend.guest;
 
 import java.io.BufferedOutputStream;
 import java.io.Closeable;
@@ -9,41 +9,42 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 
 /**
- * Writes a "newc" cpio archive, the format the Linux kernel unpacks as an initramfs.
+ * Writes a "newc" cpio archive, the format the Linux kernel unpacks as an initramfs (the guest
+ * tests' and the guest benchmark's).
  * Written here rather than with the cpio tool so that modes, owners and device nodes
  * (/dev/console) are exactly what the guest needs, whatever the host staging dir looks like.
  */
-final class Cpio implements Closeable {
-    static final int S_IFDIR = 0040000;
-    static final int S_IFREG = 0100000;
-    static final int S_IFLNK = 0120000;
-    static final int S_IFCHR = 0020000;
+public final class Cpio implements Closeable {
+    private static final int S_IFDIR = 0040000;
+    private static final int S_IFREG = 0100000;
+    private static final int S_IFLNK = 0120000;
+    private static final int S_IFCHR = 0020000;
 
     private final OutputStream out;
     private long written;
     private int nextIno = 1;
 
-    Cpio(Path file) throws IOException {
+    public Cpio(Path file) throws IOException {
         this.out = new BufferedOutputStream(Files.newOutputStream(file), 1 << 16);
     }
 
-    void dir(String name, int perm) throws IOException {
+    public void dir(String name, int perm) throws IOException {
         entry(name, S_IFDIR | perm, 2, 0, 0, new byte[0]);
     }
 
-    void file(String name, int perm, byte[] content) throws IOException {
+    public void file(String name, int perm, byte[] content) throws IOException {
         entry(name, S_IFREG | perm, 1, 0, 0, content);
     }
 
-    void file(String name, int perm, Path source) throws IOException {
+    public void file(String name, int perm, Path source) throws IOException {
         file(name, perm, Files.readAllBytes(source));
     }
 
-    void symlink(String name, String target) throws IOException {
+    public void symlink(String name, String target) throws IOException {
         entry(name, S_IFLNK | 0777, 1, 0, 0, target.getBytes(StandardCharsets.UTF_8));
     }
 
-    void charDevice(String name, int perm, int major, int minor) throws IOException {
+    public void charDevice(String name, int perm, int major, int minor) throws IOException {
         entry(name, S_IFCHR | perm, 1, major, minor, new byte[0]);
     }
 
