@@ -3,6 +3,7 @@
 # builds what is missing, installs the peer if missing (needs root), then runs the main class.
 #   benchmark/run.sh [--short] [--runs N] [--seconds S] [--warmup S] [--files N] [--out DIR] [--profile] [--no-sandbox]
 #                    [--skip rows,inodes,floor,footprint,density,guest] [--density N] [--guest-boots N] ...
+#   benchmark/run.sh --counting-cost [REQUESTS_PER_ROUND [ROUNDS]]   (the request counters' cost, no daemon)
 # Output: the tables on stdout, benchmark/target/benchmark.md and benchmark/target/benchmark.json.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -20,5 +21,10 @@ if [ ! -x distribution/target/virtiofsd-java/bin/virtiofsd-java ] || [ ! -f benc
   mvn -B -q -DskipTests install -pl benchmark -am >&2
 fi
 
-exec java -Dvirtiofsd.root="$root" -cp "benchmark/target/classes:$(cat benchmark/target/classpath.txt)" \
-  dev.virtiofsd.benchmark.Benchmark "$@"
+cp="benchmark/target/classes:$(cat benchmark/target/classpath.txt)"
+if [ "${1:-}" = "--counting-cost" ]; then
+  # What the per-opcode request counters cost per request (no daemon): [REQUESTS_PER_ROUND [ROUNDS]]
+  shift
+  exec java -cp "$cp" dev.virtiofsd.fuse.internal.CountingCost "$@"
+fi
+exec java -Dvirtiofsd.root="$root" -cp "$cp" dev.virtiofsd.benchmark.Benchmark "$@"

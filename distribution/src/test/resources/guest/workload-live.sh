@@ -1,9 +1,11 @@
-# Sourced by /init with tag myfs mounted on $M. The host switches the daemon's inode-identity
-# strategy (fd -> handle -> fd ...), updates a strategy bundle and converts inodes through the
-# control socket while this copies and checksums a tree into the share, round after round, until
-# the host creates $M/.switch-done. Then one device per deployment profile (tags libvirt, kata,
-# hardened) and one served by the third-party example strategy (tag hybrid) are mounted and used:
-# one guest boot for all of them.
+# Sourced by /init with tag myfs mounted on $M. Tag update is mounted on $U: another daemon, without
+# sandbox, so that it can read a new revision of a bundle from the host. Through each daemon's
+# control socket the host switches the inode-identity strategy (fd -> handle -> fd ...); on myfs
+# (default sandbox) it stops and starts the strategy bundle and converts inodes, on update it
+# updates the strategy bundle, twice. Meanwhile this copies and checksums a tree into both shares,
+# round after round, until the host creates .switch-done in both. Then one device per deployment
+# profile (tags libvirt, kata, hardened) and one served by the third-party example strategy (tag
+# hybrid) are mounted and used: one guest boot for all of them.
 
 drop_caches() { sync; echo 3 > /proc/sys/vm/drop_caches; }
 
@@ -24,34 +26,48 @@ t_make_tree() {
     [ "$(wc -l < /tmp/src.sha256)" = 124 ]
 }
 
+U=/u
+t_mount_update() {
+    mkdir -p $U
+    mount -t virtiofs update $U
+    grep -q " $U virtiofs " /proc/mounts
+}
+
 t_copy_while_switching() {
     : > $M/.guest-started
+    : > $U/.guest-started
     round=0
-    while [ ! -e $M/.switch-done ] && [ $round -lt 400 ]; do
-        cp -a /tmp/src $M/copy$round
-        (cd $M/copy$round && sha256sum -c -s /tmp/src.sha256)
-        [ "$(readlink $M/copy$round/link)" = a0/b0/f0 ]
-        # read an earlier copy too: inodes made under another strategy
-        if [ $round -ge 2 ]; then
-            (cd $M/copy$((round - 2)) && sha256sum -c -s /tmp/src.sha256)
-        fi
+    while { [ ! -e $M/.switch-done ] || [ ! -e $U/.switch-done ]; } && [ $round -lt 400 ]; do
+        for s in $M $U; do
+            cp -a /tmp/src $s/copy$round
+            (cd $s/copy$round && sha256sum -c -s /tmp/src.sha256)
+            [ "$(readlink $s/copy$round/link)" = a0/b0/f0 ]
+            # read an earlier copy too: inodes made under another strategy (or bundle revision)
+            if [ $round -ge 2 ]; then
+                (cd $s/copy$((round - 2)) && sha256sum -c -s /tmp/src.sha256)
+            fi
+        done
         round=$((round + 1))
     done
     value rounds $round
     [ -e $M/.switch-done ]
+    [ -e $U/.switch-done ]
     [ $round -ge 3 ]
 }
 
 t_verify_all_copies() {
     drop_caches
     n=0
-    for d in $M/copy*; do
+    for d in $M/copy* $U/copy*; do
         (cd $d && sha256sum -c -s /tmp/src.sha256)
         n=$((n + 1))
     done
     value copies $n
-    rm -rf $M/copy0
+    rm -rf $M/copy0 $U/copy0
     [ ! -e $M/copy0 ]
+    [ ! -e $U/copy0 ]
+    umount $U
+    fails grep -q " $U " /proc/mounts
 }
 
 P=/p
@@ -95,6 +111,7 @@ t_hybrid() {
 t_umount() { sync; umount $M; fails grep -q " $M " /proc/mounts; }
 
 check make-tree t_make_tree
+check mount-update t_mount_update
 check copy-while-switching t_copy_while_switching
 check verify-all-copies t_verify_all_copies
 check profile-libvirt t_profile_libvirt

@@ -154,9 +154,18 @@ public final class ControlCommands {
             throw new IllegalStateException("update " + symbolicName + ": the daemon cannot read " + jar
                     + " (a sandboxed daemon sees only the shared directory; restart it to load a new revision)");
         }
+        long before = b.getLastModified();
         b.update();
         refresh(b);
-        return symbolicName + " updated to " + b.getVersion() + ", " + state(b.getState());
+        // The framework stamps a new revision (OSGi: modified = installed, updated or uninstalled):
+        // shown so that an operator, or a test, sees that a new revision really replaced the old one.
+        return symbolicName + " updated to " + b.getVersion() + ", " + state(b.getState()) + ", last modified "
+                + instant(before) + " -> " + instant(b.getLastModified());
+    }
+
+    /** A bundle's last-modified time (milliseconds since the epoch) as an ISO-8601 instant, UTC. */
+    static String instant(long millis) {
+        return java.time.Instant.ofEpochMilli(millis).toString();
     }
 
     /** The jar behind a bundle location ("reference:file:..." or "file:..."), else null. */
@@ -216,7 +225,10 @@ public final class ControlCommands {
         }
     }
 
-    /** {@code bundles}: id, state, symbolic name and version of every bundle, one per line. */
+    /**
+     * {@code bundles}: id, state, symbolic name, version and last-modified time (when the bundle was
+     * installed or last updated) of every bundle, one per line, tab-separated.
+     */
     public String bundles() {
         StringBuilder b = new StringBuilder();
         for (Bundle bundle : context.getBundles()) {
@@ -227,6 +239,8 @@ public final class ControlCommands {
                     .append(bundle.getSymbolicName())
                     .append('\t')
                     .append(bundle.getVersion())
+                    .append('\t')
+                    .append(instant(bundle.getLastModified()))
                     .append('\n');
         }
         return b.toString();

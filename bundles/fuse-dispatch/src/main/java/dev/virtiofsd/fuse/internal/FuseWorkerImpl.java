@@ -31,6 +31,10 @@ final class FuseWorkerImpl implements FuseWorker {
     private final RequestDecoder request;
     private final ReplyEncoder reply;
     private final DispatchTable table;
+    /** Whether this request's latency is measured (see WorkerStats), and since when. */
+    private boolean timed;
+
+    private long t0;
 
     FuseWorkerImpl(FuseSessionImpl session, FileSystem fs, WorkerStats stats) {
         this.session = session;
@@ -45,7 +49,7 @@ final class FuseWorkerImpl implements FuseWorker {
     public int handle(SegmentList in, SegmentList out) {
         request.clear(in);
         reply.clear(out);
-        long t0 = WorkerStats.LATENCY ? System.nanoTime() : 0;
+        timed = false;
         try {
             reply.measure();
             int r = dispatch();
@@ -53,7 +57,7 @@ final class FuseWorkerImpl implements FuseWorker {
                 stats.error(request.opcode);
             }
             int len = r == NO_REPLY ? 0 : reply.finish(r);
-            if (WorkerStats.LATENCY) {
+            if (timed) {
                 stats.latency(request.opcode, System.nanoTime() - t0);
             }
             return len;
@@ -92,7 +96,11 @@ final class FuseWorkerImpl implements FuseWorker {
     /** Decodes the request and runs its handler; returns the body length, -errno or NO_REPLY. */
     private int dispatch() {
         int bad = request.readHeader(shared.ctx);
-        count(request.opcode);
+        if (stats.count(request.opcode)) {
+            // timed from here (the header is read: the opcode is known) to the reply written
+            timed = true;
+            t0 = System.nanoTime();
+        }
         if (bad != 0) {
             return bad;
         }
@@ -131,9 +139,5 @@ final class FuseWorkerImpl implements FuseWorker {
             LOG.debug("failure details", t);
             return noReply(opcode) ? NO_REPLY : -Errno.EIO;
         }
-    }
-
-    private void count(int op) {
-        stats.count(op);
     }
 }

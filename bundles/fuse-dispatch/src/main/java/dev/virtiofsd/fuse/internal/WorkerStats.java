@@ -8,6 +8,13 @@ import java.util.concurrent.atomic.AtomicLongArray;
  * store ({@code lazySet}): no lock, no atomic read-modify-write, no allocation on the request path.
  * Readers on other threads sum snapshots.
  *
+ * <p>Counts are exact. Latency is measured for every request of an opcode until this worker has
+ * served {@value #TIME_EVERY} of them, then for every {@value #SAMPLE}th: the two clock reads cost
+ * about 56 ns per timed request on the CI machine (kvm-clock), which was 2-2.5% of the CPU of the
+ * cheapest requests (GETATTR at 64 in flight, ~2.2 µs of daemon CPU each); sampled, 7 ns on
+ * average. The sample does not depend on the latency, so the percentiles estimate those of all
+ * requests; the maximum is the largest measured.
+ *
  * <p>Histogram: 4 buckets per power of two from 64 ns to 2^38 ns (about 4.6 min); bucket {@code b}
  * covers {@code [lower(b), upper(b))}, upper 25% or less above lower.
  */
@@ -16,8 +23,13 @@ final class WorkerStats {
     static final int BUCKETS = 128;
     private static final int MIN_EXP = 6;
 
-    /** {@code -Dvirtiofsd.fuse.latency=off} stops the two clock reads per request; counts stay. */
+    /** {@code -Dvirtiofsd.fuse.latency=off} stops the clock reads and the histograms; counts stay. */
     static final boolean LATENCY = !"off".equals(System.getProperty("virtiofsd.fuse.latency"));
+
+    /** Requests of an opcode per worker that are all timed, before sampling starts. */
+    static final long TIME_EVERY = 256;
+    /** After that, one request in this many (a power of two) is timed. */
+    static final long SAMPLE = 8;
 
     final AtomicLongArray counts = new AtomicLongArray(SLOTS);
     final AtomicLongArray errors = new AtomicLongArray(SLOTS);
@@ -27,9 +39,12 @@ final class WorkerStats {
         return opcode > 0 && opcode < SLOTS ? opcode : 0;
     }
 
-    void count(int opcode) {
+    /** Counts a request; true when its latency is to be measured (see the class comment). */
+    boolean count(int opcode) {
         int s = slot(opcode);
-        counts.lazySet(s, counts.get(s) + 1);
+        long c = counts.get(s) + 1;
+        counts.lazySet(s, c);
+        return LATENCY && (c <= TIME_EVERY || (c & (SAMPLE - 1)) == 0);
     }
 
     void error(int opcode) {

@@ -23,6 +23,28 @@ class WorkerStatsTest {
     }
 
     @Test
+    void everyRequestIsCountedAndTheFirstOfEachOpcodeAllTimedThenOneInEight() {
+        WorkerStats w = new WorkerStats();
+        int timedLookups = 0;
+        for (int i = 1; i <= 10_000; i++) {
+            boolean timed = w.count(FuseProtocol.LOOKUP);
+            if (i <= WorkerStats.TIME_EVERY) {
+                assertTrue(timed, "request " + i + " of an opcode is timed");
+            }
+            if (timed) {
+                timedLookups++;
+            }
+        }
+        assertEquals(10_000, w.counts.get(FuseProtocol.LOOKUP), "counts are exact");
+        assertEquals(256 + (10_000 - 256) / 8, timedLookups, "then every 8th");
+        // another opcode starts its own count: its first requests are all timed
+        for (int i = 0; i < 100; i++) {
+            assertTrue(w.count(FuseProtocol.GETATTR));
+        }
+        assertTrue(WorkerStats.LATENCY, "latency on by default (-Dvirtiofsd.fuse.latency=off not given)");
+    }
+
+    @Test
     void percentilesOfASummedHistogram() {
         WorkerStats a = new WorkerStats();
         WorkerStats b = new WorkerStats();
