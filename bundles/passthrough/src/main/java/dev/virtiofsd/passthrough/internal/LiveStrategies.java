@@ -9,6 +9,7 @@ import dev.virtiofsd.linux.Statx;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
@@ -31,6 +32,8 @@ final class LiveStrategies {
     private final ConcurrentHashMap<String, InodeIdentityStrategy> bound = new ConcurrentHashMap<>();
     /** The strategy the configuration names; missing from {@link #bound} while its bundle is away. */
     private volatile String wanted;
+    /** Every slot opened on this share whose provider may still be open (pruned at each unbind). */
+    private final Set<StrategySlot> opened = ConcurrentHashMap.newKeySet();
     /** Serialises switches, binds, unbinds and conversions; never taken on the request path. */
     private final Object switchLock = new Object();
 
@@ -102,7 +105,9 @@ final class LiveStrategies {
             throw new IllegalArgumentException("no inode-identity strategy named " + name);
         }
         try {
-            return new StrategySlot(name, strategy, strategy.open(rootFd));
+            StrategySlot slot = new StrategySlot(name, strategy, strategy.open(rootFd));
+            opened.add(slot);
+            return slot;
         } catch (ErrnoException e) {
             throw new IllegalStateException(
                     "strategy " + name + " cannot open the shared directory: " + e.getMessage());
@@ -146,6 +151,16 @@ final class LiveStrategies {
                                 + " back",
                         name);
             }
+            // A lookup that entered one of its slots before the retire may still be identifying: its
+            // inode reaches the store after a snapshot taken now and would keep code whose class
+            // loader a bundle refresh throws away. Retired slots admit no new lookup, so wait for
+            // those (one identify and one store insert each) before choosing what to convert.
+            for (StrategySlot s : opened) {
+                if (s.service == strategy && s.retired()) {
+                    s.awaitNoIdentify();
+                }
+            }
+            opened.removeIf(s -> s.closed(store.lock()));
             List<Inode> its = store.select(i -> i.slot != null && i.slot.service == strategy);
             long moved = 0;
             try {

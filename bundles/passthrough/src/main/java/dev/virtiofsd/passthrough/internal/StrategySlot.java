@@ -3,6 +3,7 @@ package dev.virtiofsd.passthrough.internal;
 import dev.virtiofsd.api.identity.IdentityProvider;
 import dev.virtiofsd.api.identity.InodeIdentityStrategy;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.concurrent.locks.LockSupport;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -56,6 +57,17 @@ final class StrategySlot {
         identifying.decrement();
         if (retired) {
             closeIfUnused(storeLock);
+        }
+    }
+
+    /**
+     * Waits until no {@code identify} runs on this slot. Once it is retired that is final: each one
+     * that entered before the retire finishes with its inode in the store (or dropped), and none can
+     * enter after it.
+     */
+    void awaitNoIdentify() {
+        while (identifying.sum() != 0) {
+            LockSupport.parkNanos(50_000L);
         }
     }
 

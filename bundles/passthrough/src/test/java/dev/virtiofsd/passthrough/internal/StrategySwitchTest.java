@@ -24,6 +24,11 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -180,6 +185,56 @@ class StrategySwitchTest {
     }
 
     @Test
+    void anInodeALookupMakesInsideTheDepartingStrategyIsConvertedToo() throws Exception {
+        fs.select("handle-preferred");
+        CountDownLatch inside = new CountDownLatch(1);
+        CountDownLatch proceed = new CountDownLatch(1);
+        handles.insideIdentify = () -> {
+            inside.countDown();
+            try {
+                proceed.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        };
+        ExecutorService threads = Executors.newFixedThreadPool(2);
+        try {
+            Future<Long> looked = threads.submit(() -> lookup("f3"));
+            assertTrue(inside.await(10, TimeUnit.SECONDS), "the lookup is inside the strategy's identify");
+            handles.insideIdentify = null;
+            Thread[] unbinder = new Thread[1];
+            Future<?> unbound = threads.submit(() -> {
+                unbinder[0] = Thread.currentThread();
+                fs.unbindStrategy(handles, Map.of(InodeIdentityStrategy.PROPERTY, "handle-preferred"));
+            });
+            // Let the lookup go on only once the unbind has either returned (the old race: its snapshot
+            // missed the inode still being made) or is waiting for the lookup.
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (!unbound.isDone() && System.nanoTime() < deadline) {
+                Thread t = unbinder[0];
+                if (t != null && t.getState() == Thread.State.TIMED_WAITING) {
+                    break;
+                }
+                Thread.sleep(1);
+            }
+            proceed.countDown();
+            long node = looked.get(10, TimeUnit.SECONDS);
+            unbound.get(10, TimeUnit.SECONDS);
+            assertEquals(
+                    "fd",
+                    kind(node),
+                    "the inode made inside the departing strategy was converted (else it keeps code of a dropped"
+                            + " class loader)");
+            assertEquals("content 3\n", read(node));
+            assertEquals(Map.of("fd", 2L), fs.inodesByKind(), "the root and f3, none left by handle");
+            assertEquals(1, handles.closed.get(), "its provider closed: none of its inodes are left");
+        } finally {
+            proceed.countDown();
+            threads.shutdownNow();
+        }
+    }
+
+    @Test
     void theOldProviderClosesWhenItsLastInodeIsForgotten() throws Exception {
         fs.select("handle-preferred");
         long h = lookup("f0");
@@ -281,6 +336,8 @@ class StrategySwitchTest {
     static final class CountingStrategy implements InodeIdentityStrategy {
         final InodeIdentityStrategy real;
         final AtomicInteger closed = new AtomicInteger();
+        /** Run inside identify, before the real one (a lookup caught in the middle); null: none. */
+        volatile Runnable insideIdentify;
 
         CountingStrategy(InodeIdentityStrategy real) {
             this.real = real;
@@ -298,6 +355,10 @@ class StrategySwitchTest {
                 @Override
                 public InodeIdentity identify(int pathFd, long mountId, int mode)
                         throws dev.virtiofsd.api.ErrnoException {
+                    Runnable hook = insideIdentify;
+                    if (hook != null) {
+                        hook.run();
+                    }
                     return p.identify(pathFd, mountId, mode);
                 }
 
