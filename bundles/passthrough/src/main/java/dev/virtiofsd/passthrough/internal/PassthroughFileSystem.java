@@ -7,7 +7,6 @@ import static dev.virtiofsd.api.Errno.ENOSYS;
 import static dev.virtiofsd.api.Errno.EROFS;
 
 import dev.virtiofsd.api.ErrnoException;
-import dev.virtiofsd.api.config.PassthroughConfiguration;
 import dev.virtiofsd.api.control.StrategyControl;
 import dev.virtiofsd.api.fs.AttrOut;
 import dev.virtiofsd.api.fs.DirSink;
@@ -29,16 +28,6 @@ import dev.virtiofsd.linux.Statx;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
-import org.osgi.service.component.annotations.Activate;
-import org.osgi.service.component.annotations.Component;
-import org.osgi.service.component.annotations.ConfigurationPolicy;
-import org.osgi.service.component.annotations.Deactivate;
-import org.osgi.service.component.annotations.Modified;
-import org.osgi.service.component.annotations.Reference;
-import org.osgi.service.component.annotations.ReferenceCardinality;
-import org.osgi.service.component.annotations.ReferencePolicy;
-import org.osgi.service.component.annotations.ReferencePolicyOption;
-import org.osgi.service.metatype.annotations.Designate;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -46,16 +35,12 @@ import org.slf4j.LoggerFactory;
  * Passes FUSE operations through to a host directory, like virtiofsd's passthrough filesystem.
  * Every operation is an {@code *at} call relative to an inode's O_PATH fd (or a /proc/self/fd path
  * where O_PATH fds cannot be used); the daemon never follows a symlink and never leaves the shared
- * directory. Inodes hold the identity their strategy gave them (see {@link InodeStore}).
+ * directory. Inodes hold the identity their strategy gave them (see {@link InodeStore}). In the
+ * framework, {@link PassthroughComponent} configures it; tests and tools use the constructor.
  */
-@Component(
-        configurationPid = PassthroughFileSystem.PID,
-        configurationPolicy = ConfigurationPolicy.REQUIRE,
-        service = {FileSystem.class, InodeStats.class, StrategyControl.class})
-@Designate(ocd = PassthroughConfig.class)
-public final class PassthroughFileSystem
-        implements FileSystem, MigratableFileSystem, InodeStats, StrategyControl, AutoCloseable {
-    public static final String PID = PassthroughConfiguration.PID;
+public sealed class PassthroughFileSystem
+        implements FileSystem, MigratableFileSystem, InodeStats, StrategyControl, AutoCloseable
+        permits PassthroughComponent {
     private static final Logger LOG = LoggerFactory.getLogger(PassthroughFileSystem.class);
 
     private PassthroughOptions options;
@@ -86,8 +71,8 @@ public final class PassthroughFileSystem
     /** READDIR(PLUS); made once, so that a request allocates no lookup function. */
     private DirectoryListing listing;
 
-    /** For Declarative Services: strategies arrive through {@link #bindStrategy}, then {@link #activate}. */
-    public PassthroughFileSystem() {}
+    /** For {@link PassthroughComponent}: strategies arrive through {@link #bindStrategy}, then {@link #start}. */
+    PassthroughFileSystem() {}
 
     /** A filesystem with one strategy, outside a framework (tests, tools). */
     public PassthroughFileSystem(PassthroughOptions options, InodeIdentityStrategy strategy) throws ErrnoException {
@@ -95,45 +80,18 @@ public final class PassthroughFileSystem
         start(options, strategy.name());
     }
 
-    /**
-     * Configuration PID {@value #PID}; the strategy named by key {@code strategy} must be registered
-     * (else activation fails with one line naming the ones that are).
-     */
-    @Activate
-    void activate(PassthroughConfig config, Map<String, Object> properties) throws ErrnoException {
-        this.migration = MigrationOptions.from(config);
-        String name = LiveStrategies.configuredName(config, properties);
-        if (strategies.bound(name) == null) {
-            throw new IllegalStateException("no inode-identity strategy named " + name + " (available: "
-                    + String.join(", ", available()) + ")");
-        }
-        start(PassthroughOptions.fromConfig(config), name);
+    /** Whether a strategy service named {@code name} is registered now. */
+    final boolean hasStrategy(String name) {
+        return strategies.bound(name) != null;
     }
 
-    /**
-     * A changed configuration while the share is served: a new {@code strategy} takes effect for new
-     * inodes at once; the --migration-* options too. The share itself (directory, cache, read-only,
-     * xattr, submounts) stays as started.
-     */
-    @Modified
-    void modified(PassthroughConfig config, Map<String, Object> properties) {
-        this.migration = MigrationOptions.from(config);
-        PassthroughOptions o = PassthroughOptions.fromConfig(config).inodeFdBudget(options.inodeFdBudget());
-        if (!o.toString().equals(options.toString())) {
-            LOG.warn("configuration {} changed the share ({}); that takes effect at the next start", PID, o);
-        }
-        String name = LiveStrategies.configuredName(config, properties);
-        if (!name.equals(strategies.wanted())) {
-            try {
-                select(name);
-            } catch (RuntimeException e) {
-                LOG.error(
-                        "strategy {}: {}; new inodes keep getting {}", name, e.getMessage(), strategies.current().name);
-            }
-        }
+    /** The strategy the configuration names (new inodes get the fallback while its bundle is away). */
+    final String wantedStrategy() {
+        return strategies.wanted();
     }
 
-    private void start(PassthroughOptions options, String strategyName) throws ErrnoException {
+    /** Opens the share with strategy {@code strategyName} (registered) for new inodes. */
+    final void start(PassthroughOptions options, String strategyName) throws ErrnoException {
         this.options = options;
         this.timeout = options.timeoutNanos();
         this.features = options.features();
@@ -172,23 +130,13 @@ public final class PassthroughFileSystem
         LOG.debug("passthrough on {} with strategy {}", options, strategyName);
     }
 
-    /**
-     * Every registered strategy, dynamically: a strategy bundle may come, go or be updated while the
-     * share is mounted.
-     */
-    @Reference(
-            name = "strategies",
-            service = InodeIdentityStrategy.class,
-            cardinality = ReferenceCardinality.MULTIPLE,
-            policy = ReferencePolicy.DYNAMIC,
-            policyOption = ReferencePolicyOption.GREEDY,
-            unbind = "unbindStrategy")
-    void bindStrategy(InodeIdentityStrategy strategy, Map<String, Object> properties) {
+    /** A strategy service registered under its name; the configured one coming back is used again. */
+    final void bindStrategy(InodeIdentityStrategy strategy, Map<String, Object> properties) {
         strategies.bind(LiveStrategies.serviceName(strategy, properties), strategy);
     }
 
     /** A strategy service goes away: see {@link LiveStrategies#unbind}. */
-    void unbindStrategy(InodeIdentityStrategy strategy, Map<String, Object> properties) {
+    final void unbindStrategy(InodeIdentityStrategy strategy, Map<String, Object> properties) {
         strategies.unbind(LiveStrategies.serviceName(strategy, properties), strategy);
     }
 
@@ -213,8 +161,8 @@ public final class PassthroughFileSystem
         return strategies.convertFdInodes(max);
     }
 
-    /** Sets the --migration-* options (tests; the DS constructor reads them from the configuration). */
-    void migrationOptions(MigrationOptions options) {
+    /** Sets the --migration-* options (the component, from its configuration; tests). */
+    final void migrationOptions(MigrationOptions options) {
         this.migration = options;
     }
 
@@ -239,9 +187,8 @@ public final class PassthroughFileSystem
         return new PassthroughMigration(store, files.map(), files.nextFh(), rootFd, strategies.current(), migration);
     }
 
-    @Deactivate
     @Override
-    public void close() {
+    public final void close() {
         if (closed) {
             return;
         }

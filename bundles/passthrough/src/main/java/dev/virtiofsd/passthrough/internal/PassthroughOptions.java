@@ -115,7 +115,7 @@ public record PassthroughOptions(
                 + "]";
     }
 
-    /** The options of configuration {@link PassthroughFileSystem#PID}. */
+    /** The options of configuration {@link PassthroughComponent#PID}. */
     static PassthroughOptions fromConfig(PassthroughConfig c) {
         String dir = c.shared_dir();
         if (dir == null || dir.isEmpty()) {
