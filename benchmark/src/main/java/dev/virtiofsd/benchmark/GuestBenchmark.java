@@ -188,7 +188,7 @@ final class GuestBenchmark {
         try {
             long t0 = d.launchedNanos;
             long deadline = t0 + TimeUnit.SECONDS.toNanos(60);
-            while (!listening(socket)) {
+            while (!listening(socket, d.process.pid(), d.pid())) {
                 if (!d.process.isAlive()) {
                     throw new IOException(key + " exited before listening; see " + work);
                 }
@@ -371,16 +371,32 @@ final class GuestBenchmark {
         return s;
     }
 
-    /** True once /proc/net/unix shows a listening socket (flag __SO_ACCEPTCON) bound to the path. */
-    static boolean listening(Path socket) throws IOException {
+    /**
+     * True once a listening socket (flag __SO_ACCEPTCON) bound to the path shows in /proc/net/unix,
+     * of this network namespace or of the daemon's processes: ours, sandboxed, listens from the new
+     * network namespace it was started in; the peer listens before it enters its own.
+     */
+    static boolean listening(Path socket, long... pids) throws IOException {
         if (!Files.exists(socket)) {
             return false;
         }
         String path = socket.toString();
-        for (String line : Files.readAllLines(Path.of("/proc/net/unix"))) {
-            String[] f = line.trim().split("\\s+", -1);
-            if (f.length >= 8 && f[7].equals(path) && (Integer.parseInt(f[3], 16) & 0x10000) != 0) {
-                return true;
+        List<Path> tables = new ArrayList<>(List.of(Path.of("/proc/net/unix")));
+        for (long pid : pids) {
+            tables.add(Path.of("/proc", Long.toString(pid), "net", "unix"));
+        }
+        for (Path table : tables) {
+            List<String> lines;
+            try {
+                lines = Files.readAllLines(table);
+            } catch (IOException e) {
+                continue; // the process is gone (the caller notices) or not yet there
+            }
+            for (String line : lines) {
+                String[] f = line.trim().split("\\s+", -1);
+                if (f.length >= 8 && f[7].equals(path) && (Integer.parseInt(f[3], 16) & 0x10000) != 0) {
+                    return true;
+                }
             }
         }
         return false;
