@@ -182,8 +182,10 @@ class AheadOfTimeCacheIT {
         // assembles the cache in the background, while it runs without one.
         Thread.sleep(5_500);
         Path log1 = tmp.resolve("assemble.log");
-        Process assembling = serve(log1, tmp.resolve("b.sock"), "none");
+        Path socketB = tmp.resolve("b.sock");
+        Process assembling = serve(log1, socketB, "none");
         try {
+            await("socket " + socketB, () -> Files.exists(socketB), assembling, log1);
             await("the cache assembled in the background", () -> uncheckedCount(".aot") == 1, assembling, log1);
         } finally {
             stop(assembling, log1);
@@ -196,8 +198,11 @@ class AheadOfTimeCacheIT {
 
         for (String sandbox : List.of("none", "namespace")) {
             Path log2 = tmp.resolve(sandbox + ".log");
-            Process later = serve(log2, tmp.resolve(sandbox + ".sock"), sandbox);
+            Path socket = tmp.resolve(sandbox + ".sock");
+            Process later = serve(log2, socket, sandbox);
             try {
+                // Serving (a SIGTERM before the launcher handles it would end the JVM with 143).
+                await("socket " + socket, () -> Files.exists(socket), later, log2);
                 await("--sandbox " + sandbox + " maps " + cacheFile, () -> maps(later, cacheFile), later, log2);
             } finally {
                 stop(later, log2);
