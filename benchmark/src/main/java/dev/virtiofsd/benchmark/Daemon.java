@@ -13,10 +13,13 @@ import java.util.concurrent.TimeUnit;
 /** One daemon process under test: how to launch it, its process, its /proc figures. */
 final class Daemon implements AutoCloseable {
 
-    /** A daemon configuration: a table column; {@code javaOpts}: extra JVM options of ours (or ""). */
-    record Config(String key, String label, boolean ours, String mode, String javaOpts) {
+    /**
+     * A daemon configuration: a table column; {@code javaOpts}: extra JVM options of ours (or "");
+     * {@code javaHome}: the JDK that runs ours (or "": the launcher's own choice).
+     */
+    record Config(String key, String label, boolean ours, String mode, String javaOpts, String javaHome) {
         Config(String key, String label, boolean ours, String mode) {
-            this(key, label, ours, mode, "");
+            this(key, label, ours, mode, "", "");
         }
     }
 
@@ -25,7 +28,8 @@ final class Daemon implements AutoCloseable {
     /**
      * The five columns, plus, for A/B diagnosis within one alternating run, one more of ours
      * (fd-only, paired with the peer's never) from VIRTIOFSD_BENCH_VARIANT="NAME:JVM OPTIONS",
-     * e.g. "nopoll:-Dvirtiofsd.vhostuser.poll-micros=0".
+     * e.g. "nopoll:-Dvirtiofsd.vhostuser.poll-micros=0", or "NAME:JAVA_HOME=DIR:JVM OPTIONS" to run
+     * that column on another JDK, e.g. "jdk25:JAVA_HOME=/usr/lib/jvm/temurin-25-jdk-amd64:".
      */
     static List<Config> configs(String variant) {
         List<Config> c = new ArrayList<>(List.of(
@@ -36,8 +40,14 @@ final class Daemon implements AutoCloseable {
                 new Config("ours-handle-only", "ours handle-only", true, "mandatory")));
         if (variant != null && variant.contains(":")) {
             String name = variant.substring(0, variant.indexOf(':'));
-            c.add(new Config(
-                    "ours-fd-" + name, "ours fd-only " + name, true, "never", variant.substring(name.length() + 1)));
+            String opts = variant.substring(name.length() + 1);
+            String javaHome = "";
+            if (opts.startsWith("JAVA_HOME=")) {
+                int end = opts.indexOf(':');
+                javaHome = opts.substring("JAVA_HOME=".length(), end < 0 ? opts.length() : end);
+                opts = end < 0 ? "" : opts.substring(end + 1);
+            }
+            c.add(new Config("ours-fd-" + name, "ours fd-only " + name, true, "never", opts.trim(), javaHome));
         }
         return List.copyOf(c);
     }
@@ -118,6 +128,9 @@ final class Daemon implements AutoCloseable {
                 // The bin script's CDS archive dump (first start per option set) disables JFR.
                 env.put("VIRTIOFSD_JAVA_CDS", "off");
             }
+        }
+        if (config.ours && !config.javaHome.isEmpty()) {
+            env.put("JAVA_HOME", config.javaHome);
         }
         env.putAll(extraEnv);
         long t0 = System.nanoTime();

@@ -22,6 +22,15 @@ import org.slf4j.LoggerFactory;
  */
 final class CdsArchive {
     static final String DUMP_PROPERTY = "virtiofsd.cds.dump";
+
+    /**
+     * Set by bin/virtiofsd-java on a JDK 25+ training run (-XX:AOTMode=record): the file that says
+     * the run served, created once it does. The JVM writes its recording at every exit, also after
+     * a bad command line; the script assembles an ahead-of-time cache only from a recording with
+     * this file beside it.
+     */
+    static final String AOT_TRAINED_PROPERTY = "virtiofsd.aot.trained";
+
     private static final Logger LOG = LoggerFactory.getLogger(CdsArchive.class);
 
     private CdsArchive() {}
@@ -44,6 +53,20 @@ final class CdsArchive {
         t.setDaemon(true);
         t.setPriority(Thread.MIN_PRIORITY);
         t.start();
+    }
+
+    /** On a training run, records that this run served (see {@link #AOT_TRAINED_PROPERTY}). */
+    static void markTrained() {
+        String marker = System.getProperty(AOT_TRAINED_PROPERTY);
+        if (marker == null || marker.isEmpty()) {
+            return;
+        }
+        try {
+            Files.write(Paths.get(marker), new byte[0]);
+        } catch (IOException e) {
+            // Only start-up speed is at stake: the next start trains again.
+            LOG.debug("ahead-of-time cache marker {} not written: {}", marker, e.toString());
+        }
     }
 
     /** Milliseconds after serving starts at which start-up garbage is collected ({@value}). */

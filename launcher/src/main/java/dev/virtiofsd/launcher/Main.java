@@ -206,6 +206,7 @@ public final class Main {
             if (!events.stopRequested()) {
                 // Paths outside the shared directory are out of reach once the sandbox is closed.
                 CdsArchive.dumpIfRequested(sandbox.confines());
+                CdsArchive.markTrained();
                 FelixLauncher.deleteTree(scratch[0]);
                 scratch[0] = null;
                 if (sandbox.confines()) {

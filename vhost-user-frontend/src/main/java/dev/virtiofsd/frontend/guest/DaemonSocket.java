@@ -19,19 +19,28 @@ public final class DaemonSocket {
      * host's), read through the process or one of its children.
      */
     public static boolean listening(Path socket, ProcessHandle daemon) throws IOException {
+        List<Long> pids = new ArrayList<>();
+        pids.add(daemon.pid());
+        daemon.children().forEach(c -> pids.add(c.pid()));
+        return listening(socket, pids.stream().mapToLong(Long::longValue).toArray());
+    }
+
+    /** The same, looking in this network namespace and in those of the processes {@code pids}. */
+    public static boolean listening(Path socket, long... pids) throws IOException {
         if (!Files.exists(socket)) {
             return false;
         }
         List<Path> tables = new ArrayList<>(List.of(Path.of("/proc/net/unix")));
-        tables.add(Path.of("/proc/" + daemon.pid() + "/net/unix"));
-        daemon.children().forEach(c -> tables.add(Path.of("/proc/" + c.pid() + "/net/unix")));
+        for (long pid : pids) {
+            tables.add(Path.of("/proc/" + pid + "/net/unix"));
+        }
         String path = socket.toString();
         for (Path table : tables) {
             List<String> lines;
             try {
                 lines = Files.readAllLines(table);
             } catch (IOException gone) {
-                continue;
+                continue; // the process is gone (the caller notices) or not there yet
             }
             for (String line : lines) {
                 String[] f = line.trim().split("\\s+", -1);
