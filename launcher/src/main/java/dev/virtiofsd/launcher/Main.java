@@ -113,6 +113,8 @@ public final class Main {
             // Not after the sandbox closed: then the scratch directory is gone already, and its
             // path would name a place in the shared directory.
             FelixLauncher.deleteTree(scratch[0]);
+            LeftoverSocket.removeIfOurs(
+                    o.socketPath, sandbox.confines(), ProcessHandle.current().pid());
         }
     }
 
