@@ -7,8 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.virtiofsd.api.Errno;
 import dev.virtiofsd.api.ErrnoException;
-import dev.virtiofsd.api.fs.DirSink;
-import dev.virtiofsd.api.fs.EntryOut;
 import dev.virtiofsd.linux.Linux;
 import dev.virtiofsd.linux.NativeMemory;
 import java.nio.file.Files;
@@ -81,7 +79,7 @@ class DirectoryListingTest {
         long offset = 0;
         int replies = 0;
         while (true) {
-            Sink s = new Sink(false, 37);
+            PassthroughFileSystemTest.Sink s = new PassthroughFileSystemTest.Sink(false, 37);
             listing.fill(d, -1, offset, s);
             if (s.names.isEmpty()) {
                 break;
@@ -100,9 +98,9 @@ class DirectoryListingTest {
     void anEntryThatDoesNotFitComesFirstInTheNextReply() throws Exception {
         manyFiles(5);
         OpenFile.Dir d = open();
-        Sink first = new Sink(false, 3);
+        PassthroughFileSystemTest.Sink first = new PassthroughFileSystemTest.Sink(false, 3);
         listing.fill(d, -1, 0, first);
-        Sink rest = new Sink(false, 100);
+        PassthroughFileSystemTest.Sink rest = new PassthroughFileSystemTest.Sink(false, 100);
         listing.fill(d, -1, first.offsets.get(2), rest);
         assertEquals(7, first.names.size() + rest.names.size());
         Set<String> all = new HashSet<>(first.names);
@@ -114,14 +112,14 @@ class DirectoryListingTest {
     void anOffsetOtherThanTheLastOneSeeksThere() throws Exception {
         manyFiles(10);
         OpenFile.Dir d = open();
-        Sink all = new Sink(false, 100);
+        PassthroughFileSystemTest.Sink all = new PassthroughFileSystemTest.Sink(false, 100);
         listing.fill(d, -1, 0, all);
         assertEquals(12, all.names.size());
         // back to the start (rewinddir) and to the middle (telldir/seekdir)
-        Sink again = new Sink(false, 100);
+        PassthroughFileSystemTest.Sink again = new PassthroughFileSystemTest.Sink(false, 100);
         listing.fill(d, -1, 0, again);
         assertEquals(all.names, again.names);
-        Sink tail = new Sink(false, 100);
+        PassthroughFileSystemTest.Sink tail = new PassthroughFileSystemTest.Sink(false, 100);
         listing.fill(d, -1, all.offsets.get(4), tail);
         assertEquals(all.names.subList(5, 12), tail.names);
     }
@@ -130,7 +128,7 @@ class DirectoryListingTest {
     void plusLooksUpEveryEntryButDotAndDotDot() throws Exception {
         manyFiles(4);
         OpenFile.Dir d = open();
-        Sink s = new Sink(true, 100);
+        PassthroughFileSystemTest.Sink s = new PassthroughFileSystemTest.Sink(true, 100);
         listing.fill(d, 42, 0, s);
         assertEquals(6, s.names.size());
         assertEquals(4, looked.size(), "no lookup (and so no lookup count) for . and ..");
@@ -153,11 +151,11 @@ class DirectoryListingTest {
         failing = names.iterator().next();
         failErrno = Errno.ENOENT;
         OpenFile.Dir d = open();
-        Sink s = new Sink(true, 100);
+        PassthroughFileSystemTest.Sink s = new PassthroughFileSystemTest.Sink(true, 100);
         listing.fill(d, 42, 0, s);
         assertEquals(4, s.names.size());
         assertFalse(s.names.contains(failing));
-        Sink after = new Sink(true, 100);
+        PassthroughFileSystemTest.Sink after = new PassthroughFileSystemTest.Sink(true, 100);
         listing.fill(d, 42, d.nextOffset, after);
         assertTrue(after.names.isEmpty(), "the skipped entry is consumed");
     }
@@ -166,7 +164,7 @@ class DirectoryListingTest {
     void plusErrorOnTheFirstEntryFailsTheReplyAndOnALaterOneEndsIt() throws Exception {
         manyFiles(3);
         OpenFile.Dir d = open();
-        Sink probe = new Sink(true, 100);
+        PassthroughFileSystemTest.Sink probe = new PassthroughFileSystemTest.Sink(true, 100);
         listing.fill(d, 42, 0, probe);
         List<String> order = probe.names;
         String second = order.stream()
@@ -176,14 +174,15 @@ class DirectoryListingTest {
                 .orElseThrow();
         failing = second;
         failErrno = Errno.EACCES;
-        Sink s = new Sink(true, 100);
+        PassthroughFileSystemTest.Sink s = new PassthroughFileSystemTest.Sink(true, 100);
         listing.fill(d, 42, 0, s);
         assertEquals(order.subList(0, order.indexOf(second)), s.names, "stops before the failing entry");
         long at = s.offsets.get(s.offsets.size() - 1);
-        ErrnoException e = assertThrows(ErrnoException.class, () -> listing.fill(d, 42, at, new Sink(true, 100)));
+        ErrnoException e = assertThrows(
+                ErrnoException.class, () -> listing.fill(d, 42, at, new PassthroughFileSystemTest.Sink(true, 100)));
         assertEquals(Errno.EACCES, e.errno(), "first in its reply: the error is the answer");
         failing = null;
-        Sink rest = new Sink(true, 100);
+        PassthroughFileSystemTest.Sink rest = new PassthroughFileSystemTest.Sink(true, 100);
         listing.fill(d, 42, at, rest);
         assertEquals(order.subList(order.indexOf(second), order.size()), rest.names, "and it is not lost");
     }
@@ -194,48 +193,8 @@ class DirectoryListingTest {
         synchronized (d) {
             d.freed = true;
         }
-        ErrnoException e = assertThrows(ErrnoException.class, () -> listing.fill(d, -1, 0, new Sink(false, 10)));
+        ErrnoException e = assertThrows(
+                ErrnoException.class, () -> listing.fill(d, -1, 0, new PassthroughFileSystemTest.Sink(false, 10)));
         assertEquals(Errno.EBADF, e.errno());
-    }
-
-    static final class Sink implements DirSink {
-        final boolean plus;
-        final int max;
-        final EntryOut entry = new EntryOut();
-        final List<String> names = new ArrayList<>();
-        final List<Long> offsets = new ArrayList<>();
-        final List<Long> nodes = new ArrayList<>();
-        final List<Long> inos = new ArrayList<>();
-        final List<Integer> modes = new ArrayList<>();
-
-        Sink(boolean plus, int max) {
-            this.plus = plus;
-            this.max = max;
-        }
-
-        @Override
-        public boolean plus() {
-            return plus;
-        }
-
-        @Override
-        public boolean fits(int nameLen) {
-            return names.size() < max;
-        }
-
-        @Override
-        public EntryOut entry() {
-            return entry;
-        }
-
-        @Override
-        public void add(long ino, long nextOffset, int type, long nameAddress, int nameLength) {
-            names.add(NativeMemory.getString(nameAddress, nameLength));
-            offsets.add(nextOffset);
-            nodes.add(entry.nodeId);
-            inos.add(ino);
-            modes.add(entry.attr.mode);
-            entry.clear();
-        }
     }
 }

@@ -114,6 +114,8 @@ class PassthroughFileSystemTest {
         final List<String> names = new ArrayList<>();
         final List<Long> offsets = new ArrayList<>();
         final List<Long> nodes = new ArrayList<>();
+        final List<Long> inos = new ArrayList<>();
+        final List<Integer> modes = new ArrayList<>();
 
         Sink(boolean plus, int max) {
             this.plus = plus;
@@ -140,6 +142,8 @@ class PassthroughFileSystemTest {
             names.add(NativeMemory.getString(nameAddress, nameLength));
             offsets.add(nextOffset);
             nodes.add(entry.nodeId);
+            inos.add(ino);
+            modes.add(entry.attr.mode);
             entry.clear();
         }
     }
