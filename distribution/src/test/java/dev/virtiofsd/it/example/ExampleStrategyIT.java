@@ -100,9 +100,12 @@ class ExampleStrategyIT {
                 Thread.sleep(50);
             }
             assertEquals("hybrid\n", Ctl.ok(sock, "strategy"));
-            // The client looks A up and keeps its dentry (cache=always); reading it twice makes it hot.
+            // The client looks A up and keeps its dentry (cache=always), and reads it twice.
             assertEquals(A, Files.readString(mnt.resolve("A")));
             assertEquals(A, Files.readString(mnt.resolve("A")));
+            // The kernel sends RELEASE after close returns, without waiting for it: until the daemon
+            // has served it, its open fd of A keeps the unlinked inode, and ext4 its number.
+            awaitNoOpenFiles(sock);
             long inoA = ino(hostA);
             Files.delete(hostA);
             long inoB = -1;
@@ -144,6 +147,18 @@ class ExampleStrategyIT {
                 run("umount", "-l", mnt.toString());
             }
             run("umount", ext4.toString());
+        }
+    }
+
+    private static void awaitNoOpenFiles(Path sock) throws Exception {
+        long deadline = System.currentTimeMillis() + 30_000;
+        while (true) {
+            String stats = Ctl.ok(sock, "stats");
+            if (Ctl.number(stats, "openFiles") == 0) {
+                return;
+            }
+            assertTrue(System.currentTimeMillis() < deadline, () -> "RELEASE never served: " + stats);
+            Thread.sleep(20);
         }
     }
 
