@@ -157,6 +157,7 @@ final class ComponentConfigurations {
                         where + PID_LAUNCHER + " sandbox " + sandbox + ": must be one of chroot|namespace|none");
             }
             o.sandbox = (String) sandbox;
+            o.sandboxFromProfile = true;
         }
         Object seccomp = p.launcher(LauncherConfiguration.SECCOMP);
         if (seccomp != null && !o.given.contains("--seccomp")) {

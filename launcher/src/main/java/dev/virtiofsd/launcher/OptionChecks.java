@@ -46,6 +46,12 @@ final class OptionChecks {
             if (o.mountpoint == null) {
                 throw usage("--transport=fuse-dev needs --mountpoint DIR");
             }
+            if (!o.sandbox.equals(SandboxOptions.NONE) && !o.given.contains("--sandbox") && !o.sandboxFromProfile) {
+                // The mount must be made in the host's mount namespace, which the namespace sandbox
+                // would leave: without a --sandbox, this transport runs with none (seccomp and the
+                // capability set still apply). bin/virtiofsd-java decides the same way.
+                o.sandbox = SandboxOptions.NONE;
+            }
             if (!o.sandbox.equals(SandboxOptions.NONE)) {
                 throw usage("--transport=fuse-dev mounts on this host, which --sandbox " + o.sandbox
                         + " would hide from the daemon: add --sandbox none (--seccomp still applies)");

@@ -102,6 +102,9 @@ public final class Options {
 
     // The sandbox (see SandboxOptions): virtiofsd's defaults.
     public String sandbox = SandboxOptions.NAMESPACE;
+    /** A profile set the sandbox (the command line's --sandbox is in {@link #given}). */
+    public boolean sandboxFromProfile;
+
     public String seccomp = "kill";
     /** --modcaps, normalised ("+sys_admin:-chown"), or null. */
     public String modcaps;

@@ -27,6 +27,7 @@ public final class SandboxPlan {
             if (o.profile != null) {
                 o.loadedProfile = Profile.load(o.profile, Main.home());
                 Main.applyLauncherSection(o, o.loadedProfile);
+                CommandLine.checkCombination(o); // as Main does: it settles the transport's sandbox
             }
         } catch (UsageException | RuntimeException e) {
             return;

@@ -96,6 +96,26 @@ class CommandLineTest {
     }
 
     @Test
+    void fuseDevWithoutASandboxOptionRunsWithNone() throws Exception {
+        // its mount is made in the host's mount namespace, which the namespace sandbox would leave
+        Options o = CommandLine.parse("--shared-dir", "/srv", "--transport=fuse-dev", "--mountpoint", "/mnt");
+        assertEquals(SandboxOptions.NONE, o.sandbox);
+        assertEquals("kill", o.seccomp);
+        assertEquals(
+                SandboxOptions.NONE,
+                CommandLine.parse(
+                                "--shared-dir",
+                                "/srv",
+                                "--transport=fuse-dev",
+                                "--mountpoint",
+                                "/mnt",
+                                "--sandbox=none")
+                        .sandbox);
+        assertEquals(
+                SandboxOptions.NAMESPACE, CommandLine.parse("--shared-dir", "/srv", "--socket-path", "/s").sandbox);
+    }
+
+    @Test
     void legacySandboxAndModcapsAreTheLongOptions() throws Exception {
         Options o = CommandLine.parse("--fd", "3", "-o", "source=/srv,sandbox=chroot,modcaps=+sys_nice:-mknod");
         assertEquals("chroot", o.sandbox);
@@ -152,7 +172,7 @@ class CommandLineTest {
         assertEquals(
                 "--transport=fuse-dev mounts on this host, which --sandbox namespace would hide from the daemon:"
                         + " add --sandbox none (--seccomp still applies)",
-                fails("--shared-dir", "/srv", "--transport=fuse-dev", "--mountpoint", "/mnt")
+                fails("--shared-dir", "/srv", "--transport=fuse-dev", "--mountpoint", "/mnt", "--sandbox=namespace")
                         .getMessage());
     }
 

@@ -144,6 +144,27 @@ class ProfileTest {
             assertEquals(
                     "sandbox=chroot\ntransport=vhost-user\nstrategy=fd\ncontrol=\n",
                     plan("--profile", "kata", "--shared-dir", "/srv", "--fd", "3", "-o", "sandbox=chroot"));
+            // a profile that mounts on the host and sets no sandbox gets fuse-dev's default, none
+            Path mine = tmp.resolve("host.json");
+            Files.writeString(mine, """
+                    { ":configurator:resource-version": 1, ":configurator:symbolic-name": "t.host",
+                      ":configurator:version": "1.0.0",
+                      "dev.virtiofsd.launcher": { "transport": "fuse-dev" } }
+                    """);
+            assertEquals(
+                    "sandbox=none\ntransport=fuse-dev\nstrategy=fd\ncontrol=\n",
+                    plan("--profile", mine.toString(), "--shared-dir", "/srv", "--mountpoint", "/mnt"));
+            assertEquals(
+                    "",
+                    plan(
+                            "--profile",
+                            mine.toString(),
+                            "--shared-dir",
+                            "/srv",
+                            "--mountpoint",
+                            "/mnt",
+                            "--sandbox=namespace"),
+                    "refused: the launcher says why");
             assertEquals("", plan("--profile", "nope", "--shared-dir", "/srv", "--fd", "3"), "the launcher says why");
             assertEquals("", plan("--help"));
         } finally {

@@ -28,9 +28,10 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * The daemon as a process with a /dev/fuse mount (--transport=fuse-dev) and a control socket:
  * strategies switched, converted, and strategy bundles updated and stopped while the mount is
- * read and written; the profile options; the control socket's mode and refusals. The mount must be
- * on the host, so no sandbox namespace ({@code --sandbox none}); seccomp is the default, kill, and
- * every daemon must exit 0 (a refused system call would have killed it).
+ * read and written; the profile options; the control socket's mode and refusals. The daemons are
+ * started without a --sandbox, as a user would type the command: the mount must be on the host, so
+ * this transport's default is no sandbox namespace; seccomp is the default, kill, and every daemon
+ * must exit 0 (a refused system call would have killed it).
  */
 class LiveCompositionIT {
     static final Path BIN = Ctl.DIST.resolve("bin/virtiofsd-java");
@@ -84,9 +85,7 @@ class LiveCompositionIT {
                 "--mountpoint",
                 mnt.toString(),
                 "--control-socket",
-                sock.toString(),
-                "--sandbox",
-                "none"));
+                sock.toString()));
         cmd.addAll(List.of(extra));
         daemon = new ProcessBuilder(cmd)
                 .redirectErrorStream(true)

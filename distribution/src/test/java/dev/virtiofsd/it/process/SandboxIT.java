@@ -703,11 +703,14 @@ class SandboxIT {
     }
 
     @Test
-    void fuseDevNeedsSandboxNone() throws Exception {
+    void fuseDevRefusesAnExplicitNamespaceSandbox() throws Exception {
+        // Without a --sandbox this transport runs with none (LiveCompositionIT); asked for the
+        // namespace sandbox, which would hide its host mount, it says so in one line.
         Path mnt = Files.createDirectory(tmp.resolve("mnt"));
         Process p = new ProcessBuilder(
                         BIN.toString(),
                         "--transport=fuse-dev",
+                        "--sandbox=namespace",
                         "--shared-dir",
                         shared.toString(),
                         "--mountpoint",
