@@ -345,7 +345,8 @@ final class OptionTable {
                 "--sandbox",
                 Arity.VALUE,
                 "SANDBOX",
-                "Sandbox mechanism to isolate the daemon process (namespace, chroot, none) [default: namespace]",
+                "Sandbox mechanism to isolate the daemon process (namespace, chroot, none) [default: namespace;"
+                        + " none with --transport=fuse-dev]",
                 SandboxOptions::sandbox);
         supported(
                 "--seccomp",
