@@ -18,7 +18,8 @@ import java.util.stream.Stream;
  * under the same load (the in-process vhost-user front end, no guest). See the README's "Performance" section.
  *
  * <pre>
- * Benchmark [--short] [--runs N] [--seconds S] [--warmup S] [--start-warmup S] [--files N] [--out DIR] [--profile]
+ * Benchmark [--short] [--runs N] [--seconds S] [--warmup S] [--start-warmup S] [--start-warmup-ops N] [--files N]
+ *           [--out DIR] [--profile]
  *           [--no-sandbox]
  * </pre>
  *
@@ -39,6 +40,18 @@ public final class Benchmark {
          * a daemon lives in steady state. Every daemon gets the same, the peer included.
          */
         public double startWarmup = 0.3;
+
+        /**
+         * ... and at least this many operations of every row at every depth, as far as {@link
+         * #startWarmupCap} allows: a time alone leaves the slow rows (1 MiB, CREATE: 2,000-6,000
+         * operations per second) below the JIT's compile thresholds (HotSpot C2: about 5,000
+         * invocations of a method), and their first compilation then lands in a measured window
+         * (0.07-0.24 CPU-s of C2 in a 1 s window, in bench-logs/cpu-by-thread.txt). 0: time only.
+         */
+        public long startWarmupOps = 10_000;
+
+        /** Longest start warm-up of one row at one depth, in seconds. */
+        public double startWarmupCap = 3.0;
 
         public int files = 100_000;
         public int[] depths = {1, 64};
@@ -72,6 +85,7 @@ public final class Benchmark {
             s.seconds = 0.05;
             s.warmup = 0.01;
             s.startWarmup = 0;
+            s.startWarmupOps = 0;
             s.files = 1000;
             s.density = 3;
             s.densityIdle = 1;
@@ -128,6 +142,7 @@ public final class Benchmark {
                     s.seconds = d.seconds;
                     s.warmup = d.warmup;
                     s.startWarmup = d.startWarmup;
+                    s.startWarmupOps = d.startWarmupOps;
                     s.files = d.files;
                     s.density = d.density;
                     s.densityIdle = d.densityIdle;
@@ -143,6 +158,7 @@ public final class Benchmark {
                 case "--seconds" -> s.seconds = Double.parseDouble(args[++i]);
                 case "--warmup" -> s.warmup = Double.parseDouble(args[++i]);
                 case "--start-warmup" -> s.startWarmup = Double.parseDouble(args[++i]);
+                case "--start-warmup-ops" -> s.startWarmupOps = Long.parseLong(args[++i]);
                 case "--files" -> s.files = Integer.parseInt(args[++i]);
                 case "--out" -> s.out = Path.of(args[++i]);
                 case "--profile" -> s.profile = true;
@@ -150,7 +166,7 @@ public final class Benchmark {
                 case "--only" -> s.only = java.util.Set.of(args[++i].split(","));
                 default -> {
                     System.err.println(
-                            "usage: Benchmark [--short] [--runs N] [--seconds S] [--warmup S] [--start-warmup S] [--files N] [--out DIR] [--profile] [--only WORKLOAD,...] [--no-sandbox]"
+                            "usage: Benchmark [--short] [--runs N] [--seconds S] [--warmup S] [--start-warmup S] [--start-warmup-ops N] [--files N] [--out DIR] [--profile] [--only WORKLOAD,...] [--no-sandbox]"
                                     + " [--skip rows,inodes,floor,footprint,density,guest] [--density N] [--guest-boots N] [--guest-files N] [--guest-mib N] [--guest-passes N]");
                     System.exit(2);
                 }
@@ -175,7 +191,7 @@ public final class Benchmark {
                 .withNano(0)
                 .toString();
         r.machine = Report.machine(setup.peer);
-        r.ours = setup.oursDescription();
+        r.ours = setup.oursDescription() + variantDescription();
 
         for (Daemon.Config c : Daemon.CONFIGS) {
             r.startupMillis.put(c.key(), new ArrayList<>());
@@ -213,6 +229,34 @@ public final class Benchmark {
             write(setup, r);
         }
         return r;
+    }
+
+    /**
+     * One row's start warm-up: windows of {@code nanos} until {@code minOps} operations are done or
+     * {@code capNanos} have passed (at least one window). Returns the operations done.
+     */
+    static long warmUp(Load load, Load.Workload w, int depth, long nanos, long minOps, long capNanos)
+            throws dev.virtiofsd.api.ErrnoException {
+        long t0 = System.nanoTime();
+        long ops = 0;
+        do {
+            ops += load.run(w, depth, nanos).ops();
+        } while (ops < minOps && System.nanoTime() - t0 < capNanos);
+        return ops;
+    }
+
+    /** What the VIRTIOFSD_BENCH_VARIANT column runs, for the report ("" without one). */
+    static String variantDescription() {
+        StringBuilder b = new StringBuilder();
+        for (Daemon.Config c : Daemon.CONFIGS) {
+            if (c.key().startsWith("ours-fd-")) {
+                b.append("; column \"").append(c.label()).append("\": ");
+                b.append(c.dist().isEmpty() ? "this build" : "the build in " + c.dist());
+                b.append(c.javaHome().isEmpty() ? "" : ", JAVA_HOME=" + c.javaHome());
+                b.append(c.javaOpts().isEmpty() ? "" : ", JVM options `" + c.javaOpts() + "`");
+            }
+        }
+        return b.toString();
     }
 
     private static void write(Setup setup, Results r) throws IOException {
@@ -261,7 +305,7 @@ public final class Benchmark {
                 for (Load load : loads) {
                     for (Load.Workload w : Load.Workload.values()) {
                         for (int depth : s.depths) {
-                            load.run(w, depth, startWarm);
+                            warmUp(load, w, depth, startWarm, s.startWarmupOps, (long) (s.startWarmupCap * 1e9));
                         }
                     }
                 }

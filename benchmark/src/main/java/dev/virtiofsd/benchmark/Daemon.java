@@ -15,11 +15,12 @@ final class Daemon implements AutoCloseable {
 
     /**
      * A daemon configuration: a table column; {@code javaOpts}: extra JVM options of ours (or "");
-     * {@code javaHome}: the JDK that runs ours (or "": the launcher's own choice).
+     * {@code javaHome}: the JDK that runs ours (or "": the launcher's own choice); {@code dist}: the
+     * distribution folder whose {@code bin/virtiofsd-java} runs ours (or "": this checkout's build).
      */
-    record Config(String key, String label, boolean ours, String mode, String javaOpts, String javaHome) {
+    record Config(String key, String label, boolean ours, String mode, String javaOpts, String javaHome, String dist) {
         Config(String key, String label, boolean ours, String mode) {
-            this(key, label, ours, mode, "", "");
+            this(key, label, ours, mode, "", "", "");
         }
     }
 
@@ -29,7 +30,10 @@ final class Daemon implements AutoCloseable {
      * The five columns, plus, for A/B diagnosis within one alternating run, one more of ours
      * (fd-only, paired with the peer's never) from VIRTIOFSD_BENCH_VARIANT="NAME:JVM OPTIONS",
      * e.g. "nopoll:-Dvirtiofsd.vhostuser.poll-micros=0", or "NAME:JAVA_HOME=DIR:JVM OPTIONS" to run
-     * that column on another JDK, e.g. "jdk25:JAVA_HOME=/usr/lib/jvm/temurin-25-jdk-amd64:".
+     * that column on another JDK, e.g. "jdk25:JAVA_HOME=/usr/lib/jvm/temurin-25-jdk-amd64:", or
+     * "NAME:DIST=DIR:JVM OPTIONS" to run another build of ours (a copy of an older
+     * distribution/target/virtiofsd-java), e.g. "main:DIST=/tmp/dist-main:", for an A/B of a code
+     * change that no option toggles. DIST= and JAVA_HOME= may both be given, in either order.
      */
     static List<Config> configs(String variant) {
         List<Config> c = new ArrayList<>(List.of(
@@ -42,12 +46,19 @@ final class Daemon implements AutoCloseable {
             String name = variant.substring(0, variant.indexOf(':'));
             String opts = variant.substring(name.length() + 1);
             String javaHome = "";
-            if (opts.startsWith("JAVA_HOME=")) {
+            String dist = "";
+            while (opts.startsWith("JAVA_HOME=") || opts.startsWith("DIST=")) {
+                int eq = opts.indexOf('=');
                 int end = opts.indexOf(':');
-                javaHome = opts.substring("JAVA_HOME=".length(), end < 0 ? opts.length() : end);
+                String value = opts.substring(eq + 1, end < 0 ? opts.length() : end);
+                if (opts.startsWith("DIST=")) {
+                    dist = value;
+                } else {
+                    javaHome = value;
+                }
                 opts = end < 0 ? "" : opts.substring(end + 1);
             }
-            c.add(new Config("ours-fd-" + name, "ours fd-only " + name, true, "never", opts.trim(), javaHome));
+            c.add(new Config("ours-fd-" + name, "ours fd-only " + name, true, "never", opts.trim(), javaHome, dist));
         }
         return List.copyOf(c);
     }
@@ -98,7 +109,7 @@ final class Daemon implements AutoCloseable {
                 "ulimit -Hn 1048576 2>/dev/null; ulimit -Sn \"$(ulimit -Hn)\" 2>/dev/null; exec \"$@\"",
                 "sh"));
         if (config.ours) {
-            cmd.addAll(setup.oursCommand(javaOpts));
+            cmd.addAll(setup.oursCommand(config, javaOpts));
         } else {
             cmd.add(setup.peer.toString());
         }

@@ -178,7 +178,12 @@ final class Report {
                 .append(" s warm-up (and ")
                 .append(s.startWarmup)
                 .append(
-                        " s of every row for each daemon after it starts); each cell is the median over runs. Operations of several requests count once.\n");
+                        s.startWarmupOps > 0
+                                ? " s, and at least " + s.startWarmupOps + " operations unless that takes over "
+                                        + s.startWarmupCap + " s,"
+                                : " s")
+                .append(
+                        " of every row for each daemon after it starts); each cell is the median over runs. Operations of several requests count once.\n");
         b.append(
                 "- Pairing of ratios: ours fd-only / peer `never`; ours handle-preferred / peer `prefer`; ours handle-only / peer `prefer` (the peer's `mandatory` is not measured).\n\n");
 
@@ -225,12 +230,12 @@ final class Report {
                     b,
                     c.label(),
                     fmt(median(r.startupMillis.get(c.key()))),
-                    in.getOrDefault("fds", -1L),
-                    in.getOrDefault("lookups_failed_out_of_fds", -1L),
-                    in.getOrDefault("fds_before", -1L),
-                    fmt(in.getOrDefault("rss_kib", -1L) / 1024.0),
-                    fmt(in.getOrDefault("rss_shmem_kib", -1L) / 1024.0),
-                    in.getOrDefault("lookup_ms", -1L));
+                    inodeCell(in, "fds", 1),
+                    inodeCell(in, "lookups_failed_out_of_fds", 1),
+                    inodeCell(in, "fds_before", 1),
+                    inodeCell(in, "rss_kib", 1024),
+                    inodeCell(in, "rss_shmem_kib", 1024),
+                    inodeCell(in, "lookup_ms", 1));
         }
         b.append('\n');
         b.append("Targets: ");
@@ -307,6 +312,8 @@ final class Report {
                 .append(s.warmup)
                 .append(", \"start_warmup\": ")
                 .append(s.startWarmup)
+                .append(", \"start_warmup_ops\": ")
+                .append(s.startWarmupOps)
                 .append(", \"files\": ")
                 .append(s.files)
                 .append(", \"sandbox\": ")
@@ -428,5 +435,14 @@ final class Report {
             }
         }
         return b.append('"').toString();
+    }
+
+    /** A figure of the inode table ({@code key} divided by {@code unit}), or "not run" when that part was skipped. */
+    static Object inodeCell(Map<String, Long> in, String key, int unit) {
+        Long v = in.get(key);
+        if (v == null) {
+            return "not run";
+        }
+        return unit == 1 ? v : fmt(v / (double) unit);
     }
 }

@@ -48,6 +48,14 @@ final class Setup {
         return root.resolve("distribution/target/virtiofsd-java/bin/virtiofsd-java");
     }
 
+    /** As {@link #oursCommand(String)}, from the distribution folder {@code config} names, if it names one. */
+    List<String> oursCommand(Daemon.Config config, String javaOpts) {
+        if (!config.dist().isEmpty() && !inProcess()) {
+            return List.of(Path.of(config.dist(), "bin", "virtiofsd-java").toString());
+        }
+        return oursCommand(javaOpts);
+    }
+
     /** Our daemon's command; {@code javaOpts} reach the launcher through VIRTIOFSD_JAVA_OPTS instead. */
     List<String> oursCommand(String javaOpts) {
         if (oursKind.equals("in-process")) {

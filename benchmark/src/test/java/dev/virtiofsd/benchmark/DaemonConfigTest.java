@@ -2,6 +2,7 @@ package dev.virtiofsd.benchmark;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
+import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
@@ -32,6 +33,34 @@ class DaemonConfigTest {
         assertEquals("/opt/jdk", bare.javaHome());
         assertEquals("", bare.javaOpts());
         assertEquals("", variant("j25:JAVA_HOME=/opt/jdk:").javaOpts());
+    }
+
+    @Test
+    void anotherDistributionWithOrWithoutAnotherJdk() {
+        Daemon.Config c = variant("main:DIST=/tmp/dist-main:-Dvirtiofsd.vhostuser.poll-micros=0");
+        assertEquals("ours-fd-main", c.key());
+        assertEquals("/tmp/dist-main", c.dist());
+        assertEquals("", c.javaHome());
+        assertEquals("-Dvirtiofsd.vhostuser.poll-micros=0", c.javaOpts());
+        Daemon.Config both = variant("old25:JAVA_HOME=/opt/jdk:DIST=/tmp/d:");
+        assertEquals("/opt/jdk", both.javaHome());
+        assertEquals("/tmp/d", both.dist());
+        assertEquals("", both.javaOpts());
+        Daemon.Config reversed = variant("old25:DIST=/tmp/d:JAVA_HOME=/opt/jdk");
+        assertEquals("/opt/jdk", reversed.javaHome());
+        assertEquals("/tmp/d", reversed.dist());
+        assertEquals("", variant("jdk25:JAVA_HOME=/opt/jdk:").dist());
+    }
+
+    @Test
+    void aDistributionVariantLaunchesThatDistributionsScript() {
+        Setup setup = new Setup(Path.of("/checkout"), Path.of("/peer"), Path.of("/out"), "launcher");
+        assertEquals(
+                List.of("/tmp/dist-main/bin/virtiofsd-java"),
+                setup.oursCommand(variant("main:DIST=/tmp/dist-main:"), null));
+        assertEquals(
+                List.of("/checkout/distribution/target/virtiofsd-java/bin/virtiofsd-java"),
+                setup.oursCommand(Daemon.configs(null).get(2), null));
     }
 
     @Test
