@@ -257,11 +257,14 @@ final class Report {
                         ? "every cell >= 1.0x per second and per CPU-second. "
                         : below.size() + " figure(s) below 1.0x (" + String.join(", ", below) + "). ");
         double fdPct = fdPercent(r);
-        b.append(String.format(
-                Locale.ROOT,
-                "Handle-preferred fds = %.2f%% of the peer's `never` fds (target <= 1%%): %s",
-                fdPct,
-                fdPct <= 1.0 ? "met" : "NOT met"));
+        b.append(
+                Double.isNaN(fdPct)
+                        ? "Handle-preferred fds against the peer's `never` fds: not run"
+                        : String.format(
+                                Locale.ROOT,
+                                "Handle-preferred fds = %.2f%% of the peer's `never` fds (target <= 1%%): %s",
+                                fdPct,
+                                fdPct <= 1.0 ? "met" : "NOT met"));
         Map<String, Long> peerNever = r.inodes.getOrDefault("peer-never", Map.of());
         if (peerNever.getOrDefault("lookups_failed_out_of_fds", 0L) > 0) {
             // The peer ran out of fds: compare with what it would need for every file too.

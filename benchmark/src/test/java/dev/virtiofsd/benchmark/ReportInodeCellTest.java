@@ -15,6 +15,15 @@ class ReportInodeCellTest {
     }
 
     @Test
+    void withoutTheInodePartThereIsNoFdPercentage() {
+        Benchmark.Results r = new Benchmark.Results(new Benchmark.Settings());
+        assertEquals(Double.NaN, Report.fdPercent(r));
+        r.inodes.put("peer-never", Map.of("fds", 1000L));
+        r.inodes.put("ours-handle-preferred", Map.of("fds", 5L));
+        assertEquals(0.5, Report.fdPercent(r), 1e-9);
+    }
+
+    @Test
     void measuredFiguresKeepTheirUnit() {
         assertEquals(51L, Report.inodeCell(Map.of("fds", 51L), "fds", 1));
         assertEquals(Report.fmt(2.0), Report.inodeCell(Map.of("rss_kib", 2048L), "rss_kib", 1024));
