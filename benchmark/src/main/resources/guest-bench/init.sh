@@ -72,6 +72,9 @@ for p in $(seq "$PASSES"); do
     drop
     phase "$p" rm p_rm
 done
+# poweroff ends the daemon (its front end goes away): give the host time to sample its CPU at the
+# last end marker first.
+sleep 1
 echo "BENCH-END"
 poweroff -f
 sleep 5

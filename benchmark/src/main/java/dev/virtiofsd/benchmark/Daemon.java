@@ -42,7 +42,15 @@ final class Daemon implements AutoCloseable {
                 new Config("ours-fd", "ours fd-only", true, "never"),
                 new Config("ours-handle-preferred", "ours handle-preferred", true, "prefer"),
                 new Config("ours-handle-only", "ours handle-only", true, "mandatory")));
-        if (variant != null && variant.contains(":")) {
+        for (String v : variant == null ? new String[0] : variant.split(";", -1)) {
+            addVariant(c, v.trim());
+        }
+        return List.copyOf(c);
+    }
+
+    /** One VIRTIOFSD_BENCH_VARIANT column ("NAME:[JAVA_HOME=DIR:]OPTIONS"); several are separated by ';'. */
+    private static void addVariant(List<Config> c, String variant) {
+        if (variant.contains(":")) {
             String name = variant.substring(0, variant.indexOf(':'));
             String opts = variant.substring(name.length() + 1);
             String javaHome = "";
@@ -60,7 +68,6 @@ final class Daemon implements AutoCloseable {
             }
             c.add(new Config("ours-fd-" + name, "ours fd-only " + name, true, "never", opts.trim(), javaHome, dist));
         }
-        return List.copyOf(c);
     }
 
     /** Which peer column each of our columns is compared with. */

@@ -85,6 +85,9 @@ final class GuestBenchmark {
         /** Daemon CPU from launch until MOUNTED (start-up and FUSE INIT). */
         double startCpu;
 
+        /** Daemon CPU from launch until the end of the last phase (NaN if that sample was not whole). */
+        double totalCpu = Double.NaN;
+
         Map<String, Double> startCpuByThread = Map.of();
 
         Boot(String daemon, int index) {
@@ -298,6 +301,7 @@ final class GuestBenchmark {
         long offset = 0;
         StringBuilder partial = new StringBuilder();
         Map<String, Double> cpuAtBegin = Map.of();
+        Proc.Sample sampleAtBegin = null;
         double qemuAtBegin = 0;
         while (true) {
             if (System.nanoTime() > deadline) {
@@ -333,29 +337,28 @@ final class GuestBenchmark {
                 } else if (f[0].equals("MOUNTED")) {
                     b.launchToMountedMs = (System.nanoTime() - t0) / 1e6;
                     b.startCpuByThread = Proc.cpuByThreadGroup(d.process.pid());
-                    b.startCpu = sum(b.startCpuByThread);
+                    b.startCpu = Proc.sample(d.process.pid()).seconds();
                 } else if (f[0].equals("PHASE") && f.length >= 4 && f[3].equals("begin")) {
+                    sampleAtBegin = Proc.sample(d.process.pid());
                     cpuAtBegin = Proc.cpuByThreadGroup(d.process.pid());
                     qemuAtBegin = Proc.cpuSeconds(qemu.pid());
                 } else if (f[0].equals("PHASE") && f.length >= 5 && f[3].equals("end")) {
+                    Proc.Sample end = Proc.sample(d.process.pid());
                     Map<String, Double> cpu = Proc.minus(Proc.cpuByThreadGroup(d.process.pid()), cpuAtBegin);
                     String phase = f[1] + " " + f[2];
                     b.seconds.put(phase, Double.parseDouble(f[4]));
-                    b.daemonCpu.put(phase, sum(cpu));
-                    b.daemonCpuByThread.put(phase, cpu);
+                    // The whole process's time (exited threads too); none when the daemon exited meanwhile.
+                    Double used = sampleAtBegin == null ? null : Proc.used(sampleAtBegin, end);
+                    if (used != null) {
+                        b.daemonCpu.put(phase, used);
+                        b.daemonCpuByThread.put(phase, cpu);
+                    }
+                    b.totalCpu = end.whole() ? end.seconds() : Double.NaN;
                     b.qemuCpu.put(phase, Proc.cpuSeconds(qemu.pid()) - qemuAtBegin);
                 }
             }
             Thread.sleep(10);
         }
-    }
-
-    static double sum(Map<String, Double> m) {
-        double s = 0;
-        for (double v : m.values()) {
-            s += v;
-        }
-        return s;
     }
 
     /**

@@ -90,6 +90,60 @@ final class Proc {
     }
 
     /**
+     * CPU seconds of a process tree at one moment: {@code ticks} per pid (utime + stime of the whole
+     * process, exited threads included), and whether every pid of the tree could be read.
+     */
+    record Sample(Map<Long, Long> ticks, boolean whole) {
+        double seconds() {
+            long t = 0;
+            for (long v : ticks.values()) {
+                t += v;
+            }
+            return (double) t / CLOCK_TICKS;
+        }
+    }
+
+    /** A {@link Sample} of {@code pid} and its live descendants. */
+    static Sample sample(long pid) {
+        Map<Long, Long> ticks = new TreeMap<>();
+        boolean whole = true;
+        for (long p : tree(pid)) {
+            try {
+                ticks.put(
+                        p,
+                        cpuTicksOfStatLine(Files.readString(
+                                Path.of("/proc", Long.toString(p), "stat"), StandardCharsets.US_ASCII)));
+            } catch (IOException e) {
+                whole = false; // it exited (and was reaped) while the tree was read
+            }
+        }
+        return new Sample(ticks, whole && !ticks.isEmpty());
+    }
+
+    /**
+     * CPU-seconds the tree used between two samples, or null when they cannot tell: a sample was
+     * not whole, or a process of the first is gone in the second (a process that exits takes its CPU
+     * time out of the tree's sum, e.g. a daemon that quits as QEMU powers off). A process that
+     * appeared in between counts from 0. Never negative: each process's counters only grow.
+     */
+    static Double used(Sample before, Sample after) {
+        if (!before.whole()
+                || !after.whole()
+                || !after.ticks().keySet().containsAll(before.ticks().keySet())) {
+            return null;
+        }
+        long t = 0;
+        for (Map.Entry<Long, Long> e : after.ticks().entrySet()) {
+            long d = e.getValue() - before.ticks().getOrDefault(e.getKey(), 0L);
+            if (d < 0) {
+                return null; // a pid reused by another process
+            }
+            t += d;
+        }
+        return (double) t / CLOCK_TICKS;
+    }
+
+    /**
      * CPU seconds per thread kind of {@code pid} and its descendants: the JVM's thread names
      * ("C2 CompilerThread0", "vhost-user-queue-1", ...) folded into a few groups, see {@link #threadGroup}.
      */
@@ -124,6 +178,9 @@ final class Proc {
         }
         if (name.startsWith("C1 Compiler")) {
             return "JIT C1";
+        }
+        if (name.startsWith("fuse-warm-up")) {
+            return "warm-up";
         }
         if (name.startsWith("vhost-user-queu") || name.startsWith("vhost-user-work")) {
             return "request threads";

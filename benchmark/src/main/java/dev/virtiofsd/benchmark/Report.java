@@ -51,7 +51,7 @@ final class Report {
     }
 
     static String boldBelow(double x) {
-        return x < 1.0 || Double.isNaN(x) ? "**" + fmtRatio(x) + "**" : fmtRatio(x);
+        return x < 1.0 || !Double.isFinite(x) ? "**" + fmtRatio(x) + "**" : fmtRatio(x);
     }
 
     static String rowSummary(Benchmark.Results r, String row) {
@@ -80,7 +80,7 @@ final class Report {
     }
 
     static String fmtRatio(double v) {
-        return Double.isNaN(v) ? "n/a" : String.format(Locale.ROOT, "%.2fx", v);
+        return Double.isFinite(v) ? String.format(Locale.ROOT, "%.2fx", v) : "n/a";
     }
 
     static Map<String, String> machine(Path peer) {

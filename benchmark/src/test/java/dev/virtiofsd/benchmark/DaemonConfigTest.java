@@ -76,4 +76,14 @@ class DaemonConfigTest {
                 List.of("peer-never", "ours-fd", "ours-fd-jdk25"),
                 GuestBenchmark.daemons(Daemon.configs("jdk25:JAVA_HOME=/opt/jdk:")));
     }
+
+    @Test
+    void severalVariantsSeparatedBySemicolonsAreOneColumnEach() {
+        List<Daemon.Config> c = Daemon.configs("warm:-Dvirtiofsd.warmup.rounds=1500; cold:-Da=1 -Db=2");
+        assertEquals(7, c.size());
+        assertEquals("-Dvirtiofsd.warmup.rounds=1500", c.get(5).javaOpts());
+        assertEquals("ours-fd-cold", c.get(6).key());
+        assertEquals("-Da=1 -Db=2", c.get(6).javaOpts());
+        assertEquals(List.of("peer-never", "ours-fd", "ours-fd-warm", "ours-fd-cold"), GuestBenchmark.daemons(c));
+    }
 }

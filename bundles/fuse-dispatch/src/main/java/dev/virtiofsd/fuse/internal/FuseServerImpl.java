@@ -15,6 +15,7 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Deactivate;
 import org.osgi.service.component.annotations.Reference;
 
 /**
@@ -32,6 +33,10 @@ public final class FuseServerImpl implements FuseServer, FuseStateTransfer, Requ
     private final Set<FuseSessionImpl> sessions = ConcurrentHashMap.newKeySet();
     /** Figures of workers of closed sessions, folded in so that live lists stay short; guarded by itself. */
     private final long[][] retired = newSums();
+    /** Set by the first session (and at deactivation); read by {@link #idle}. */
+    private volatile boolean sessionOpened;
+
+    private volatile WarmUp warmUp;
 
     @Activate
     public FuseServerImpl(@Reference(name = "fileSystem") FileSystem fs) {
@@ -49,7 +54,43 @@ public final class FuseServerImpl implements FuseServer, FuseStateTransfer, Requ
         return newSession(maxWrite);
     }
 
+    /**
+     * Warms the request path up while the transport waits for its first client (see {@link WarmUp}),
+     * if {@value WarmUp#ROUNDS_PROPERTY} asks for rounds.
+     */
+    @Override
+    public void idle() {
+        int rounds = WarmUp.configuredRounds();
+        if (rounds <= 0 || sessionOpened || warmUp != null) {
+            return;
+        }
+        WarmUp w = new WarmUp(this, fs, rounds);
+        warmUp = w;
+        if (sessionOpened) {
+            return; // a client came meanwhile: not started
+        }
+        Thread t = new Thread(w, "fuse-warm-up");
+        t.setDaemon(true);
+        t.start();
+    }
+
+    /** Stops a warm-up still running (the framework stops). */
+    @Deactivate
+    void deactivate() {
+        sessionOpened = true;
+        WarmUp w = warmUp;
+        if (w != null) {
+            w.stop();
+        }
+    }
+
     FuseSessionImpl newSession(int maxWrite) {
+        // a client's first request: a warm-up stops after the request in hand (never waited for)
+        sessionOpened = true;
+        WarmUp w = warmUp;
+        if (w != null) {
+            w.stop();
+        }
         FuseSessionImpl s = new FuseSessionImpl(this, fs, maxWrite);
         sessions.add(s);
         return s;

@@ -97,6 +97,8 @@ public final class VhostUserTransport implements Transport, AutoCloseable {
         LOG.info("vhost-user: {}", what);
         // Before the first accept: the daemon may close its sandbox during this call.
         control.ready(what);
+        // The front end (QEMU) connects now, its guest's first request comes only once it booted.
+        server.idle();
         thread = new Thread(this::acceptAndServe, "vhost-user");
         thread.setDaemon(true);
         thread.start();
