@@ -1,6 +1,6 @@
 package dev.virtiofsd.it;
 
-import dev.virtiofsd.api.fs.SegmentList;
+import dev.virtiofsd.api.fs.SingleSegment;
 import dev.virtiofsd.api.transport.FuseServer;
 import dev.virtiofsd.api.transport.FuseSession;
 import dev.virtiofsd.api.transport.FuseWorker;
@@ -87,7 +87,7 @@ public final class RawFuseClient implements AutoCloseable {
         NativeMemory.putLong(in + 8, unique++);
         NativeMemory.putLong(in + 16, nodeId);
         NativeMemory.copy(body, in + 40, bodyLen);
-        int n = worker.handle(new One(in, len), new One(out, SIZE));
+        int n = worker.handle(new SingleSegment(in, len), new SingleSegment(out, SIZE));
         if (n < 16) {
             throw new AssertionError("reply of " + n + " bytes to opcode " + opcode);
         }
@@ -99,22 +99,5 @@ public final class RawFuseClient implements AutoCloseable {
         session.close();
         NativeMemory.free(in);
         NativeMemory.free(out);
-    }
-
-    private record One(long address, int length) implements SegmentList {
-        @Override
-        public int count() {
-            return 1;
-        }
-
-        @Override
-        public long address(int i) {
-            return address;
-        }
-
-        @Override
-        public int length(int i) {
-            return length;
-        }
     }
 }

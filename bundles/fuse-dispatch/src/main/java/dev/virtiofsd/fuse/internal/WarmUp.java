@@ -3,7 +3,7 @@ package dev.virtiofsd.fuse.internal;
 import static dev.virtiofsd.fuse.internal.FuseProtocol.*;
 
 import dev.virtiofsd.api.fs.FileSystem;
-import dev.virtiofsd.api.fs.SegmentList;
+import dev.virtiofsd.api.fs.SingleSegment;
 import dev.virtiofsd.api.transport.FuseWorker;
 import dev.virtiofsd.linux.Linux;
 import dev.virtiofsd.linux.NativeMemory;
@@ -46,8 +46,9 @@ final class WarmUp implements Runnable {
     private final int rounds;
     private final long in;
     private final long out;
-    private final Buffer inList;
-    private final Buffer outList;
+    private final SingleSegment inList;
+    private final SingleSegment outList;
+
     private volatile boolean stop;
     private long unique = 1;
 
@@ -60,9 +61,8 @@ final class WarmUp implements Runnable {
         this.rounds = rounds;
         this.in = NativeMemory.allocate(IN_CAPACITY);
         this.out = NativeMemory.allocate(OUT_CAPACITY);
-        this.inList = new Buffer(in);
-        this.outList = new Buffer(out);
-        outList.length = OUT_CAPACITY;
+        this.inList = new SingleSegment(in, 0);
+        this.outList = new SingleSegment(out, OUT_CAPACITY);
     }
 
     /** Rounds to run from the system property, default {@link #DEFAULT_ROUNDS}. */
@@ -184,8 +184,7 @@ final class WarmUp implements Runnable {
                 .putLong(0)
                 .putInt(Linux.O_RDWR)
                 .putInt(0);
-        NativeMemory.fill(in + inList.length, DATA, (byte) 'w');
-        inList.length += DATA;
+        NativeMemory.fill(append(DATA), DATA, (byte) 'w');
         send();
     }
 
@@ -217,55 +216,34 @@ final class WarmUp implements Runnable {
         NativeMemory.putInt(in + 28, 0); // gid
         NativeMemory.putInt(in + 32, 0); // pid
         NativeMemory.putInt(in + 36, 0);
-        inList.length = IN_HEADER;
+        inList.setLength(IN_HEADER);
+    }
+
+    /** Grows the request by {@code bytes}; returns where they go. */
+    private long append(int bytes) {
+        int at = inList.length(0);
+        inList.setLength(at + bytes);
+        return in + at;
     }
 
     private WarmUp putInt(int v) {
-        NativeMemory.putInt(in + inList.length, v);
-        inList.length += 4;
+        NativeMemory.putInt(append(4), v);
         return this;
     }
 
     private WarmUp putLong(long v) {
-        NativeMemory.putLong(in + inList.length, v);
-        inList.length += 8;
+        NativeMemory.putLong(append(8), v);
         return this;
     }
 
     private void putBytes(byte[] b) {
-        NativeMemory.putBytes(in + inList.length, b, 0, b.length);
-        inList.length += b.length;
+        NativeMemory.putBytes(append(b.length), b, 0, b.length);
     }
 
     /** Sends the request built; returns the reply's error (0, -errno), or 0 for no reply. */
     private int send() {
-        NativeMemory.putInt(in, inList.length);
+        NativeMemory.putInt(in, inList.length(0));
         int n = worker.handle(inList, outList);
         return n >= OUT_HEADER ? NativeMemory.getInt(out + 4) : 0;
-    }
-
-    /** One native buffer as a segment list. */
-    private static final class Buffer implements SegmentList {
-        private final long address;
-        int length;
-
-        Buffer(long address) {
-            this.address = address;
-        }
-
-        @Override
-        public int count() {
-            return 1;
-        }
-
-        @Override
-        public long address(int i) {
-            return address;
-        }
-
-        @Override
-        public int length(int i) {
-            return length;
-        }
     }
 }

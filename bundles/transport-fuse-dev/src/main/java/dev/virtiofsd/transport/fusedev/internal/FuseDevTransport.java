@@ -2,6 +2,7 @@ package dev.virtiofsd.transport.fusedev.internal;
 
 import dev.virtiofsd.api.Errno;
 import dev.virtiofsd.api.ErrnoException;
+import dev.virtiofsd.api.fs.SingleSegment;
 import dev.virtiofsd.api.transport.FuseServer;
 import dev.virtiofsd.api.transport.FuseSession;
 import dev.virtiofsd.api.transport.FuseWorker;
@@ -151,8 +152,8 @@ public final class FuseDevTransport implements AutoCloseable {
             worker = session.newWorker();
             in = NativeMemory.allocate(REQUEST_BUFFER_SIZE);
             out = NativeMemory.allocate(REPLY_BUFFER_SIZE);
-            Buffer request = new Buffer(in, REQUEST_BUFFER_SIZE);
-            Buffer reply = new Buffer(out, REPLY_BUFFER_SIZE);
+            SingleSegment request = new SingleSegment(in, REQUEST_BUFFER_SIZE);
+            SingleSegment reply = new SingleSegment(out, REPLY_BUFFER_SIZE);
             while (!closing) {
                 int n;
                 try {
@@ -173,8 +174,8 @@ public final class FuseDevTransport implements AutoCloseable {
                     }
                     break;
                 }
-                request.length = n;
-                reply.length = REPLY_BUFFER_SIZE;
+                request.setLength(n);
+                reply.setLength(REPLY_BUFFER_SIZE);
                 int len = worker.handle(request, reply);
                 if (len > 0) {
                     try {
@@ -285,37 +286,6 @@ public final class FuseDevTransport implements AutoCloseable {
             LOG.debug("aborted fuse connection {}", connectionId);
         } catch (Exception e) {
             LOG.warn("cannot abort fuse connection {}: {}", connectionId, e.toString());
-        }
-    }
-
-    /** One native buffer as a single-segment list whose length is set per request. */
-    private static final class Buffer implements dev.virtiofsd.api.fs.SegmentList {
-        private final long address;
-        int length;
-
-        Buffer(long address, int length) {
-            this.address = address;
-            this.length = length;
-        }
-
-        @Override
-        public int count() {
-            return 1;
-        }
-
-        @Override
-        public long address(int i) {
-            return address;
-        }
-
-        @Override
-        public int length(int i) {
-            return length;
-        }
-
-        @Override
-        public long totalLength() {
-            return length;
         }
     }
 }
