@@ -11,7 +11,7 @@ import dev.virtiofsd.api.fs.EntryOut;
 import dev.virtiofsd.api.fs.FileSystem;
 import dev.virtiofsd.api.fs.OpenOut;
 import dev.virtiofsd.api.fs.RequestContext;
-import dev.virtiofsd.api.fs.SegmentList;
+import dev.virtiofsd.api.fs.SingleSegment;
 import dev.virtiofsd.api.identity.IdentityProvider;
 import dev.virtiofsd.api.identity.InodeIdentity;
 import dev.virtiofsd.api.identity.InodeIdentityStrategy;
@@ -89,22 +89,7 @@ class PassthroughMigrationTest {
     private String read(PassthroughFileSystem f, long node, long fh) throws ErrnoException {
         long b = NativeMemory.allocate(64);
         allocations.add(b);
-        int n = f.read(root, node, fh, 0, 64, new SegmentList() {
-            @Override
-            public int count() {
-                return 1;
-            }
-
-            @Override
-            public long address(int i) {
-                return b;
-            }
-
-            @Override
-            public int length(int i) {
-                return 64;
-            }
-        });
+        int n = f.read(root, node, fh, 0, 64, new SingleSegment(b, 64));
         return NativeMemory.getString(b, n);
     }
 

@@ -13,8 +13,8 @@ import dev.virtiofsd.api.fs.FileSystem;
 import dev.virtiofsd.api.fs.InitFlags;
 import dev.virtiofsd.api.fs.OpenOut;
 import dev.virtiofsd.api.fs.RequestContext;
-import dev.virtiofsd.api.fs.SegmentList;
 import dev.virtiofsd.api.fs.SetattrIn;
+import dev.virtiofsd.api.fs.SingleSegment;
 import dev.virtiofsd.linux.Linux;
 import dev.virtiofsd.linux.NativeMemory;
 import dev.virtiofsd.strategy.fd.internal.FdStrategy;
@@ -113,28 +113,9 @@ class SpecialFilesAndOwnershipTest {
         fs.open(root, node, Linux.O_RDONLY, o);
         long buf = NativeMemory.allocate(64);
         allocations.add(buf);
-        int n = fs.read(root, node, o.fh, 0, 64, one(buf, 64));
+        int n = fs.read(root, node, o.fh, 0, 64, new SingleSegment(buf, 64));
         assertEquals("plain data", NativeMemory.getString(buf, n));
         fs.release(root, node, o.fh, 0, 0, false);
-    }
-
-    private static SegmentList one(long addr, int len) {
-        return new SegmentList() {
-            @Override
-            public int count() {
-                return 1;
-            }
-
-            @Override
-            public long address(int i) {
-                return addr;
-            }
-
-            @Override
-            public int length(int i) {
-                return len;
-            }
-        };
     }
 
     private void mknod(String n, int mode, int rdev) throws ErrnoException {
@@ -228,7 +209,7 @@ class SpecialFilesAndOwnershipTest {
         fs.open(root, p, Linux.O_PATH | Linux.O_RDONLY, po);
         long buf = NativeMemory.allocate(16);
         allocations.add(buf);
-        assertEquals(10, fs.read(root, p, po.fh, 0, 16, one(buf, 16)), "a real fd, not O_PATH");
+        assertEquals(10, fs.read(root, p, po.fh, 0, 16, new SingleSegment(buf, 16)), "a real fd, not O_PATH");
         fs.release(root, p, po.fh, 0, 0, false);
     }
 
@@ -245,7 +226,8 @@ class SpecialFilesAndOwnershipTest {
         long buf = NativeMemory.allocate(16);
         allocations.add(buf);
         assertEquals(10, Linux.pread(inFlight.fd, buf, 16, 0));
-        assertEquals(Errno.EBADF, errno(() -> fs.read(root, p, o.fh, 0, 16, one(buf, 16))), "the fh is gone");
+        assertEquals(
+                Errno.EBADF, errno(() -> fs.read(root, p, o.fh, 0, 16, new SingleSegment(buf, 16))), "the fh is gone");
         assertNull(fs.store().get(p), "the inode left the store");
         assertTrue(inFlight.inode.refs() > 0, "the open file keeps its inode");
         inFlight.close();
