@@ -52,8 +52,8 @@ final class QueueCounters {
     private long caughtWatchNanos;
     private long missedWatchNanos;
     private long sleeps;
-    // Only stored, never loaded, by the queue thread: it writes these and readers load them, both
-    // through the VarHandles, which Error Prone does not see.
+    // The queue thread only stores these and readers only load them, both through the VarHandles,
+    // which Error Prone does not see.
     @SuppressWarnings("UnusedVariable")
     private long sleepCostNanos;
 

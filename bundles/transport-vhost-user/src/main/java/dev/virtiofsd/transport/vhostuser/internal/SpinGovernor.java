@@ -45,7 +45,7 @@ final class SpinGovernor {
      * @param initialSleepCost the sleep cost assumed until the first sample
      */
     SpinGovernor(long limitNanos, long initialSleepCost) {
-        this(limitNanos, initialSleepCost, new QueueCounters());
+        this(limitNanos, initialSleepCost, new QueueCounters()); // counts nowhere anyone reads
     }
 
     /** As above, counting into {@code counters} (the queue's, kept across its threads). */
@@ -114,9 +114,5 @@ final class SpinGovernor {
 
     long credit() {
         return credit;
-    }
-
-    QueueCounters counters() {
-        return counters;
     }
 }
