@@ -3,6 +3,7 @@ package dev.virtiofsd.control.internal;
 import dev.virtiofsd.api.config.LauncherConfiguration;
 import dev.virtiofsd.api.control.StrategyControl;
 import dev.virtiofsd.api.introspect.InodeStats;
+import dev.virtiofsd.api.introspect.QueueStats;
 import dev.virtiofsd.api.introspect.RequestStats;
 import java.io.IOException;
 import java.util.ArrayList;
@@ -81,6 +82,12 @@ public final class ControlCommands {
             cardinality = ReferenceCardinality.OPTIONAL,
             policy = ReferencePolicy.DYNAMIC,
             policyOption = ReferencePolicyOption.GREEDY)
+    private volatile QueueStats queues;
+
+    @Reference(
+            cardinality = ReferenceCardinality.OPTIONAL,
+            policy = ReferencePolicy.DYNAMIC,
+            policyOption = ReferencePolicyOption.GREEDY)
     private volatile ConfigurationAdmin configAdmin;
 
     @Activate
@@ -122,9 +129,9 @@ public final class ControlCommands {
         return name;
     }
 
-    /** {@code stats}: one JSON object with the inode, fd, open-file and per-opcode figures. */
+    /** {@code stats}: one JSON object with the inode, fd, open-file, per-opcode and per-queue figures. */
     public String stats() {
-        return Figures.of(inodes, requests).json();
+        return figures().json();
     }
 
     /** {@code convert [MAX]}: gives fd-held inodes the current strategy's identity (see StrategyControl). */
@@ -343,6 +350,6 @@ public final class ControlCommands {
     // ---- for the MXBeans: the same figures ------------------------------------------------
 
     Figures figures() {
-        return Figures.of(inodes, requests);
+        return Figures.of(inodes, requests, queues);
     }
 }

@@ -3,8 +3,11 @@ package dev.virtiofsd.control.internal;
 import dev.virtiofsd.api.ErrnoException;
 import dev.virtiofsd.api.introspect.InodeStats;
 import dev.virtiofsd.api.introspect.OpcodeStats;
+import dev.virtiofsd.api.introspect.QueueFigures;
+import dev.virtiofsd.api.introspect.QueueStats;
 import dev.virtiofsd.api.introspect.RequestStats;
 import dev.virtiofsd.linux.ProcFiles;
+import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 
@@ -22,8 +25,10 @@ final class Figures {
     final long openFds;
     final boolean latencyMeasured;
     final Map<String, OpcodeStats> requests;
+    /** Per virtqueue of the transport; empty without a transport that counts them (or before a front end connected). */
+    final List<QueueFigures> queues;
 
-    private Figures(InodeStats inodes, RequestStats requests) {
+    private Figures(InodeStats inodes, RequestStats requests, QueueStats queues) {
         this.strategy = inodes == null ? null : inodes.strategy();
         this.inodes = inodes == null ? 0 : inodes.inodes();
         this.inodesByKind = inodes == null ? Map.of() : new TreeMap<>(inodes.inodesByKind());
@@ -33,10 +38,11 @@ final class Figures {
         this.openFds = processFds();
         this.latencyMeasured = requests != null && requests.latencyMeasured();
         this.requests = requests == null ? Map.of() : requests.byOpcode();
+        this.queues = queues == null ? List.of() : queues.queues();
     }
 
-    static Figures of(InodeStats inodes, RequestStats requests) {
-        return new Figures(inodes, requests);
+    static Figures of(InodeStats inodes, RequestStats requests, QueueStats queues) {
+        return new Figures(inodes, requests, queues);
     }
 
     /**
@@ -82,7 +88,27 @@ final class Figures {
             Json.field(b, "p99Nanos").append(s.p99Nanos()).append(',');
             Json.field(b, "maxNanos").append(s.maxNanos()).append('}');
         }
-        b.append("}}");
+        b.append("},");
+        Json.field(b, "queues").append('[');
+        for (int i = 0; i < queues.size(); i++) {
+            QueueFigures q = queues.get(i);
+            if (i > 0) {
+                b.append(',');
+            }
+            b.append('{');
+            Json.field(b, "index").append(q.index()).append(',');
+            Json.field(b, "running").append(q.running()).append(',');
+            Json.field(b, "served").append(q.served()).append(',');
+            Json.field(b, "watches").append(q.watches()).append(',');
+            Json.field(b, "caught").append(q.caught()).append(',');
+            Json.field(b, "watchNanos").append(q.watchNanos()).append(',');
+            Json.field(b, "caughtWatchNanos").append(q.caughtWatchNanos()).append(',');
+            Json.field(b, "missedWatchNanos").append(q.missedWatchNanos()).append(',');
+            Json.field(b, "sleeps").append(q.sleeps()).append(',');
+            Json.field(b, "sleepCostNanos").append(q.sleepCostNanos()).append(',');
+            Json.field(b, "backingOff").append(q.backingOff()).append('}');
+        }
+        b.append("]}");
         return b.toString();
     }
 }

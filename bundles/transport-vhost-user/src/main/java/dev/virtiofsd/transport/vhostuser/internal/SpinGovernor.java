@@ -18,7 +18,9 @@ package dev.virtiofsd.transport.vhostuser.internal;
  *       without polling; a driver that keeps the ring busy (many requests in flight) is caught.
  * </ul>
  *
- * Queue thread only; no synchronization. Times in nanoseconds.
+ * Queue thread only; no synchronization. Times in nanoseconds. What it sees and decides (each
+ * watch's outcome and time, the sleep cost, whether it backs off) it also writes to the queue's
+ * {@link QueueCounters}, which other threads read.
  */
 final class SpinGovernor {
     /** One sleep in this many is timed (two thread-CPU clock reads). */
@@ -29,6 +31,7 @@ final class SpinGovernor {
     static final int MAX_BACKOFF = 4096;
 
     private final long limit;
+    private final QueueCounters counters;
     /** Estimated CPU of one sleep + wake-up (moving average of samples). */
     private long sleepCost;
 
@@ -42,8 +45,16 @@ final class SpinGovernor {
      * @param initialSleepCost the sleep cost assumed until the first sample
      */
     SpinGovernor(long limitNanos, long initialSleepCost) {
+        this(limitNanos, initialSleepCost, new QueueCounters()); // counts nowhere anyone reads
+    }
+
+    /** As above, counting into {@code counters} (the queue's, kept across its threads). */
+    SpinGovernor(long limitNanos, long initialSleepCost, QueueCounters counters) {
         this.limit = limitNanos;
         this.sleepCost = initialSleepCost;
+        this.counters = counters;
+        counters.sleepCost(initialSleepCost);
+        counters.backingOff(false);
     }
 
     /** How long to watch the ring now; 0: sleep at once. */
@@ -52,7 +63,9 @@ final class SpinGovernor {
             return 0;
         }
         if (skip > 0) {
-            skip--;
+            if (--skip == 0) {
+                counters.backingOff(false); // the next idle period probes
+            }
             return 0;
         }
         return Math.min(limit, sleepCost);
@@ -60,6 +73,7 @@ final class SpinGovernor {
 
     /** Outcome of a watch of {@code nanos} that {@link #budget} allowed. */
     void watched(boolean caught, long nanos) {
+        counters.watched(caught, nanos);
         if (caught) {
             credit += sleepCost - nanos;
             long cap = DEBT_SLEEPS * sleepCost;
@@ -73,6 +87,7 @@ final class SpinGovernor {
             credit -= nanos;
             if (credit <= -DEBT_SLEEPS * sleepCost) {
                 skip = backoff;
+                counters.backingOff(true);
                 backoff = Math.min(MAX_BACKOFF, backoff * 2);
                 // The probe after the back-off gets one sleep's worth: one more miss backs off again.
                 credit = -(DEBT_SLEEPS - 1) * sleepCost;
@@ -89,6 +104,7 @@ final class SpinGovernor {
     void slept(long cpuNanos) {
         if (cpuNanos > 0) {
             sleepCost += (Math.min(cpuNanos, limit) - sleepCost) >> 2;
+            counters.sleepCost(sleepCost);
         }
     }
 

@@ -2,9 +2,12 @@ package dev.virtiofsd.transport.vhostuser.internal;
 
 import dev.virtiofsd.api.ErrnoException;
 import dev.virtiofsd.api.config.VhostUserConfiguration;
+import dev.virtiofsd.api.introspect.QueueFigures;
+import dev.virtiofsd.api.introspect.QueueStats;
 import dev.virtiofsd.api.transport.DaemonControl;
 import dev.virtiofsd.api.transport.FuseServer;
 import dev.virtiofsd.api.transport.Transport;
+import java.util.List;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.ConfigurationPolicy;
@@ -16,16 +19,19 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-/** The vhost-user transport as a DS component, configured by the launcher. */
+/**
+ * The vhost-user transport as a DS component, configured by the launcher; also the {@link
+ * QueueStats} of its queue threads (for the control bundle's {@code stats}).
+ */
 // immediate: nobody consumes the Transport service, yet the socket must listen as soon as configured.
 @Component(
         configurationPid = VhostUserComponent.PID,
         configurationPolicy = ConfigurationPolicy.REQUIRE,
-        service = Transport.class,
+        service = {Transport.class, QueueStats.class},
         immediate = true,
         property = Transport.PROPERTY + "=vhost-user")
 @Designate(ocd = VhostUserComponent.Config.class)
-public final class VhostUserComponent implements Transport {
+public final class VhostUserComponent implements Transport, QueueStats {
     public static final String PID = VhostUserConfiguration.PID;
     private static final Logger LOG = LoggerFactory.getLogger(VhostUserComponent.class);
 
@@ -115,6 +121,11 @@ public final class VhostUserComponent implements Transport {
     @Override
     public String name() {
         return "vhost-user";
+    }
+
+    @Override
+    public List<QueueFigures> queues() {
+        return transport == null ? List.of() : transport.queues();
     }
 
     @Deactivate

@@ -4,6 +4,7 @@ import static dev.virtiofsd.transport.vhostuser.internal.VhostUser.*;
 
 import dev.virtiofsd.api.Errno;
 import dev.virtiofsd.api.ErrnoException;
+import dev.virtiofsd.api.introspect.QueueFigures;
 import dev.virtiofsd.api.transport.FuseServer;
 import dev.virtiofsd.api.transport.FuseSession;
 import dev.virtiofsd.api.transport.FuseStateTransfer;
@@ -11,6 +12,8 @@ import dev.virtiofsd.api.transport.FuseWorker;
 import dev.virtiofsd.linux.Linux;
 import dev.virtiofsd.linux.NativeMemory;
 import dev.virtiofsd.linux.UnixSocket;
+import java.util.ArrayList;
+import java.util.List;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -114,6 +117,15 @@ public final class VhostUserDevice implements AutoCloseable {
     /** For tests (the fuzz target walks its descriptor chains): virtqueue {@code i}. */
     Virtqueue virtqueue(int i) {
         return queues[i];
+    }
+
+    /** The figures of every queue, in queue order; any thread. */
+    public List<QueueFigures> queueFigures() {
+        List<QueueFigures> figures = new ArrayList<>(queues.length);
+        for (Virtqueue q : queues) {
+            figures.add(q.figures());
+        }
+        return figures;
     }
 
     /** For tests: whether queue {@code i} was marked broken. */

@@ -2,6 +2,8 @@ package dev.virtiofsd.transport.vhostuser.internal;
 
 import dev.virtiofsd.api.Errno;
 import dev.virtiofsd.api.ErrnoException;
+import dev.virtiofsd.api.introspect.QueueFigures;
+import dev.virtiofsd.api.introspect.QueueStats;
 import dev.virtiofsd.api.transport.DaemonControl;
 import dev.virtiofsd.api.transport.FuseServer;
 import dev.virtiofsd.api.transport.Transport;
@@ -12,6 +14,7 @@ import dev.virtiofsd.linux.UnixSocket;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -19,7 +22,7 @@ import org.slf4j.LoggerFactory;
  * Serves one vhost-user front end (QEMU) on a UNIX socket, like virtiofsd: listen, accept one
  * connection, serve it until it goes away, then ask the daemon to stop.
  */
-public final class VhostUserTransport implements Transport, AutoCloseable {
+public final class VhostUserTransport implements Transport, QueueStats, AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(VhostUserTransport.class);
 
     private final FuseServer server;
@@ -61,6 +64,13 @@ public final class VhostUserTransport implements Transport, AutoCloseable {
     /** The device of the accepted connection, or null before a front end connected. */
     public VhostUserDevice device() {
         return device;
+    }
+
+    /** The queues of the connected front end's device, as they are now; empty before one connected. */
+    @Override
+    public List<QueueFigures> queues() {
+        VhostUserDevice d = device;
+        return d == null ? List.of() : d.queueFigures();
     }
 
     /**

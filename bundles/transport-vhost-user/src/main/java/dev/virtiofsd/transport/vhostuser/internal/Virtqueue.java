@@ -2,6 +2,7 @@ package dev.virtiofsd.transport.vhostuser.internal;
 
 import dev.virtiofsd.api.Errno;
 import dev.virtiofsd.api.ErrnoException;
+import dev.virtiofsd.api.introspect.QueueFigures;
 import dev.virtiofsd.api.transport.FuseWorker;
 import dev.virtiofsd.linux.Linux;
 import dev.virtiofsd.linux.NativeMemory;
@@ -53,6 +54,10 @@ public final class Virtqueue {
     private Thread thread;
     private int stopFd = -1;
     private volatile boolean stopping;
+    /** Whether a queue thread is in {@link #run} now (for the figures; {@link #running} is the message thread's view). */
+    private volatile boolean serving;
+    /** What this queue's threads did, across restarts; written by the queue thread only. */
+    private final QueueCounters counters = new QueueCounters();
     /** Longest a queue thread watches its ring before it sleeps; 0 turns adaptive polling off. */
     private static final long SPIN_LIMIT_NANOS = 1000L * Long.getLong("virtiofsd.vhostuser.poll-micros", 50);
     /** The sleep cost assumed until the queue thread has timed its own sleeps. */
@@ -71,6 +76,11 @@ public final class Virtqueue {
 
     boolean running() {
         return thread != null;
+    }
+
+    /** This queue's figures now; any thread. */
+    QueueFigures figures() {
+        return counters.figures(index, serving);
     }
 
     /** Resets to the state just after SET_OWNER; the queue must be stopped. */
@@ -213,13 +223,15 @@ public final class Virtqueue {
     }
 
     private void run() {
+        serving = true;
+        QueueFigures atStart = counters.figures(index, true);
         WorkerSlot slot = new WorkerSlot();
         ChainSegments in = new ChainSegments(16);
         ChainSegments out = new ChainSegments(16);
         long eventCount = NativeMemory.allocate(8);
         // slot 0: the stop eventfd; slot 1: the kick eventfd
         PollFds poll = new PollFds(2);
-        SpinGovernor governor = new SpinGovernor(SPIN_LIMIT_NANOS, INITIAL_SLEEP_COST_NANOS);
+        SpinGovernor governor = new SpinGovernor(SPIN_LIMIT_NANOS, INITIAL_SLEEP_COST_NANOS, counters);
         try {
             long budget = nextBudget(governor);
             drain(slot, in, out, budget == 0);
@@ -241,6 +253,7 @@ public final class Virtqueue {
                 long cpu0 = timed ? Linux.threadCpuNanos() : 0;
                 // Without a kick fd the front end asked for polling.
                 int n;
+                counters.sleeping();
                 try {
                     n = poll.poll(kickFd >= 0 ? 2 : 1, kickFd >= 0 ? -1 : 1);
                 } catch (ErrnoException e) {
@@ -278,6 +291,21 @@ public final class Virtqueue {
         } finally {
             NativeMemory.free(eventCount);
             poll.close();
+            serving = false;
+            logTotals(atStart);
+        }
+    }
+
+    /**
+     * One line with what this thread did, at INFO if it served anything: a thread stopped while the
+     * front end still sets the device up (several times at boot) has nothing to say.
+     */
+    private void logTotals(QueueFigures atStart) {
+        QueueFigures atEnd = counters.figures(index, false);
+        if (atEnd.served() > atStart.served()) {
+            LOG.info("{}", QueueCounters.stopLine(atStart, atEnd));
+        } else if (LOG.isDebugEnabled()) {
+            LOG.debug("{}", QueueCounters.stopLine(atStart, atEnd));
         }
     }
 
@@ -330,6 +358,7 @@ public final class Virtqueue {
                 return;
             }
             for (int i = 0; i < pending && !stopping; i++) {
+                counters.served();
                 if (!serve(ring.takeHead(), slot, in, out)) {
                     return;
                 }
